@@ -1,0 +1,53 @@
+//! Starting and stopping the server.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::routes::router;
+use crate::state::AppState;
+use crate::storage::{Storage, StorageError};
+
+/// How long shutdown waits for sockets to finish their close handshakes.
+const SOCKET_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("server I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Serves on `listener` until `shutdown` completes, then closes every WebSocket with a
+/// close frame (1001, going away), waits for them, and closes the database.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let storage = Storage::open(&config.data_dir).await?;
+    let state = AppState::new(config, storage.clone());
+    let app = router(state.clone());
+
+    let token = state.shutdown.clone();
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing sockets");
+        token.cancel();
+    });
+    let result = serve.await;
+
+    // Upgraded sockets live outside axum's graceful shutdown; wait for them here.
+    state.shutdown.cancel();
+    state.sockets.close();
+    if tokio::time::timeout(SOCKET_DRAIN_TIMEOUT, state.sockets.wait()).await.is_err() {
+        tracing::warn!(open = state.sockets.len(), "sockets still open after drain timeout");
+    }
+    storage.close().await;
+    tracing::info!("stopped");
+    Ok(result?)
+}

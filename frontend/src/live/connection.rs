@@ -1,0 +1,226 @@
+//! A live connection: the shared [`ConnectionMachine`] driven by a real browser socket
+//! and real timers, with its state exposed as signals for the page.
+//!
+//! The machine decides; this file only carries out its [`Action`]s and feeds it the
+//! socket's events. Each socket gets a generation number so that a late event from an
+//! old socket (say, the close of the one we just replaced) cannot confuse the new one.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use bluetick_shared::connection::{Action, ConnectionMachine, ConnectionState, Event};
+use bluetick_shared::frames::{ClientFrame, PROTOCOL_VERSION, ServerFrame};
+use gloo_timers::callback::{Interval, Timeout};
+use leptos::prelude::*;
+
+use super::socket::{LabSocket, SocketEvent};
+use crate::clock;
+use crate::components::event_log::LogLine;
+
+/// How often the retry countdown refreshes.
+const COUNTDOWN_TICK_MS: u32 = 100;
+/// Log lines kept; older ones scroll away.
+const LOG_LIMIT: usize = 200;
+
+/// What the page shows about a connection.
+#[derive(Clone, Copy)]
+pub struct ConnectionSignals {
+    pub state: RwSignal<ConnectionState>,
+    /// The reconnect attempt in flight or scheduled (0 when none).
+    pub attempt: RwSignal<u32>,
+    /// When the next reconnect attempt starts (ms since epoch), while one is scheduled.
+    pub retry_at: RwSignal<Option<u64>>,
+    /// The time, refreshed while a countdown runs.
+    pub now: RwSignal<u64>,
+    pub log: RwSignal<Vec<LogLine>>,
+}
+
+/// A handle to one live connection; clones share it.
+#[derive(Clone)]
+pub struct LiveConnection {
+    driver: Rc<RefCell<Driver>>,
+}
+
+struct Driver {
+    url: String,
+    machine: ConnectionMachine,
+    socket: Option<LabSocket>,
+    generation: u64,
+    retry_timer: Option<Timeout>,
+    countdown: Option<Interval>,
+    signals: ConnectionSignals,
+    next_log_id: u64,
+}
+
+impl LiveConnection {
+    pub fn new(url: String) -> LiveConnection {
+        let signals = ConnectionSignals {
+            state: RwSignal::new(ConnectionState::Disconnected),
+            attempt: RwSignal::new(0),
+            retry_at: RwSignal::new(None),
+            now: RwSignal::new(clock::now_ms()),
+            log: RwSignal::new(Vec::new()),
+        };
+        let connection = LiveConnection {
+            driver: Rc::new(RefCell::new(Driver {
+                url,
+                machine: ConnectionMachine::default(),
+                socket: None,
+                generation: 0,
+                retry_timer: None,
+                countdown: None,
+                signals,
+                next_log_id: 0,
+            })),
+        };
+        connection.log("WebSocket client initialized, state=DISCONNECTED".into());
+        connection
+    }
+
+    pub fn signals(&self) -> ConnectionSignals {
+        self.driver.borrow().signals
+    }
+
+    pub fn connect(&self) {
+        self.dispatch(Event::ConnectRequested);
+    }
+
+    pub fn disconnect(&self) {
+        self.dispatch(Event::DisconnectRequested);
+    }
+
+    fn log(&self, text: String) {
+        let mut driver = self.driver.borrow_mut();
+        let id = driver.next_log_id;
+        driver.next_log_id += 1;
+        let line = LogLine { id, time: clock::time_of_day(clock::now_ms()), text };
+        driver.signals.log.update(|log| {
+            log.push(line);
+            if log.len() > LOG_LIMIT {
+                log.remove(0);
+            }
+        });
+    }
+
+    /// Feeds one event to the machine and carries out what it decides.
+    fn dispatch(&self, event: Event) {
+        let transition = {
+            let mut driver = self.driver.borrow_mut();
+            let transition = driver.machine.handle(event, clock::now_ms(), clock::random());
+            let signals = driver.signals;
+            signals.state.set(driver.machine.state());
+            signals.attempt.set(driver.machine.attempt());
+            signals.retry_at.set(driver.machine.retry_at_ms());
+            signals.now.set(clock::now_ms());
+            transition
+        };
+        if transition.from != transition.to {
+            self.log(format!("{} → {}: {}", transition.from.label(), transition.to.label(), transition.note));
+        } else if !transition.actions.is_empty() {
+            self.log(format!("{}: {}", transition.to.label(), transition.note));
+        }
+        for action in transition.actions {
+            self.perform(action);
+        }
+    }
+
+    fn perform(&self, action: Action) {
+        match action {
+            Action::OpenSocket { .. } => self.open_socket(),
+            Action::CloseSocket => {
+                if let Some(socket) = self.driver.borrow_mut().socket.take() {
+                    socket.close();
+                }
+            }
+            Action::ScheduleRetry { delay_ms, .. } => {
+                // The old socket is dead; drop it so its late events are ignored.
+                self.driver.borrow_mut().socket = None;
+                let weak = self.weak();
+                let timer = Timeout::new(delay_ms.min(u32::MAX as u64) as u32, move || {
+                    if let Some(connection) = upgrade(&weak) {
+                        connection.driver.borrow_mut().countdown = None;
+                        connection.dispatch(Event::RetryTimerFired);
+                    }
+                });
+                let now = self.driver.borrow().signals.now;
+                let countdown = Interval::new(COUNTDOWN_TICK_MS, move || now.set(clock::now_ms()));
+                let mut driver = self.driver.borrow_mut();
+                driver.retry_timer = Some(timer);
+                driver.countdown = Some(countdown);
+            }
+            Action::CancelRetry => {
+                let mut driver = self.driver.borrow_mut();
+                driver.retry_timer = None;
+                driver.countdown = None;
+            }
+        }
+    }
+
+    fn open_socket(&self) {
+        let (url, generation) = {
+            let mut driver = self.driver.borrow_mut();
+            driver.generation += 1;
+            driver.socket = None;
+            (driver.url.clone(), driver.generation)
+        };
+        let weak = self.weak();
+        let opened = LabSocket::open(&url, move |event| {
+            if let Some(connection) = upgrade(&weak) {
+                connection.on_socket_event(generation, event);
+            }
+        });
+        match opened {
+            Ok(socket) => self.driver.borrow_mut().socket = Some(socket),
+            Err(e) => {
+                // Report the failure after this call returns, as a browser would.
+                let weak = self.weak();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Some(connection) = upgrade(&weak) {
+                        connection.dispatch(Event::SocketFailed { reason: format!("cannot open socket: {e}") });
+                    }
+                });
+            }
+        }
+    }
+
+    fn on_socket_event(&self, generation: u64, event: SocketEvent) {
+        if self.driver.borrow().generation != generation {
+            return;
+        }
+        match event {
+            SocketEvent::Open => {
+                self.log("socket open; sending hello".into());
+                let hello = ClientFrame::Hello { protocol: PROTOCOL_VERSION, client: "bluetick-web".into() };
+                let sent = self.driver.borrow().socket.as_ref().map(|s| s.send(&hello));
+                if let Some(Err(e)) = sent {
+                    self.log(format!("could not send hello: {e}"));
+                }
+            }
+            SocketEvent::Frame(ServerFrame::Welcome { connection_id, server, .. }) => {
+                self.log(format!("welcome from {server}, connection {connection_id}"));
+                self.dispatch(Event::HandshakeCompleted);
+            }
+            SocketEvent::Frame(ServerFrame::Error { code, message }) => {
+                self.log(format!("server error {code:?}: {message}"));
+                if code.is_fatal() {
+                    self.driver.borrow_mut().socket = None;
+                    self.dispatch(Event::Rejected { code, reason: message });
+                }
+            }
+            SocketEvent::Undecodable(text) => self.log(format!("undecodable message: {text}")),
+            SocketEvent::Closed { code, reason, clean } => {
+                let how = if clean { "closed" } else { "dropped" };
+                let reason = if reason.is_empty() { String::new() } else { format!(" \"{reason}\"") };
+                self.dispatch(Event::SocketFailed { reason: format!("socket {how} (code {code}{reason})") });
+            }
+        }
+    }
+
+    fn weak(&self) -> Weak<RefCell<Driver>> {
+        Rc::downgrade(&self.driver)
+    }
+}
+
+fn upgrade(weak: &Weak<RefCell<Driver>>) -> Option<LiveConnection> {
+    weak.upgrade().map(|driver| LiveConnection { driver })
+}

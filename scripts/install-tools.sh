@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what bluetick needs to build (and, with --browser, to test), and only what is
+# missing: running it twice does nothing the second time. Versions are pinned here and
+# nowhere else on the machine.
+#
+#   scripts/install-tools.sh            # wasm32 target, trunk, wasm-bindgen-cli, npm tools
+#   scripts/install-tools.sh --browser  # also Debian's chromium + chromium-driver
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock byte for byte.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+[ -n "$WASM_BINDGEN_VERSION" ] || { echo "install-tools: no wasm-bindgen in Cargo.lock" >&2; exit 1; }
+
+export PATH="$HOME/.cargo/bin:$PATH"
+say() { printf 'install-tools: %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"; then
+  say "installing trunk $TRUNK_VERSION (about 10 minutes on 2 cores)"
+  cargo install trunk --locked --version "$TRUNK_VERSION"
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WASM_BINDGEN_VERSION" \
+   || ! command -v wasm-bindgen-test-runner >/dev/null; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5 minutes)"
+  # Not --locked: its lockfile pins a crate version the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# npm tools (wasm-opt from binaryen 132, playwright-core), exactly as package-lock.json
+# says. Re-run `npm ci` only when the lockfile changed since the last install.
+if ! cmp -s package-lock.json node_modules/.bluetick-installed-lock 2>/dev/null; then
+  say "installing npm tools (npm ci)"
+  npm ci --no-audit --no-fund
+  cp package-lock.json node_modules/.bluetick-installed-lock
+fi
+
+if [ "${1:-}" = "--browser" ]; then
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    say "installing Debian's chromium and chromium-driver"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium chromium-driver
+  fi
+fi

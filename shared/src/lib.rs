@@ -1,0 +1,23 @@
+//! # bluetick-shared
+//!
+//! The protocol crate: everything the browser page, the backend, the simulated crowd and
+//! the tests must agree on, and nothing that does I/O. It compiles to native code and to
+//! wasm32 alike, so the state machine a student watches in the page is byte for byte the
+//! one the tests drive with a fake clock.
+//!
+//! ## Where things live
+//! - [`frames`]: the JSON frames sent over `/ws`, one enum per direction, and
+//!   [`frames::PROTOCOL_VERSION`]. The handshake is the first exchange: the client sends
+//!   `hello`, the server answers `welcome` or an `error` followed by a close.
+//! - [`errors`]: the typed error codes an `error` frame carries and the WebSocket close
+//!   codes that go with them.
+//! - [`backoff`]: exponential backoff with jitter and a cap, as a pure function of the
+//!   attempt number and a random draw.
+//! - [`connection`]: the client's connection state machine
+//!   (DISCONNECTED → CONNECTING → CONNECTED ⇄ RECONNECTING). It takes events and the
+//!   current time and returns the actions to perform; the caller owns sockets and timers.
+
+pub mod backoff;
+pub mod connection;
+pub mod errors;
+pub mod frames;

@@ -1,0 +1,33 @@
+// Shared set-up for the browser end-to-end tests: Debian's Chromium through
+// playwright-core (which never downloads a browser of its own).
+import { chromium } from 'playwright-core';
+
+export const baseUrl = process.env.BLUETICK_URL;
+if (!baseUrl) {
+  throw new Error('BLUETICK_URL is not set: run these tests through scripts/e2e.sh');
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+// Fails the test with the page's console errors, which are otherwise invisible.
+export async function openPage(browser, { width = 1280, height = 900 } = {}) {
+  const page = await browser.newPage({ viewport: { width, height } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.consoleErrors = errors;
+  await page.goto(baseUrl);
+  return page;
+}

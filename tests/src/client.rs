@@ -1,0 +1,91 @@
+//! A raw protocol client for tests: frames in, frames out, nothing hidden.
+
+use std::time::Duration;
+
+use bluetick_shared::frames::{ClientFrame, PROTOCOL_VERSION, ServerFrame};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for a frame before it fails (the server is local; this only
+/// turns a hang into a clear failure).
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct RawClient {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl RawClient {
+    pub async fn connect(url: &str) -> RawClient {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connect");
+        RawClient { ws }
+    }
+
+    /// Connects and completes the handshake; returns the welcome frame.
+    pub async fn connect_and_hello(url: &str) -> (RawClient, ServerFrame) {
+        let mut client = RawClient::connect(url).await;
+        client.send(&ClientFrame::Hello { protocol: PROTOCOL_VERSION, client: "test".into() }).await;
+        let welcome = client.recv().await;
+        assert!(matches!(welcome, ServerFrame::Welcome { .. }), "expected welcome, got {welcome:?}");
+        (client, welcome)
+    }
+
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        self.send_text(&frame.to_json()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.expect("send");
+    }
+
+    pub async fn send_message(&mut self, message: Message) {
+        self.ws.send(message).await.expect("send");
+    }
+
+    /// The next frame from the server; panics on a close, a timeout or a non-frame.
+    pub async fn recv(&mut self) -> ServerFrame {
+        match self.next_message().await {
+            Some(Message::Text(text)) => ServerFrame::from_json(text.as_str())
+                .unwrap_or_else(|e| panic!("server sent an undecodable frame {text:?}: {e}")),
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    /// The next frame, or the close frame if the server closes instead.
+    pub async fn recv_or_close(&mut self) -> Result<ServerFrame, Option<CloseFrame>> {
+        loop {
+            match self.next_message().await {
+                Some(Message::Text(text)) => {
+                    return Ok(ServerFrame::from_json(text.as_str())
+                        .unwrap_or_else(|e| panic!("undecodable frame {text:?}: {e}")));
+                }
+                Some(Message::Close(frame)) => return Err(frame),
+                Some(_) => continue,
+                None => panic!("connection ended without a close frame"),
+            }
+        }
+    }
+
+    /// Reads until the server's close frame and returns it.
+    pub async fn expect_close(&mut self) -> Option<CloseFrame> {
+        loop {
+            match self.next_message().await {
+                Some(Message::Close(frame)) => return frame,
+                Some(Message::Text(text)) => panic!("expected close, got frame {text}"),
+                Some(_) => continue,
+                None => panic!("connection ended without a close frame"),
+            }
+        }
+    }
+
+    async fn next_message(&mut self) -> Option<Message> {
+        match tokio::time::timeout(FRAME_TIMEOUT, self.ws.next()).await {
+            Ok(Some(Ok(message))) => Some(message),
+            Ok(Some(Err(e))) => panic!("websocket error: {e}"),
+            Ok(None) => None,
+            Err(_) => panic!("no message from the server within {FRAME_TIMEOUT:?}"),
+        }
+    }
+}
