@@ -27,10 +27,10 @@ test('the page connects and shows CONNECTED', async () => {
 test('disconnect and connect again from the keyboard', async () => {
   const page = await openPage(browser);
   await status(page).and(page.locator('[data-state=CONNECTED]')).waitFor({ timeout: 15_000 });
-  await page.getByRole('button', { name: 'Disconnect' }).focus();
+  await page.getByRole('button', { name: 'Disconnect', exact: true }).focus();
   await page.keyboard.press('Enter');
   await status(page).and(page.locator('[data-state=DISCONNECTED]')).waitFor();
-  await page.getByRole('button', { name: 'Connect' }).focus();
+  await page.getByRole('button', { name: 'Connect', exact: true }).focus();
   await page.keyboard.press('Enter');
   await status(page).and(page.locator('[data-state=CONNECTED]')).waitFor();
   assert.deepEqual(page.consoleErrors, []);
