@@ -12,7 +12,8 @@ source scripts/env.sh
 step() { printf '\n=== %s\n' "$*"; }
 
 step "native tests"
-cargo test --locked --workspace
+# Default members: every crate but the frontend, whose tests run in the browser below.
+cargo test --locked
 
 step "wasm-bindgen-tests in headless Chromium"
 # The runner finds chromedriver on PATH; -q would break it (it rejects --quiet).
