@@ -27,6 +27,30 @@ pub struct Config {
     /// Seconds a new connection has to send `hello` before it is closed.
     #[arg(long, env = "BLUETICK_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
     pub handshake_timeout_secs: u64,
+
+    /// How often clients are told to heartbeat, in milliseconds.
+    #[arg(long, env = "BLUETICK_HEARTBEAT_MS", default_value_t = 10_000)]
+    pub heartbeat_ms: u64,
+
+    /// A connection that sends nothing for this long is presumed dead: its device goes
+    /// offline and the connection is closed (milliseconds; the lesson's 30 s by default).
+    #[arg(long, env = "BLUETICK_PRESENCE_TTL_MS", default_value_t = 30_000)]
+    pub presence_ttl_ms: u64,
+
+    /// How long a message may wait for delivery before it fails into the dead-letter
+    /// table (seconds; 30 days by default).
+    #[arg(long, env = "BLUETICK_MESSAGE_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub message_ttl_secs: u64,
+
+    /// Frames that may wait for one slow client before it is disconnected as a slow
+    /// consumer (its messages stay in its durable inbox).
+    #[arg(long, env = "BLUETICK_CONNECTION_QUEUE", default_value_t = 1024)]
+    pub connection_queue: usize,
+
+    /// How often the expiry sweep looks for undelivered messages past their expiry
+    /// (milliseconds).
+    #[arg(long, env = "BLUETICK_EXPIRY_SWEEP_MS", default_value_t = 1_000)]
+    pub expiry_sweep_ms: u64,
 }
 
 impl Config {

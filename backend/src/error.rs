@@ -1,23 +1,41 @@
-//! HTTP errors: one enum, one place that decides status codes and bodies.
+//! HTTP errors: one enum, one place that decides status codes and bodies. Every error
+//! body is JSON: `{"error": "<code>", "message": "<sentence>"}`.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
-use crate::storage::StorageError;
+use crate::store::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("storage unavailable: {0}")]
     Storage(#[from] StorageError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl AppError {
+    fn code(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::Storage(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        }
+    }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = match &self {
-            AppError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
-        };
-        tracing::warn!(%status, error = %self, "request failed");
-        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        let (status, code) = self.code();
+        if status.is_server_error() {
+            tracing::warn!(%status, error = %self, "request failed");
+        }
+        (status, Json(serde_json::json!({ "error": code, "message": self.to_string() }))).into_response()
     }
 }

@@ -3,28 +3,40 @@
 //! The server behind the lab: one axum app that upgrades `/ws` to the messaging
 //! protocol, answers the lab's HTTP endpoints and serves the built page.
 //!
-//! ## A tour, in the order a request meets it
-//! - [`cli`]: the `bluetick` command (flags, logging, Ctrl-C).
-//! - [`config`]: the command line and environment (`--addr`, `--data-dir`, …).
+//! ## A tour, in the order a message meets it
+//! - [`cli`]: the `bluetick` command (flags, logging, Ctrl-C); [`config`]: its settings.
 //! - [`server`]: [`server::run`] takes a bound listener and a shutdown future, opens the
-//!   storage, serves until shutdown, then closes every socket with a close frame.
-//!   Tests call it on `127.0.0.1:0`.
-//! - [`routes`]: the router: `/ws`, `/healthz`, and the static page.
-//! - [`gateway`]: one WebSocket connection's life: the upgrade, the hello/welcome
-//!   handshake, then a reader and a writer task joined by a bounded queue.
-//! - [`storage`]: the SQLite file (WAL) in the data dir and its embedded migrations.
-//! - [`state`]: what every handler shares: config, storage, the shutdown token and the
-//!   tracker that lets shutdown wait for open sockets.
-//! - [`error`]: the HTTP error type and how it becomes a response.
+//!   store, serves until shutdown, then closes every socket with a close frame. Tests
+//!   call it on `127.0.0.1:0`.
+//! - [`routes`]: the router: `/ws`, `/api/…` ([`api`]), `/healthz`, the static page.
+//! - [`gateway`]: one WebSocket connection's life; its module docs follow a message from
+//!   the `send` frame to the `delivered` receipt.
+//! - [`store`]: SQLite: the idempotent insert, the per-device inbox (the durable offline
+//!   queue), receipts, dead letters, push wake-ups; a single writer with group commit.
+//! - [`delivery`]: after a commit, push to connected devices or record a push wake-up.
+//! - [`connections`]: which device is connected where; [`peer`]: a connection as others
+//!   push to it (bounded; slow consumers are disconnected, never silently skipped).
+//! - [`presence`]: who is online, last seen, and who watches; [`trace`]: the pipeline
+//!   events the lesson's tick view is drawn from; [`expiry`]: the FAILED sweep.
+//! - [`state`]: what every handler shares; [`error`]: HTTP errors.
+//! - [`client`]: the Rust client library the crowd, tests and load generator share.
 
+pub mod api;
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod connections;
+pub mod delivery;
 pub mod error;
+pub mod expiry;
 pub mod gateway;
+pub mod peer;
+pub mod presence;
 pub mod routes;
 pub mod server;
 pub mod state;
-pub mod storage;
+pub mod store;
+pub mod trace;
 
 pub use config::Config;
 pub use server::run;

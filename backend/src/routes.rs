@@ -17,6 +17,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/ws", get(gateway::upgrade))
         .route("/healthz", get(healthz))
+        .nest("/api", crate::api::router())
         .layer(TraceLayer::new_for_http());
     if static_dir.join("index.html").is_file() {
         api.fallback_service(ServeDir::new(static_dir)).with_state(state)
@@ -28,7 +29,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Liveness and readiness: answers 200 only if the database answers too.
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
-    let boots = state.storage.boot_count().await?;
+    let boots = state.store.boot_count().await?;
     Ok(Json(serde_json::json!({
         "status": "ok",
         "server": crate::SERVER_NAME,

@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::routes::router;
 use crate::state::AppState;
-use crate::storage::{Storage, StorageError};
+use crate::store::{StorageError, Store};
 
 /// How long shutdown waits for sockets to finish their close handshakes.
 const SOCKET_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -28,9 +28,10 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let storage = Storage::open(&config.data_dir).await?;
-    let state = AppState::new(config, storage.clone());
+    let store = Store::open(&config.data_dir).await?;
+    let state = AppState::new(config, store.clone());
     let app = router(state.clone());
+    let sweeper = tokio::spawn(crate::expiry::run(state.clone()));
 
     let token = state.shutdown.clone();
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -47,7 +48,8 @@ pub async fn run(
     if tokio::time::timeout(SOCKET_DRAIN_TIMEOUT, state.sockets.wait()).await.is_err() {
         tracing::warn!(open = state.sockets.len(), "sockets still open after drain timeout");
     }
-    storage.close().await;
+    let _ = sweeper.await;
+    store.close().await;
     tracing::info!("stopped");
     Ok(result?)
 }

@@ -6,12 +6,18 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::storage::Storage;
+use crate::connections::Connections;
+use crate::presence::Presence;
+use crate::store::Store;
+use crate::trace::TraceBus;
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub storage: Storage,
+    pub store: Store,
+    pub connections: Arc<Connections>,
+    pub presence: Arc<Presence>,
+    pub traces: Arc<TraceBus>,
     /// Cancelled when the server begins shutting down: every socket task watches it and
     /// sends its client a close frame.
     pub shutdown: CancellationToken,
@@ -22,10 +28,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, storage: Storage) -> Self {
+    pub fn new(config: Config, store: Store) -> Self {
         AppState {
             config: Arc::new(config),
-            storage,
+            store,
+            connections: Arc::default(),
+            presence: Arc::default(),
+            traces: Arc::default(),
             shutdown: CancellationToken::new(),
             sockets: TaskTracker::new(),
         }

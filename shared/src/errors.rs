@@ -23,7 +23,49 @@ pub enum ErrorCode {
     TooManyErrors,
     /// The server is shutting down.
     ShuttingDown,
+    /// The hello's device id and token do not match a registered device.
+    BadCredentials,
+    /// This frame needs a device: send `hello` with credentials first.
+    NotAuthenticated,
+    /// The recipient (user or device) does not exist.
+    UnknownRecipient,
+    /// A message id must be a UUID version 7.
+    InvalidMessageId,
+    /// The frame's fields are out of range (an ack beyond what was pushed, an unknown
+    /// inbox sequence, an empty list…).
+    InvalidField,
+    /// Observing a conversation you are not part of.
+    NotAParticipant,
+    /// The same device connected again; this older connection is closed.
+    Replaced,
+    /// The client did not read its frames fast enough; its messages wait in its inbox.
+    SlowConsumer,
+    /// No heartbeat within the presence TTL: the connection is presumed dead.
+    PresenceExpired,
+    /// The database could not take the write; nothing was stored, retry with the same id.
+    StorageUnavailable,
 }
+
+/// Every code, for tables and exhaustive tests.
+pub const ALL_ERROR_CODES: [ErrorCode; 17] = [
+    ErrorCode::UnsupportedVersion,
+    ErrorCode::MalformedFrame,
+    ErrorCode::HandshakeRequired,
+    ErrorCode::AlreadyHandshaken,
+    ErrorCode::FrameTooLarge,
+    ErrorCode::TooManyErrors,
+    ErrorCode::ShuttingDown,
+    ErrorCode::BadCredentials,
+    ErrorCode::NotAuthenticated,
+    ErrorCode::UnknownRecipient,
+    ErrorCode::InvalidMessageId,
+    ErrorCode::InvalidField,
+    ErrorCode::NotAParticipant,
+    ErrorCode::Replaced,
+    ErrorCode::SlowConsumer,
+    ErrorCode::PresenceExpired,
+    ErrorCode::StorageUnavailable,
+];
 
 impl ErrorCode {
     /// The WebSocket close code (4000–4999 is the application range) used when this
@@ -36,6 +78,16 @@ impl ErrorCode {
             ErrorCode::AlreadyHandshaken => 4004,
             ErrorCode::FrameTooLarge => 4005,
             ErrorCode::TooManyErrors => 4006,
+            ErrorCode::BadCredentials => 4007,
+            ErrorCode::NotAuthenticated => 4008,
+            ErrorCode::UnknownRecipient => 4009,
+            ErrorCode::InvalidMessageId => 4010,
+            ErrorCode::InvalidField => 4011,
+            ErrorCode::NotAParticipant => 4012,
+            ErrorCode::Replaced => 4013,
+            ErrorCode::SlowConsumer => 4014,
+            ErrorCode::PresenceExpired => 4015,
+            ErrorCode::StorageUnavailable => 4016,
             // 1001 "going away" is the standard code for a server shutting down.
             ErrorCode::ShuttingDown => 1001,
         }
@@ -44,22 +96,12 @@ impl ErrorCode {
     /// Whether a client should give up rather than reconnect after being closed with
     /// this error: retrying cannot help when the client itself is wrong.
     pub fn is_fatal(self) -> bool {
-        matches!(self, ErrorCode::UnsupportedVersion)
+        matches!(self, ErrorCode::UnsupportedVersion | ErrorCode::BadCredentials | ErrorCode::Replaced)
     }
 
     /// The code that a close code stands for, if it is one of ours.
     pub fn from_close_code(code: u16) -> Option<ErrorCode> {
-        [
-            ErrorCode::UnsupportedVersion,
-            ErrorCode::MalformedFrame,
-            ErrorCode::HandshakeRequired,
-            ErrorCode::AlreadyHandshaken,
-            ErrorCode::FrameTooLarge,
-            ErrorCode::TooManyErrors,
-            ErrorCode::ShuttingDown,
-        ]
-        .into_iter()
-        .find(|c| c.close_code() == code)
+        ALL_ERROR_CODES.into_iter().find(|c| c.close_code() == code)
     }
 }
 
@@ -69,19 +111,14 @@ mod tests {
 
     #[test]
     fn close_codes_round_trip_and_are_distinct() {
-        let all = [
-            ErrorCode::UnsupportedVersion,
-            ErrorCode::MalformedFrame,
-            ErrorCode::HandshakeRequired,
-            ErrorCode::AlreadyHandshaken,
-            ErrorCode::FrameTooLarge,
-            ErrorCode::TooManyErrors,
-            ErrorCode::ShuttingDown,
-        ];
-        for code in all {
+        for code in ALL_ERROR_CODES {
             assert_eq!(ErrorCode::from_close_code(code.close_code()), Some(code));
         }
         assert_eq!(ErrorCode::from_close_code(1000), None);
+        let mut codes: Vec<u16> = ALL_ERROR_CODES.iter().map(|c| c.close_code()).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), ALL_ERROR_CODES.len());
     }
 
     #[test]

@@ -1,16 +1,67 @@
 //! The frames exchanged over `/ws`: JSON text messages, one object each, tagged by
-//! `"type"`.
+//! `"type"`. This module is the protocol's reference; the rules below are what the
+//! server enforces and the tests attack.
 //!
-//! ## Handshake
-//! The client's first frame must be [`ClientFrame::Hello`] naming the
-//! [`PROTOCOL_VERSION`] it speaks. The server answers [`ServerFrame::Welcome`] and the
-//! connection is open; or it answers [`ServerFrame::Error`] with
-//! [`ErrorCode::UnsupportedVersion`](crate::errors::ErrorCode::UnsupportedVersion) and
-//! closes with that code's close code, because no later frame could be understood.
+//! ## Handshake and identity
+//! A device first registers over HTTP (`POST /api/devices`, see [`Registration`]) and
+//! keeps its device id and secret token. Every WebSocket then starts with
+//! [`ClientFrame::Hello`]: the [`PROTOCOL_VERSION`] and, to act as a device, its
+//! credentials. The server answers [`ServerFrame::Welcome`], or an
+//! [`ServerFrame::Error`] and a close. A hello without credentials opens an anonymous
+//! connection that may only watch (the page's connection-state demo uses one). The server
+//! takes a message's sender from the authenticated connection, never from a frame. A
+//! device has at most one live connection: a new one replaces the old, which is closed
+//! with [`ErrorCode::Replaced`].
+//!
+//! ## Sending: SENT ✓
+//! [`ClientFrame::Send`] carries a client-generated UUID v7. The server stores the message
+//! with an idempotent insert keyed by (sender device, id) and answers
+//! [`ServerFrame::Sent`] only after the commit. Sending the same id again, for whatever
+//! reason (a retry after a timeout, a duplicated frame, a resend after reconnect), stores
+//! nothing new and gets a byte-identical `sent` frame. Sends with the same id but other
+//! content are answered with the original's ack: the first write wins.
+//!
+//! ## Delivering: DELIVERED ✓✓
+//! Each device has an inbox: a durable queue numbered by a per-device sequence (1, 2, 3,
+//! …). The server pushes inbox entries ([`ServerFrame::Message`] and
+//! [`ServerFrame::Receipt`]) in sequence order. The device acknowledges with
+//! [`ClientFrame::Ack`] `{ up_to }`, cumulatively: everything up to that sequence has
+//! arrived. On reconnect, `hello.resume_after` says the last sequence the device has; the
+//! server resumes right after it, in order, then sends [`ServerFrame::Drained`]. A device
+//! may therefore see an entry twice (pushed, connection lost before the ack); it drops
+//! any sequence at or below the highest it has, which the client logic in
+//! [`crate::inbox`] does. The first acknowledgment of a message by any recipient device
+//! sends the sender a `delivered` receipt.
+//!
+//! ## Reading: READ blue ✓✓
+//! [`ClientFrame::Read`] names inbox sequences the user has seen; the sender gets a `read`
+//! receipt. A message's state only moves forward (sent → delivered → read); a read
+//! implies delivery.
+//!
+//! ## Failing: FAILED ⚠
+//! A message no recipient device has acknowledged by its expiry (30 days by default) is
+//! moved to the dead-letter table and the sender gets a `failed` receipt with the reason.
+//!
+//! ## Presence
+//! A device sends [`ClientFrame::Heartbeat`] every `heartbeat_ms` (from `welcome`). It is
+//! online while its presence TTL (`presence_ttl_ms`, 30 s by default) has not run out; a
+//! connection that stops heartbeating (say, half-open after a network change) goes
+//! offline at expiry and is closed. [`ClientFrame::WatchPresence`] subscribes to users'
+//! [`ServerFrame::Presence`] changes.
+//!
+//! ## Watching the pipeline
+//! [`ClientFrame::Observe`] subscribes to a conversation you are part of; the server then
+//! sends a [`ServerFrame::Trace`] for every step each message takes.
+//!
+//! ## Errors
+//! Every refused frame is answered with [`ServerFrame::Error`] carrying an
+//! [`ErrorCode`], the refused message's id where there is one, and a sentence. Nothing
+//! is stored for a refused frame. A connection that sends too many bad frames in a row is
+//! closed with [`ErrorCode::TooManyErrors`].
 //!
 //! ```
 //! use bluetick_shared::frames::{ClientFrame, PROTOCOL_VERSION};
-//! let hello = ClientFrame::Hello { protocol: PROTOCOL_VERSION, client: "docs".into() };
+//! let hello = ClientFrame::hello("docs");
 //! assert_eq!(
 //!     hello.to_json(),
 //!     format!(r#"{{"type":"hello","protocol":{PROTOCOL_VERSION},"client":"docs"}}"#)
@@ -25,12 +76,135 @@ use crate::errors::ErrorCode;
 /// The protocol version this build speaks. Bump it on any incompatible frame change.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// A device: one phone, one browser tab, one crowd member.
+pub type DeviceId = Uuid;
+/// A person, who may have several devices.
+pub type UserId = Uuid;
+/// A message's client-generated id (UUID v7).
+pub type MessageId = Uuid;
+
+/// What `POST /api/devices` returns: the device's identity and the secret it
+/// authenticates with. The token is shown once; the server keeps only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub user_id: UserId,
+    pub device_id: DeviceId,
+    pub token: String,
+    pub name: String,
+}
+
+/// A device's credentials, sent in `hello`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub device_id: DeviceId,
+    pub token: String,
+}
+
+/// Where a message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recipient {
+    /// Every device of one user.
+    User(UserId),
+}
+
 /// A frame from a client (browser page, crowd member, test, load generator) to the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
-    /// Opens the conversation: the protocol version and a free-form client name for logs.
-    Hello { protocol: u32, client: String },
+    /// Opens the connection: protocol version, a client name for logs and, to act as a
+    /// device, its credentials and the last inbox sequence it already has.
+    Hello {
+        protocol: u32,
+        client: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        auth: Option<Credentials>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        resume_after: u64,
+    },
+    /// Sends a message. `id` is a UUID v7 made by the client and reused for every retry.
+    Send { id: MessageId, to: Recipient, body: String },
+    /// Everything in this device's inbox up to `up_to` has arrived.
+    Ack { up_to: u64 },
+    /// The user has seen these inbox entries (messages).
+    Read { seqs: Vec<u64> },
+    /// "Still here": refreshes this device's presence TTL.
+    Heartbeat,
+    /// Subscribe to these users' presence.
+    WatchPresence { users: Vec<UserId> },
+    /// Subscribe to the pipeline trace of the conversation with `with`.
+    Observe { with: UserId },
+}
+
+/// A message as it reaches a recipient device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: MessageId,
+    pub from_user: UserId,
+    pub from_device: DeviceId,
+    pub from_name: String,
+    pub to: Recipient,
+    pub body: String,
+    /// When the server committed it (unix ms).
+    pub sent_at: i64,
+}
+
+/// A message's state as its sender sees it. Ordered: a state never moves backwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TickState {
+    /// ✓ grey: the server committed it.
+    Sent,
+    /// ✓✓ grey: a recipient device acknowledged it.
+    Delivered,
+    /// ✓✓ blue: the recipient read it.
+    Read,
+    /// ⚠ red: undelivered past its expiry.
+    Failed,
+}
+
+impl TickState {
+    pub fn label(self) -> &'static str {
+        match self {
+            TickState::Sent => "SENT",
+            TickState::Delivered => "DELIVERED",
+            TickState::Read => "READ",
+            TickState::Failed => "FAILED",
+        }
+    }
+
+    /// The tick a chat shows for the state.
+    pub fn icon(self) -> &'static str {
+        match self {
+            TickState::Sent => "✓",
+            TickState::Delivered | TickState::Read => "✓✓",
+            TickState::Failed => "⚠",
+        }
+    }
+}
+
+/// One step of a message through the pipeline, for the page's tick-pipeline view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceStage {
+    /// The chat server read the `send` frame.
+    Received,
+    /// The idempotent insert stored a new message.
+    Stored,
+    /// The insert hit an existing (sender, id): a retry; nothing new was stored.
+    DedupHit,
+    /// The recipient's devices were looked up.
+    RecipientLookup,
+    /// Pushed to a connected recipient device.
+    Pushed,
+    /// The device is offline: the message waits in its inbox; a push wake-up was recorded.
+    Queued,
+    /// The recipient device acknowledged it.
+    Acked,
+    /// The recipient read it.
+    Read,
+    /// Undelivered past its expiry: moved to the dead-letter table.
+    Failed,
 }
 
 /// A frame from the server to a client.
@@ -44,9 +218,37 @@ pub enum ServerFrame {
         server: String,
         /// This connection's id, as it appears in the server's logs.
         connection_id: Uuid,
+        /// The authenticated device, if the hello carried credentials.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device: Option<DeviceId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<UserId>,
+        /// Send a heartbeat this often.
+        heartbeat_ms: u64,
+        /// Presence expires this long after the last heartbeat.
+        presence_ttl_ms: u64,
     },
+    /// SENT ✓: the message `id` is committed. `at` is the commit time (unix ms); a retry
+    /// of the same id gets the same frame.
+    Sent { id: MessageId, at: i64 },
+    /// An inbox entry: a message for this device.
+    Message { seq: u64, message: Delivery },
+    /// An inbox entry: a state change of a message this device sent.
+    Receipt { seq: u64, id: MessageId, state: TickState, at: i64, #[serde(default, skip_serializing_if = "Option::is_none")] reason: Option<String> },
+    /// Everything in the inbox up to `up_to` has been pushed: the offline queue is drained.
+    Drained { up_to: u64 },
+    /// A watched user's presence changed (or its current state, on subscribing).
+    Presence { user: UserId, online: bool, last_seen: Option<i64> },
+    /// A step of a message through the pipeline (see [`ClientFrame::Observe`]).
+    Trace { id: MessageId, stage: TraceStage, at_us: i64, #[serde(default, skip_serializing_if = "Option::is_none")] device: Option<DeviceId>, detail: String },
     /// A frame or the connection was refused.
-    Error { code: ErrorCode, message: String },
+    Error {
+        code: ErrorCode,
+        /// The refused message's id, when the refused frame had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+        message: String,
+    },
 }
 
 /// A frame that could not be decoded.
@@ -54,13 +256,35 @@ pub enum ServerFrame {
 #[error("malformed frame: {0}")]
 pub struct DecodeError(pub String);
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl ClientFrame {
+    /// An anonymous hello.
+    pub fn hello(client: &str) -> Self {
+        ClientFrame::Hello { protocol: PROTOCOL_VERSION, client: client.into(), auth: None, resume_after: 0 }
+    }
+
+    /// A device's hello, resuming after inbox sequence `resume_after`.
+    pub fn hello_as(client: &str, auth: Credentials, resume_after: u64) -> Self {
+        ClientFrame::Hello { protocol: PROTOCOL_VERSION, client: client.into(), auth: Some(auth), resume_after }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("client frames always serialize")
     }
 
     pub fn from_json(text: &str) -> Result<Self, DecodeError> {
         serde_json::from_str(text).map_err(|e| DecodeError(e.to_string()))
+    }
+
+    /// The message id the frame carries, for error frames that refer back to it.
+    pub fn message_id(&self) -> Option<MessageId> {
+        match self {
+            ClientFrame::Send { id, .. } => Some(*id),
+            _ => None,
+        }
     }
 }
 
@@ -73,9 +297,17 @@ impl ServerFrame {
         serde_json::from_str(text).map_err(|e| DecodeError(e.to_string()))
     }
 
-    /// Shorthand for an error frame.
+    /// Shorthand for an error frame about no message in particular.
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
-        ServerFrame::Error { code, message: message.into() }
+        ServerFrame::Error { code, id: None, message: message.into() }
+    }
+
+    /// The inbox sequence of an inbox entry.
+    pub fn inbox_seq(&self) -> Option<u64> {
+        match self {
+            ServerFrame::Message { seq, .. } | ServerFrame::Receipt { seq, .. } => Some(*seq),
+            _ => None,
+        }
     }
 }
 
@@ -89,6 +321,10 @@ mod tests {
             protocol: PROTOCOL_VERSION,
             server: "bluetick/test".into(),
             connection_id: Uuid::nil(),
+            device: Some(Uuid::nil()),
+            user: None,
+            heartbeat_ms: 10_000,
+            presence_ttl_ms: 30_000,
         };
         assert_eq!(ServerFrame::from_json(&frame.to_json()).unwrap(), frame);
     }
@@ -105,8 +341,36 @@ mod tests {
     }
 
     #[test]
+    fn a_sender_field_is_refused_not_ignored() {
+        // The sender comes from the authenticated connection; a frame claiming one is a
+        // client bug or an attack, and is refused rather than silently ignored.
+        let id = Uuid::now_v7();
+        let to = Uuid::now_v7();
+        let json = format!(r#"{{"type":"send","id":"{id}","to":{{"user":"{to}"}},"body":"hi","from":"{to}"}}"#);
+        let err = ClientFrame::from_json(&json).unwrap_err();
+        assert!(err.0.contains("from"), "{err}");
+    }
+
+    #[test]
+    fn send_frame_shape() {
+        let id = Uuid::nil();
+        let frame = ClientFrame::Send { id, to: Recipient::User(id), body: "hi".into() };
+        assert_eq!(
+            frame.to_json(),
+            format!(r#"{{"type":"send","id":"{id}","to":{{"user":"{id}"}},"body":"hi"}}"#)
+        );
+        assert_eq!(ClientFrame::from_json(&frame.to_json()).unwrap(), frame);
+    }
+
+    #[test]
     fn error_frame_carries_code_and_message() {
         let json = ServerFrame::error(ErrorCode::UnsupportedVersion, "speak 1").to_json();
         assert_eq!(json, r#"{"type":"error","code":"unsupported_version","message":"speak 1"}"#);
+    }
+
+    #[test]
+    fn tick_states_only_move_forward_in_order() {
+        assert!(TickState::Sent < TickState::Delivered);
+        assert!(TickState::Delivered < TickState::Read);
     }
 }

@@ -6,9 +6,9 @@
 //! one the tests drive with a fake clock.
 //!
 //! ## Where things live
-//! - [`frames`]: the JSON frames sent over `/ws`, one enum per direction, and
-//!   [`frames::PROTOCOL_VERSION`]. The handshake is the first exchange: the client sends
-//!   `hello`, the server answers `welcome` or an `error` followed by a close.
+//! - [`frames`]: the JSON frames sent over `/ws`, one enum per direction, and the
+//!   protocol's rules (handshake, ack and ordering rules, receipts, presence, errors) in
+//!   its module docs. Start there.
 //! - [`errors`]: the typed error codes an `error` frame carries and the WebSocket close
 //!   codes that go with them.
 //! - [`backoff`]: exponential backoff with jitter and a cap, as a pure function of the
@@ -16,8 +16,13 @@
 //! - [`connection`]: the client's connection state machine
 //!   (DISCONNECTED → CONNECTING → CONNECTED ⇄ RECONNECTING). It takes events and the
 //!   current time and returns the actions to perform; the caller owns sockets and timers.
+//! - [`outbox`]: the sending side of a device: messages awaiting their `sent` ack (resent
+//!   with the same id after a reconnect) and each message's forward-only tick.
+//! - [`inbox`]: the receiving side: drop redeliveries, acknowledge cumulatively.
 
 pub mod backoff;
 pub mod connection;
 pub mod errors;
 pub mod frames;
+pub mod inbox;
+pub mod outbox;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bluetick_shared::frames::{ClientFrame, PROTOCOL_VERSION, ServerFrame};
+use bluetick_shared::frames::{ClientFrame, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -26,7 +26,7 @@ impl RawClient {
     /// Connects and completes the handshake; returns the welcome frame.
     pub async fn connect_and_hello(url: &str) -> (RawClient, ServerFrame) {
         let mut client = RawClient::connect(url).await;
-        client.send(&ClientFrame::Hello { protocol: PROTOCOL_VERSION, client: "test".into() }).await;
+        client.send(&ClientFrame::hello("test")).await;
         let welcome = client.recv().await;
         assert!(matches!(welcome, ServerFrame::Welcome { .. }), "expected welcome, got {welcome:?}");
         (client, welcome)

@@ -10,7 +10,7 @@ async fn handshake_welcomes_the_current_protocol() {
     let server = TestServer::start().await;
     let (_client, welcome) = RawClient::connect_and_hello(&server.ws_url()).await;
     match welcome {
-        ServerFrame::Welcome { protocol, server: name, connection_id } => {
+        ServerFrame::Welcome { protocol, server: name, connection_id, .. } => {
             assert_eq!(protocol, PROTOCOL_VERSION);
             assert!(name.starts_with("bluetick/"), "{name}");
             assert!(!connection_id.is_nil());
@@ -24,9 +24,9 @@ async fn handshake_welcomes_the_current_protocol() {
 async fn handshake_wrong_version_gets_error_frame_then_close() {
     let server = TestServer::start().await;
     let mut client = RawClient::connect(&server.ws_url()).await;
-    client.send(&ClientFrame::Hello { protocol: PROTOCOL_VERSION + 41, client: "old".into() }).await;
+    client.send(&ClientFrame::Hello { protocol: PROTOCOL_VERSION + 41, client: "old".into(), auth: None, resume_after: 0 }).await;
     match client.recv().await {
-        ServerFrame::Error { code, message } => {
+        ServerFrame::Error { code, message, .. } => {
             assert_eq!(code, ErrorCode::UnsupportedVersion);
             assert!(message.contains(&PROTOCOL_VERSION.to_string()), "{message}");
         }
@@ -47,7 +47,7 @@ async fn handshake_garbage_first_gets_an_error_and_the_connection_survives() {
         ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::MalformedFrame),
         other => panic!("{other:?}"),
     }
-    client.send(&ClientFrame::Hello { protocol: PROTOCOL_VERSION, client: "late".into() }).await;
+    client.send(&ClientFrame::hello("late")).await;
     assert!(matches!(client.recv().await, ServerFrame::Welcome { .. }));
     server.stop().await;
 }
@@ -56,7 +56,7 @@ async fn handshake_garbage_first_gets_an_error_and_the_connection_survives() {
 async fn handshake_twice_is_refused_but_not_fatal() {
     let server = TestServer::start().await;
     let (mut client, _) = RawClient::connect_and_hello(&server.ws_url()).await;
-    client.send(&ClientFrame::Hello { protocol: PROTOCOL_VERSION, client: "again".into() }).await;
+    client.send(&ClientFrame::hello("again")).await;
     match client.recv().await {
         ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::AlreadyHandshaken),
         other => panic!("{other:?}"),
@@ -83,7 +83,7 @@ async fn oversized_frame_gets_frame_too_large() {
     let (mut client, _) = RawClient::connect_and_hello(&server.ws_url()).await;
     client.send_text(&"x".repeat(2048)).await;
     match client.recv().await {
-        ServerFrame::Error { code, message } => {
+        ServerFrame::Error { code, message, .. } => {
             assert_eq!(code, ErrorCode::FrameTooLarge);
             assert!(message.contains("1024"), "{message}");
         }

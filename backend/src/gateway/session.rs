@@ -6,40 +6,62 @@
 //! buffer without bound.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use bluetick_shared::errors::ErrorCode;
-use bluetick_shared::frames::{ClientFrame, PROTOCOL_VERSION, ServerFrame};
+use bluetick_shared::frames::{ClientFrame, ServerFrame};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use super::close::Ending;
+use crate::peer::{Kick, Peer};
 use crate::state::AppState;
+use crate::store::{DeviceIdentity, unix_millis};
 
-/// Frames waiting for this client's writer. Small on purpose: it is a buffer for bursts,
-/// not a store; the durable inbox is where undelivered messages wait.
-const OUTBOX_CAPACITY: usize = 256;
 /// Bad frames in a row before the connection is closed.
 const MAX_CONSECUTIVE_ERRORS: u32 = 8;
 /// How long to wait for the client's close reply after sending our close frame.
 const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
+/// Sends and acks a connection may have waiting for their commit at once; the reader
+/// stops reading (TCP backpressure) beyond that.
+const MAX_IN_FLIGHT: usize = 256;
 
-pub(super) async fn run(socket: WebSocket, state: AppState, peer: SocketAddr) {
+pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAddr) {
     let connection_id = Uuid::now_v7();
-    let span = tracing::info_span!("ws", %connection_id, %peer);
+    let span = tracing::info_span!("ws", %connection_id, peer = %peer_addr);
     async move {
         tracing::debug!("connected");
         let (sink, mut stream) = socket.split();
-        let (outbox, queue) = mpsc::channel(OUTBOX_CAPACITY);
+        let (outbox, queue) = mpsc::channel(state.config.connection_queue.div_ceil(4).max(1));
+        let (kick_tx, kicks) = mpsc::channel(1);
         let writer = tokio::spawn(write_loop(sink, queue).in_current_span());
 
-        let mut session = Session { state, connection_id, outbox, handshaken: false, errors_in_a_row: 0 };
+        let mut session = Session {
+            peer: Peer::new(connection_id, outbox.clone(), kick_tx),
+            state,
+            connection_id,
+            outbox,
+            kicks,
+            device: None,
+            handshaken: false,
+            errors_in_a_row: 0,
+            pushed_up_to: Arc::new(AtomicU64::new(0)),
+            pusher: None,
+            pending_pusher: None,
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            last_heard: Instant::now(),
+        };
         let ending = session.read_loop(&mut stream).await;
         tracing::debug!(?ending, "ending");
+        session.leave();
 
         if let Some(close) = ending.close_message() {
             if session.outbox.send(close).await.is_ok() {
@@ -73,31 +95,61 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Re
     let _ = sink.close().await;
 }
 
-struct Session {
-    state: AppState,
-    connection_id: Uuid,
-    outbox: mpsc::Sender<Message>,
-    handshaken: bool,
+/// A frame refused: the code, the message id it concerned (if any) and why.
+pub(super) type Refusal = (ErrorCode, Option<Uuid>, String);
+
+pub(super) fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
+    (code, None, message.into())
+}
+
+pub(super) struct Session {
+    pub(super) state: AppState,
+    pub(super) connection_id: Uuid,
+    pub(super) outbox: mpsc::Sender<Message>,
+    pub(super) peer: Peer,
+    kicks: mpsc::Receiver<Kick>,
+    /// The authenticated device, once `hello` carried valid credentials.
+    pub(super) device: Option<DeviceIdentity>,
+    pub(super) handshaken: bool,
     errors_in_a_row: u32,
+    /// The highest inbox sequence pushed on this connection: acks beyond it are refused.
+    pub(super) pushed_up_to: Arc<AtomicU64>,
+    pub(super) pusher: Option<JoinHandle<()>>,
+    /// Starts the pusher once `welcome` is queued.
+    pub(super) pending_pusher: Option<tokio::sync::oneshot::Sender<()>>,
+    pub(super) in_flight: Arc<Semaphore>,
+    /// When the client last sent anything: the presence TTL counts from here.
+    last_heard: Instant,
 }
 
 impl Session {
     async fn read_loop(&mut self, stream: &mut SplitStream<WebSocket>) -> Ending {
-        let handshake_deadline =
-            tokio::time::sleep(Duration::from_secs(self.state.config.handshake_timeout_secs));
-        tokio::pin!(handshake_deadline);
+        let config = self.state.config.clone();
+        let handshake_deadline = Instant::now() + Duration::from_secs(config.handshake_timeout_secs);
+        let ttl = Duration::from_millis(config.presence_ttl_ms);
         loop {
+            let presence_deadline = self.last_heard + ttl;
             let message = tokio::select! {
                 _ = self.state.shutdown.cancelled() => {
                     return Ending::close(ErrorCode::ShuttingDown, "server shutting down");
                 }
-                _ = &mut handshake_deadline, if !self.handshaken => {
+                Some(kick) = self.kicks.recv() => {
+                    self.send(ServerFrame::error(kick.code, kick.reason.clone())).await;
+                    return Ending::close(kick.code, kick.reason);
+                }
+                _ = tokio::time::sleep_until(handshake_deadline), if !self.handshaken => {
                     let reason = "no hello received in time";
                     self.send(ServerFrame::error(ErrorCode::HandshakeRequired, reason)).await;
                     return Ending::close(ErrorCode::HandshakeRequired, reason);
                 }
+                _ = tokio::time::sleep_until(presence_deadline), if self.handshaken => {
+                    let reason = format!("no heartbeat for {} ms: presence expired", ttl.as_millis());
+                    self.send(ServerFrame::error(ErrorCode::PresenceExpired, reason.clone())).await;
+                    return Ending::close(ErrorCode::PresenceExpired, reason);
+                }
                 message = stream.next() => message,
             };
+            self.last_heard = Instant::now();
             let outcome = match message {
                 None | Some(Ok(Message::Close(_))) => return Ending::PeerGone,
                 Some(Err(e)) => {
@@ -105,9 +157,9 @@ impl Session {
                     return Ending::PeerGone;
                 }
                 Some(Ok(Message::Text(text))) => self.on_text(text.as_str()).await,
-                Some(Ok(Message::Binary(_))) => Err((
+                Some(Ok(Message::Binary(_))) => Err(refuse(
                     ErrorCode::MalformedFrame,
-                    "binary frames are not part of this protocol; send JSON text".to_string(),
+                    "binary frames are not part of this protocol; send JSON text",
                 )),
                 // tungstenite answers pings itself.
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(None),
@@ -115,10 +167,10 @@ impl Session {
             match outcome {
                 Ok(None) => {}
                 Ok(Some(ending)) => return ending,
-                Err((code, message)) => {
+                Err((code, id, message)) => {
                     self.errors_in_a_row += 1;
-                    tracing::debug!(?code, %message, "bad frame");
-                    if !self.send(ServerFrame::error(code, message)).await {
+                    tracing::debug!(?code, %message, "refused frame");
+                    if !self.send(ServerFrame::Error { code, id, message }).await {
                         return Ending::PeerGone;
                     }
                     if self.errors_in_a_row >= MAX_CONSECUTIVE_ERRORS {
@@ -132,47 +184,41 @@ impl Session {
         }
     }
 
-    /// Handles one text frame. `Ok(Some(_))` ends the connection; `Err` is a bad frame
-    /// to answer with an error.
-    async fn on_text(&mut self, text: &str) -> Result<Option<Ending>, (ErrorCode, String)> {
+    /// Handles one text frame. `Ok(Some(_))` ends the connection; `Err` is a refusal to
+    /// answer with an error frame.
+    async fn on_text(&mut self, text: &str) -> Result<Option<Ending>, Refusal> {
         let limit = self.state.config.max_frame_bytes;
         if text.len() > limit {
-            return Err((
+            return Err(refuse(
                 ErrorCode::FrameTooLarge,
                 format!("frame of {} bytes exceeds the limit of {limit} bytes", text.len()),
             ));
         }
-        let frame = ClientFrame::from_json(text).map_err(|e| (ErrorCode::MalformedFrame, e.0))?;
-        self.errors_in_a_row = 0;
-        match frame {
-            ClientFrame::Hello { protocol, client } => {
-                if self.handshaken {
-                    return Err((ErrorCode::AlreadyHandshaken, "hello was already received".into()));
-                }
-                if protocol != PROTOCOL_VERSION {
-                    let reason = format!(
-                        "this server speaks protocol {PROTOCOL_VERSION}; the client sent {protocol}"
-                    );
-                    self.send(ServerFrame::error(ErrorCode::UnsupportedVersion, reason.clone())).await;
-                    return Ok(Some(Ending::close(ErrorCode::UnsupportedVersion, reason)));
-                }
-                self.handshaken = true;
-                tracing::info!(%client, "handshake complete");
-                let welcome = ServerFrame::Welcome {
-                    protocol: PROTOCOL_VERSION,
-                    server: crate::SERVER_NAME.to_string(),
-                    connection_id: self.connection_id,
-                };
-                if !self.send(welcome).await {
-                    return Ok(Some(Ending::PeerGone));
-                }
-                Ok(None)
-            }
+        let frame = ClientFrame::from_json(text).map_err(|e| refuse(ErrorCode::MalformedFrame, e.0))?;
+        let outcome = self.dispatch(frame).await;
+        if outcome.is_ok() {
+            self.errors_in_a_row = 0;
         }
+        outcome
     }
 
-    /// Queues a frame for the writer; false if the writer is gone.
-    async fn send(&self, frame: ServerFrame) -> bool {
+    /// Queues a frame for the writer, waiting for room; false if the writer is gone.
+    pub(super) async fn send(&self, frame: ServerFrame) -> bool {
         self.outbox.send(Message::Text(frame.to_json().into())).await.is_ok()
+    }
+
+    /// Takes this connection out of routing, presence and every subscription.
+    fn leave(&mut self) {
+        if let Some(pusher) = self.pusher.take() {
+            pusher.abort();
+        }
+        self.state.presence.forget(self.connection_id);
+        self.state.traces.forget(self.connection_id);
+        if let Some(device) = &self.device {
+            self.state.connections.unregister(device.device, self.connection_id);
+            if !self.state.connections.is_online(device.device) {
+                self.state.presence.device_offline(device.user, device.device, unix_millis());
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use bluetick_shared::connection::{Action, ConnectionMachine, ConnectionState, Event};
-use bluetick_shared::frames::{ClientFrame, PROTOCOL_VERSION, ServerFrame};
+use bluetick_shared::frames::{ClientFrame, ServerFrame};
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
 
@@ -48,6 +48,7 @@ struct Driver {
     generation: u64,
     retry_timer: Option<Timeout>,
     countdown: Option<Interval>,
+    heartbeat: Option<Interval>,
     signals: ConnectionSignals,
     next_log_id: u64,
 }
@@ -69,6 +70,7 @@ impl LiveConnection {
                 generation: 0,
                 retry_timer: None,
                 countdown: None,
+                heartbeat: None,
                 signals,
                 next_log_id: 0,
             })),
@@ -190,23 +192,25 @@ impl LiveConnection {
         match event {
             SocketEvent::Open => {
                 self.log("socket open; sending hello".into());
-                let hello = ClientFrame::Hello { protocol: PROTOCOL_VERSION, client: "bluetick-web".into() };
+                let hello = ClientFrame::hello("bluetick-web");
                 let sent = self.driver.borrow().socket.as_ref().map(|s| s.send(&hello));
                 if let Some(Err(e)) = sent {
                     self.log(format!("could not send hello: {e}"));
                 }
             }
-            SocketEvent::Frame(ServerFrame::Welcome { connection_id, server, .. }) => {
+            SocketEvent::Frame(ServerFrame::Welcome { connection_id, server, heartbeat_ms, .. }) => {
                 self.log(format!("welcome from {server}, connection {connection_id}"));
+                self.start_heartbeats(generation, heartbeat_ms);
                 self.dispatch(Event::HandshakeCompleted);
             }
-            SocketEvent::Frame(ServerFrame::Error { code, message }) => {
+            SocketEvent::Frame(ServerFrame::Error { code, message, .. }) => {
                 self.log(format!("server error {code:?}: {message}"));
                 if code.is_fatal() {
                     self.driver.borrow_mut().socket = None;
                     self.dispatch(Event::Rejected { code, reason: message });
                 }
             }
+            SocketEvent::Frame(_) => {}
             SocketEvent::Undecodable(text) => self.log(format!("undecodable message: {text}")),
             SocketEvent::Closed { code, reason, clean } => {
                 let how = if clean { "closed" } else { "dropped" };
@@ -214,6 +218,22 @@ impl LiveConnection {
                 self.dispatch(Event::SocketFailed { reason: format!("socket {how} (code {code}{reason})") });
             }
         }
+    }
+
+    /// Heartbeats keep this connection's presence alive; the server closes connections
+    /// that stay silent past the presence TTL.
+    fn start_heartbeats(&self, generation: u64, every_ms: u64) {
+        let weak = self.weak();
+        let interval = Interval::new(every_ms.clamp(250, u32::MAX as u64) as u32, move || {
+            let Some(connection) = upgrade(&weak) else { return };
+            let driver = connection.driver.borrow();
+            if driver.generation == generation {
+                if let Some(socket) = &driver.socket {
+                    let _ = socket.send(&ClientFrame::Heartbeat);
+                }
+            }
+        });
+        self.driver.borrow_mut().heartbeat = Some(interval);
     }
 
     fn weak(&self) -> Weak<RefCell<Driver>> {

@@ -1,0 +1,93 @@
+//! Which device is connected where: the server's routing table for pushes (the role
+//! `conn:{user}` keys in Redis play in the lesson's reference design).
+//!
+//! Each device has at most one live connection; registering a new one closes the old
+//! with `replaced`. Inbox entries are handed to the connection's delivery task through a
+//! bounded queue of notices; a full queue means the device is not keeping up and it is
+//! disconnected, while its entries stay in the durable inbox.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bluetick_shared::errors::ErrorCode;
+use bluetick_shared::frames::DeviceId;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use uuid::Uuid;
+
+use crate::peer::Peer;
+use crate::store::InboxEntry;
+
+/// Notices waiting for one connection's delivery task at most.
+pub const NOTICE_CAPACITY: usize = 1024;
+
+#[derive(Debug, Clone)]
+struct Route {
+    peer: Peer,
+    notices: mpsc::Sender<InboxEntry>,
+}
+
+#[derive(Debug, Default)]
+pub struct Connections {
+    routes: Mutex<HashMap<DeviceId, Route>>,
+}
+
+/// Where a pushed entry went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Handed to the device's live connection.
+    Live,
+    /// The device has no live connection: the entry waits in its inbox.
+    Offline,
+}
+
+impl Connections {
+    /// Makes `peer` the device's connection, closing any previous one.
+    pub fn register(&self, device: DeviceId, peer: Peer, notices: mpsc::Sender<InboxEntry>) {
+        let previous = self.routes.lock().unwrap().insert(device, Route { peer, notices });
+        if let Some(previous) = previous {
+            previous.peer.close(ErrorCode::Replaced, "this device connected again elsewhere");
+        }
+    }
+
+    /// Removes the device's route if it still belongs to `connection_id` (a replaced
+    /// connection must not remove its successor).
+    pub fn unregister(&self, device: DeviceId, connection_id: Uuid) {
+        let mut routes = self.routes.lock().unwrap();
+        if routes.get(&device).is_some_and(|r| r.peer.connection_id == connection_id) {
+            routes.remove(&device);
+        }
+    }
+
+    pub fn is_online(&self, device: DeviceId) -> bool {
+        self.routes.lock().unwrap().contains_key(&device)
+    }
+
+    pub fn peer(&self, device: DeviceId) -> Option<Peer> {
+        self.routes.lock().unwrap().get(&device).map(|r| r.peer.clone())
+    }
+
+    /// Hands a committed inbox entry to its device's connection, if it has one.
+    pub fn push(&self, entry: InboxEntry) -> Pushed {
+        let route = self.routes.lock().unwrap().get(&entry.device).cloned();
+        let Some(route) = route else {
+            return Pushed::Offline;
+        };
+        match route.notices.try_send(entry) {
+            Ok(()) => Pushed::Live,
+            Err(TrySendError::Full(_)) => {
+                route.peer.close(ErrorCode::SlowConsumer, "too many undelivered frames; reconnect to resume from the inbox");
+                Pushed::Offline
+            }
+            Err(TrySendError::Closed(_)) => Pushed::Offline,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.routes.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

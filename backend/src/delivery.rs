@@ -1,0 +1,61 @@
+//! After a commit: pushing what changed to the devices it concerns, recording push
+//! wake-ups for the ones that are offline, and tracing each step.
+//!
+//! Everything here runs only after the writer committed, so a device is never told about
+//! something a crash could still undo.
+
+use bluetick_shared::frames::{DeviceId, MessageId, ServerFrame, TraceStage, UserId};
+
+use crate::connections::Pushed;
+use crate::state::AppState;
+use crate::store::{InboxEntry, ReceiptsOutcome, unix_millis};
+
+/// Pushes new messages to their recipients' devices; for offline devices, records a push
+/// wake-up (the APNs/FCM notification that would wake the phone).
+pub async fn deliver_message(state: &AppState, sender: UserId, recipient: UserId, id: MessageId, entries: Vec<InboxEntry>) {
+    for entry in entries {
+        let device = entry.device;
+        let seq = entry.seq;
+        match state.connections.push(entry) {
+            Pushed::Live => {
+                state.traces.emit(sender, recipient, id, TraceStage::Pushed, Some(device), || {
+                    format!("pushed over the device's WebSocket as inbox #{seq}")
+                });
+            }
+            Pushed::Offline => {
+                state.traces.emit(sender, recipient, id, TraceStage::Queued, Some(device), || {
+                    format!("device offline: waits in its inbox as #{seq}; push wake-up sent")
+                });
+                record_wakeup(state, device, seq).await;
+            }
+        }
+    }
+}
+
+async fn record_wakeup(state: &AppState, device: DeviceId, seq: u64) {
+    if let Err(e) = state.store.writer().wakeup(device, seq, unix_millis()).await {
+        tracing::warn!(error = %e, %device, "could not record a push wake-up");
+    }
+}
+
+/// Pushes the receipts an ack, read or expiry produced to the senders, and traces the
+/// step for each message touched.
+pub fn deliver_receipts(state: &AppState, outcome: ReceiptsOutcome, stage: TraceStage) {
+    for touched in &outcome.changed {
+        state.traces.emit(touched.sender, touched.recipient, touched.id, stage, Some(touched.device), || match stage {
+            TraceStage::Acked => "the recipient device acknowledged it: DELIVERED".to_string(),
+            TraceStage::Read => "the recipient read it: READ".to_string(),
+            TraceStage::Failed => "not delivered before its expiry: moved to the dead-letter table".to_string(),
+            _ => String::new(),
+        });
+    }
+    for receipt in outcome.receipts {
+        // An offline sender finds the receipt in its inbox on reconnect.
+        let _ = state.connections.push(receipt);
+    }
+}
+
+/// The frame a sender gets for a committed (or deduplicated) message.
+pub fn sent_frame(id: MessageId, at: i64) -> ServerFrame {
+    ServerFrame::Sent { id, at }
+}

@@ -1,0 +1,194 @@
+//! Every frame after `hello`: send, ack, read, heartbeat, watch presence, observe.
+//!
+//! Sends and acks are queued to the writer in the order they arrive and then awaited in
+//! a task of their own, so a connection keeps reading while its writes commit; at most
+//! `MAX_IN_FLIGHT` wait at once, after which the reader waits too.
+
+use std::sync::atomic::Ordering;
+
+use bluetick_shared::errors::ErrorCode;
+use bluetick_shared::frames::{ClientFrame, MessageId, Recipient, ServerFrame, TraceStage, UserId};
+
+use super::close::Ending;
+use super::session::{Refusal, Session, refuse};
+use crate::delivery::{deliver_message, deliver_receipts, sent_frame};
+use crate::store::{DeviceIdentity, NewMessage, SendOutcome, unix_millis};
+
+/// Most inbox sequences one `read` frame may name.
+const MAX_READ_SEQS: usize = 1024;
+/// Most users one `watch_presence` frame may name.
+const MAX_WATCHED: usize = 1024;
+
+impl Session {
+    pub(super) async fn dispatch(&mut self, frame: ClientFrame) -> Result<Option<Ending>, Refusal> {
+        if let ClientFrame::Hello { protocol, client, auth, resume_after } = frame {
+            return self.on_hello(protocol, client, auth, resume_after).await;
+        }
+        if !self.handshaken {
+            return Err(refuse(ErrorCode::HandshakeRequired, "the first frame must be hello"));
+        }
+        match frame {
+            ClientFrame::Hello { .. } => unreachable!("handled above"),
+            ClientFrame::Heartbeat => Ok(None),
+            ClientFrame::WatchPresence { users } => self.on_watch_presence(users).await,
+            ClientFrame::Send { id, to, body } => self.on_send(id, to, body).await,
+            ClientFrame::Ack { up_to } => self.on_ack(up_to).await,
+            ClientFrame::Read { seqs } => self.on_read(seqs).await,
+            ClientFrame::Observe { with } => self.on_observe(with),
+        }
+    }
+
+    fn me(&self) -> Result<DeviceIdentity, Refusal> {
+        self.device
+            .clone()
+            .ok_or_else(|| refuse(ErrorCode::NotAuthenticated, "this needs a device: send hello with credentials"))
+    }
+
+    async fn on_send(&mut self, id: MessageId, to: Recipient, body: String) -> Result<Option<Ending>, Refusal> {
+        let me = self.me().map_err(|(code, _, m)| (code, Some(id), m))?;
+        if id.get_version_num() != 7 {
+            return Err((ErrorCode::InvalidMessageId, Some(id), "message ids must be UUID version 7".into()));
+        }
+        let Recipient::User(recipient) = to;
+        match self.state.store.user_exists(recipient).await {
+            Ok(true) => {}
+            Ok(false) => return Err((ErrorCode::UnknownRecipient, Some(id), format!("no user {recipient}"))),
+            Err(e) => return Err((ErrorCode::StorageUnavailable, Some(id), e.to_string())),
+        }
+        let traces = self.state.traces.clone();
+        traces.emit(me.user, recipient, id, TraceStage::Received, None, || {
+            format!("chat server read the send frame from {}", me.name)
+        });
+        let permit = self.in_flight.clone().acquire_owned().await.expect("semaphore never closes");
+        let message = NewMessage {
+            sender: me.clone(),
+            id,
+            to: recipient,
+            body,
+            now: unix_millis(),
+            ttl_ms: (self.state.config.message_ttl_secs as i64).saturating_mul(1000),
+        };
+        let committed = match self.state.store.writer().enqueue_send(message).await {
+            Ok(committed) => committed,
+            Err(e) => return Err((ErrorCode::StorageUnavailable, Some(id), e.to_string())),
+        };
+        let state = self.state.clone();
+        let outbox = self.outbox.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let reply = match committed.await {
+                Ok(SendOutcome::Duplicate { sent_at }) => {
+                    traces.emit(me.user, recipient, id, TraceStage::DedupHit, None, || {
+                        "ON CONFLICT DO NOTHING: this id was stored before; same ack, nothing new".into()
+                    });
+                    sent_frame(id, sent_at)
+                }
+                Ok(SendOutcome::Stored { sent_at, deliveries }) => {
+                    traces.emit(me.user, recipient, id, TraceStage::Stored, None, || "committed: SENT".into());
+                    traces.emit(me.user, recipient, id, TraceStage::RecipientLookup, None, || {
+                        format!("recipient has {} device(s)", deliveries.len())
+                    });
+                    let _ = outbox.send(text(&sent_frame(id, sent_at))).await;
+                    deliver_message(&state, me.user, recipient, id, deliveries).await;
+                    return;
+                }
+                Err(e) => ServerFrame::Error {
+                    code: ErrorCode::StorageUnavailable,
+                    id: Some(id),
+                    message: format!("not stored ({e}); retry with the same id"),
+                },
+            };
+            let _ = outbox.send(text(&reply)).await;
+        });
+        Ok(None)
+    }
+
+    async fn on_ack(&mut self, up_to: u64) -> Result<Option<Ending>, Refusal> {
+        let me = self.me()?;
+        let pushed = self.pushed_up_to.load(Ordering::SeqCst);
+        if up_to > pushed {
+            return Err(refuse(
+                ErrorCode::InvalidField,
+                format!("ack up_to {up_to} is beyond the last pushed sequence {pushed}"),
+            ));
+        }
+        let permit = self.in_flight.clone().acquire_owned().await.expect("semaphore never closes");
+        let committed = self
+            .state
+            .store
+            .writer()
+            .enqueue_ack(me.device, up_to, unix_millis())
+            .await
+            .map_err(|e| refuse(ErrorCode::StorageUnavailable, e.to_string()))?;
+        let state = self.state.clone();
+        let outbox = self.outbox.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            match committed.await {
+                Ok(outcome) => deliver_receipts(&state, outcome, TraceStage::Acked),
+                Err(e) => {
+                    let frame = ServerFrame::error(ErrorCode::StorageUnavailable, format!("ack not stored ({e}); send it again"));
+                    let _ = outbox.send(text(&frame)).await;
+                }
+            }
+        });
+        Ok(None)
+    }
+
+    async fn on_read(&mut self, seqs: Vec<u64>) -> Result<Option<Ending>, Refusal> {
+        let me = self.me()?;
+        if seqs.is_empty() || seqs.len() > MAX_READ_SEQS {
+            return Err(refuse(ErrorCode::InvalidField, format!("read names 1 to {MAX_READ_SEQS} sequences")));
+        }
+        let pushed = self.pushed_up_to.load(Ordering::SeqCst);
+        if let Some(beyond) = seqs.iter().find(|&&s| s > pushed) {
+            return Err(refuse(ErrorCode::InvalidField, format!("sequence {beyond} has not been pushed to this device")));
+        }
+        let outcome = self
+            .state
+            .store
+            .writer()
+            .read(me.device, seqs, unix_millis())
+            .await
+            .map_err(|e| refuse(ErrorCode::StorageUnavailable, e.to_string()))?;
+        let unknown = outcome.unknown.clone();
+        deliver_receipts(&self.state, outcome, TraceStage::Read);
+        if !unknown.is_empty() {
+            return Err(refuse(
+                ErrorCode::InvalidField,
+                format!("not messages in this device's inbox: {unknown:?}; the others were marked read"),
+            ));
+        }
+        Ok(None)
+    }
+
+    async fn on_watch_presence(&mut self, users: Vec<UserId>) -> Result<Option<Ending>, Refusal> {
+        if users.is_empty() || users.len() > MAX_WATCHED {
+            return Err(refuse(ErrorCode::InvalidField, format!("watch 1 to {MAX_WATCHED} users")));
+        }
+        let mut unknown = Vec::new();
+        for user in users {
+            match self.state.store.user_exists(user).await {
+                Ok(true) => self.state.presence.watch(user, self.peer.clone()),
+                Ok(false) => unknown.push(user),
+                Err(e) => return Err(refuse(ErrorCode::StorageUnavailable, e.to_string())),
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(refuse(ErrorCode::UnknownRecipient, format!("no such users: {unknown:?}")));
+        }
+        Ok(None)
+    }
+
+    fn on_observe(&mut self, with: UserId) -> Result<Option<Ending>, Refusal> {
+        let me = self.me()?;
+        // You can only watch conversations you are part of: with yourself or anyone,
+        // which is every conversation that includes you.
+        self.state.traces.observe(me.user, with, self.peer.clone());
+        Ok(None)
+    }
+}
+
+fn text(frame: &ServerFrame) -> axum::extract::ws::Message {
+    axum::extract::ws::Message::Text(frame.to_json().into())
+}

@@ -1,0 +1,101 @@
+//! `hello`: the protocol version, then who this is.
+
+use std::sync::atomic::Ordering;
+
+use bluetick_shared::errors::ErrorCode;
+use bluetick_shared::frames::{Credentials, PROTOCOL_VERSION, ServerFrame};
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use super::close::Ending;
+use super::inbox_pusher;
+use super::session::{Refusal, Session, refuse};
+
+impl Session {
+    pub(super) async fn on_hello(
+        &mut self,
+        protocol: u32,
+        client: String,
+        auth: Option<Credentials>,
+        resume_after: u64,
+    ) -> Result<Option<Ending>, Refusal> {
+        if self.handshaken {
+            return Err(refuse(ErrorCode::AlreadyHandshaken, "hello was already received"));
+        }
+        if protocol != PROTOCOL_VERSION {
+            let reason = format!("this server speaks protocol {PROTOCOL_VERSION}; the client sent {protocol}");
+            self.send(ServerFrame::error(ErrorCode::UnsupportedVersion, reason.clone())).await;
+            return Ok(Some(Ending::close(ErrorCode::UnsupportedVersion, reason)));
+        }
+        if let Some(credentials) = auth {
+            let identity = match self.state.store.authenticate(credentials.device_id, &credentials.token).await {
+                Ok(Some(identity)) => identity,
+                Ok(None) => {
+                    let reason = "unknown device or wrong token";
+                    self.send(ServerFrame::error(ErrorCode::BadCredentials, reason)).await;
+                    return Ok(Some(Ending::close(ErrorCode::BadCredentials, reason)));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "authentication failed");
+                    let reason = "the server cannot check credentials right now; try again";
+                    self.send(ServerFrame::error(ErrorCode::StorageUnavailable, reason)).await;
+                    return Ok(Some(Ending::close(ErrorCode::StorageUnavailable, reason)));
+                }
+            };
+            self.attach_device(identity, resume_after).await;
+        }
+        self.handshaken = true;
+        tracing::info!(%client, device = ?self.device.as_ref().map(|d| d.device), "handshake complete");
+        let config = &self.state.config;
+        let welcome = ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            server: crate::SERVER_NAME.to_string(),
+            connection_id: self.connection_id,
+            device: self.device.as_ref().map(|d| d.device),
+            user: self.device.as_ref().map(|d| d.user),
+            heartbeat_ms: config.heartbeat_ms,
+            presence_ttl_ms: config.presence_ttl_ms,
+        };
+        if !self.send(welcome).await {
+            return Ok(Some(Ending::PeerGone));
+        }
+        // Only now, after `welcome` is queued, may inbox entries follow it.
+        if let Some(start) = self.pending_pusher.take() {
+            let _ = start.send(());
+        }
+        Ok(None)
+    }
+
+    /// Takes over the device's route and starts pushing its inbox after `resume_after`.
+    async fn attach_device(&mut self, identity: crate::store::DeviceIdentity, resume_after: u64) {
+        let state = self.state.clone();
+        let device = identity.device;
+        // A client cannot have more than the server ever handed out; one that claims to
+        // (a restored backup, a bug) gets everything after what really exists.
+        let last = state.store.last_seq(device).await.unwrap_or(u64::MAX);
+        let resume_after = resume_after.min(last);
+        self.pushed_up_to.store(resume_after, Ordering::SeqCst);
+
+        let (notices_tx, notices) = mpsc::channel(state.config.connection_queue.max(1));
+        state.connections.register(device, self.peer.clone(), notices_tx);
+        state.presence.device_online(identity.user, device);
+
+        let (start_tx, start) = tokio::sync::oneshot::channel();
+        self.pending_pusher = Some(start_tx);
+        let pusher = inbox_pusher::InboxPusher {
+            store: state.store.clone(),
+            device,
+            outbox: self.outbox.clone(),
+            pushed_up_to: self.pushed_up_to.clone(),
+        };
+        self.pusher = Some(tokio::spawn(
+            async move {
+                if start.await.is_ok() {
+                    pusher.run(resume_after, notices).await;
+                }
+            }
+            .in_current_span(),
+        ));
+        self.device = Some(identity);
+    }
+}

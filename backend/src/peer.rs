@@ -1,0 +1,56 @@
+//! A connection as the rest of the server sees it: somewhere to push frames, and a way
+//! to close it with a reason.
+//!
+//! Pushing never waits and never buffers without bound: a full queue means the client is
+//! not reading, and it is disconnected as a slow consumer. What it missed is either in
+//! its durable inbox (messages, receipts) or is live state it gets again on reconnect
+//! (presence, traces).
+
+use axum::extract::ws::Message;
+use bluetick_shared::errors::ErrorCode;
+use bluetick_shared::frames::ServerFrame;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use uuid::Uuid;
+
+/// Why a connection is being closed from outside its own task.
+#[derive(Debug, Clone)]
+pub struct Kick {
+    pub code: ErrorCode,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub connection_id: Uuid,
+    outbox: mpsc::Sender<Message>,
+    kick: mpsc::Sender<Kick>,
+}
+
+impl Peer {
+    pub fn new(connection_id: Uuid, outbox: mpsc::Sender<Message>, kick: mpsc::Sender<Kick>) -> Peer {
+        Peer { connection_id, outbox, kick }
+    }
+
+    /// Queues a frame for the client without waiting. Returns false if the connection is
+    /// gone or was too slow (and is now being closed).
+    pub fn push(&self, frame: &ServerFrame) -> bool {
+        match self.outbox.try_send(Message::Text(frame.to_json().into())) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.close(ErrorCode::SlowConsumer, "the client is not reading its frames fast enough");
+                false
+            }
+            Err(TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Asks the connection to close with a reason.
+    pub fn close(&self, code: ErrorCode, reason: &str) {
+        let _ = self.kick.try_send(Kick { code, reason: reason.to_string() });
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.outbox.is_closed()
+    }
+}

@@ -1,0 +1,106 @@
+//! Registering devices and checking their credentials.
+//!
+//! A token is 256 random bits shown to the device once; the database keeps only its
+//! SHA-256, so a copied database file cannot be used to impersonate anyone.
+
+use bluetick_shared::frames::{DeviceId, Registration, UserId};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{StorageError, Store, unix_millis};
+
+/// An authenticated device, as the session knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceIdentity {
+    pub device: DeviceId,
+    pub user: UserId,
+    pub name: String,
+}
+
+fn new_token() -> String {
+    // Two v4 UUIDs: 244 bits from the OS's random source.
+    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+}
+
+fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store {
+    /// Creates a new user named `name` with one device.
+    pub async fn register_user(&self, name: &str) -> Result<Registration, StorageError> {
+        let user_id = Uuid::now_v7();
+        let device_id = Uuid::now_v7();
+        let token = new_token();
+        let now = unix_millis();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(user_id.to_string())
+            .bind(name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO devices (id, user_id, token_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(device_id.to_string())
+            .bind(user_id.to_string())
+            .bind(hash_token(&token))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Registration { user_id, device_id, token, name: name.to_string() })
+    }
+
+    /// Adds a device to an existing user. Returns `None` if the user does not exist.
+    pub async fn add_device(&self, user: UserId) -> Result<Option<Registration>, StorageError> {
+        let Some(name) = self.user_name(user).await? else {
+            return Ok(None);
+        };
+        let device_id = Uuid::now_v7();
+        let token = new_token();
+        sqlx::query("INSERT INTO devices (id, user_id, token_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(device_id.to_string())
+            .bind(user.to_string())
+            .bind(hash_token(&token))
+            .bind(unix_millis())
+            .execute(self.pool())
+            .await?;
+        Ok(Some(Registration { user_id: user, device_id, token, name }))
+    }
+
+    /// The device these credentials belong to, or `None` if they do not match.
+    pub async fn authenticate(&self, device: DeviceId, token: &str) -> Result<Option<DeviceIdentity>, StorageError> {
+        let row: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT d.token_hash, d.user_id, u.name FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?",
+        )
+        .bind(device.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some((stored_hash, user, name)) = row else {
+            return Ok(None);
+        };
+        if !constant_time_eq(stored_hash.as_bytes(), hash_token(token).as_bytes()) {
+            return Ok(None);
+        }
+        let user = user.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        Ok(Some(DeviceIdentity { device, user, name }))
+    }
+
+    pub async fn user_name(&self, user: UserId) -> Result<Option<String>, StorageError> {
+        Ok(sqlx::query_scalar("SELECT name FROM users WHERE id = ?")
+            .bind(user.to_string())
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    /// Whether a user exists.
+    pub async fn user_exists(&self, user: UserId) -> Result<bool, StorageError> {
+        Ok(self.user_name(user).await?.is_some())
+    }
+}
+
+/// Compares two secrets without leaking, through timing, how long a prefix matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,220 @@
+//! The single writer: every message, ack, read and expiry is committed by this one task,
+//! in batches.
+//!
+//! Why one writer: SQLite allows one writer at a time anyway, and a queue in front of it
+//! turns lock contention into batching. Why batches (group commit): with
+//! `synchronous = FULL` every commit waits for an fsync; taking everything that queued up
+//! during the last fsync and committing it together makes the fsync cost per batch, not
+//! per message. Callers still get their answer only after *their* batch committed, so
+//! "SENT only after the commit" holds.
+//!
+//! If a batch fails, it is rolled back and each of its jobs is retried alone, so one bad
+//! job cannot fail its neighbours.
+
+use bluetick_shared::frames::DeviceId;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, SqliteConnection};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::ops::{self, NewMessage, ReceiptsOutcome, SendOutcome};
+use super::StorageError;
+
+/// Jobs taken into one transaction at most.
+const MAX_BATCH: usize = 512;
+/// Jobs waiting for the writer at most; senders wait (backpressure) beyond that.
+const QUEUE_CAPACITY: usize = 4096;
+
+#[derive(Debug)]
+enum Op {
+    Send(NewMessage),
+    Ack { device: DeviceId, up_to: u64, now: i64 },
+    Read { device: DeviceId, seqs: Vec<u64>, now: i64 },
+    Expire { now: i64, limit: i64 },
+    Wakeup { device: DeviceId, seq: u64, now: i64 },
+}
+
+#[derive(Debug)]
+enum Output {
+    Send(SendOutcome),
+    Receipts(ReceiptsOutcome),
+    Done,
+}
+
+struct Job {
+    op: Op,
+    reply: oneshot::Sender<Result<Output, StorageError>>,
+}
+
+/// The handle to the writer task; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+    task: Arc<Mutex<Option<JoinHandle<()>>>>,
+    stop: CancellationToken,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.op.fmt(f)
+    }
+}
+
+impl Writer {
+    pub(super) async fn start(options: SqliteConnectOptions) -> Result<Writer, StorageError> {
+        let conn = SqliteConnection::connect_with(&options).await?;
+        let (jobs, queue) = mpsc::channel(QUEUE_CAPACITY);
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(run(conn, queue, stop.clone()));
+        Ok(Writer { jobs, task: Arc::new(Mutex::new(Some(task))), stop })
+    }
+
+    async fn enqueue(&self, op: Op) -> Result<oneshot::Receiver<Result<Output, StorageError>>, StorageError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job { op, reply }).await.map_err(|_| StorageError::WriterGone)?;
+        Ok(answer)
+    }
+
+    async fn submit(&self, op: Op) -> Result<Output, StorageError> {
+        self.enqueue(op).await?.await.map_err(|_| StorageError::WriterGone)?
+    }
+
+    /// Stores a message (idempotently) and its inbox entries.
+    pub async fn send(&self, message: NewMessage) -> Result<SendOutcome, StorageError> {
+        self.enqueue_send(message).await?.await
+    }
+
+    /// Queues a message for storing and returns at once with a future of the outcome.
+    /// Jobs are applied in the order they were queued, so a connection that queues its
+    /// sends one after another keeps their order while it waits for none of them.
+    pub async fn enqueue_send(
+        &self,
+        message: NewMessage,
+    ) -> Result<impl Future<Output = Result<SendOutcome, StorageError>> + Send + 'static, StorageError> {
+        let answer = self.enqueue(Op::Send(message)).await?;
+        Ok(async move {
+            match answer.await.map_err(|_| StorageError::WriterGone)?? {
+                Output::Send(outcome) => Ok(outcome),
+                other => unreachable!("send answered with {other:?}"),
+            }
+        })
+    }
+
+    /// Queues a cumulative ack; the future yields the receipts it produced.
+    pub async fn enqueue_ack(
+        &self,
+        device: DeviceId,
+        up_to: u64,
+        now: i64,
+    ) -> Result<impl Future<Output = Result<ReceiptsOutcome, StorageError>> + Send + 'static, StorageError> {
+        let answer = self.enqueue(Op::Ack { device, up_to, now }).await?;
+        Ok(async move {
+            match answer.await.map_err(|_| StorageError::WriterGone)?? {
+                Output::Receipts(outcome) => Ok(outcome),
+                other => unreachable!("ack answered with {other:?}"),
+            }
+        })
+    }
+
+    /// A cumulative ack from `device`.
+    pub async fn ack(&self, device: DeviceId, up_to: u64, now: i64) -> Result<ReceiptsOutcome, StorageError> {
+        self.receipts(Op::Ack { device, up_to, now }).await
+    }
+
+    /// Read receipts from `device`.
+    pub async fn read(&self, device: DeviceId, seqs: Vec<u64>, now: i64) -> Result<ReceiptsOutcome, StorageError> {
+        self.receipts(Op::Read { device, seqs, now }).await
+    }
+
+    /// Dead-letters up to `limit` expired messages.
+    pub async fn expire(&self, now: i64, limit: i64) -> Result<ReceiptsOutcome, StorageError> {
+        self.receipts(Op::Expire { now, limit }).await
+    }
+
+    /// Records a push wake-up for an offline device.
+    pub async fn wakeup(&self, device: DeviceId, seq: u64, now: i64) -> Result<(), StorageError> {
+        self.submit(Op::Wakeup { device, seq, now }).await.map(|_| ())
+    }
+
+    async fn receipts(&self, op: Op) -> Result<ReceiptsOutcome, StorageError> {
+        match self.submit(op).await? {
+            Output::Receipts(outcome) => Ok(outcome),
+            other => unreachable!("receipt job answered with {other:?}"),
+        }
+    }
+
+    /// Commits everything already queued, then stops the task.
+    pub async fn shutdown(&self) {
+        self.stop.cancel();
+        let task = self.task.lock().expect("writer task lock").take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Job>, stop: CancellationToken) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let first = tokio::select! {
+            job = queue.recv() => job,
+            _ = stop.cancelled() => {
+                queue.close();
+                queue.recv().await
+            }
+        };
+        let Some(first) = first else { break };
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&mut conn, &mut batch).await;
+    }
+    let _ = conn.close().await;
+}
+
+async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
+    match apply_all(conn, batch).await {
+        Ok(outputs) => {
+            for (job, output) in batch.drain(..).zip(outputs) {
+                let _ = job.reply.send(Ok(output));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, jobs = batch.len(), "batch failed; retrying its jobs one by one");
+            for job in batch.drain(..) {
+                let mut single = vec![job];
+                let result = apply_all(conn, &single).await;
+                let job = single.pop().unwrap();
+                let _ = job.reply.send(result.map(|mut outputs| outputs.pop().unwrap()));
+            }
+        }
+    }
+}
+
+/// Applies every job in one transaction; all or nothing.
+async fn apply_all(conn: &mut SqliteConnection, jobs: &[Job]) -> Result<Vec<Output>, StorageError> {
+    let mut tx = conn.begin().await?;
+    let mut outputs = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let output = match &job.op {
+            Op::Send(message) => Output::Send(ops::store_message(&mut tx, message).await?),
+            Op::Ack { device, up_to, now } => Output::Receipts(ops::ack(&mut tx, *device, *up_to, *now).await?),
+            Op::Read { device, seqs, now } => Output::Receipts(ops::read(&mut tx, *device, seqs, *now).await?),
+            Op::Expire { now, limit } => Output::Receipts(ops::expire(&mut tx, *now, *limit).await?),
+            Op::Wakeup { device, seq, now } => {
+                ops::record_wakeup(&mut tx, *device, *seq, *now).await?;
+                Output::Done
+            }
+        };
+        outputs.push(output);
+    }
+    tx.commit().await?;
+    Ok(outputs)
+}
