@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bluetick_shared::frames::{ClientFrame, ServerFrame};
+use bluetick_shared::frames::{ClientFrame, Credentials, Registration, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -30,6 +30,17 @@ impl RawClient {
         let welcome = client.recv().await;
         assert!(matches!(welcome, ServerFrame::Welcome { .. }), "expected welcome, got {welcome:?}");
         (client, welcome)
+    }
+
+    /// Connects as a registered device (resuming after `resume_after`) and returns after
+    /// its welcome.
+    pub async fn connect_as(url: &str, device: &Registration, resume_after: u64) -> RawClient {
+        let mut client = RawClient::connect(url).await;
+        let credentials = Credentials { device_id: device.device_id, token: device.token.clone() };
+        client.send(&ClientFrame::hello_as("raw-test", credentials, resume_after)).await;
+        let welcome = client.recv().await;
+        assert!(matches!(welcome, ServerFrame::Welcome { .. }), "expected welcome, got {welcome:?}");
+        client
     }
 
     pub async fn send(&mut self, frame: &ClientFrame) {

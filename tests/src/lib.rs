@@ -12,5 +12,6 @@
 //!   `scripts/test.sh` against a server it starts.
 
 pub mod client;
+pub mod db;
 pub mod http;
 pub mod server;

@@ -1,0 +1,396 @@
+//! The messaging guarantees, attacked through the real server: exactly-once under
+//! retries, FIFO offline queue, resume after a drop mid-flush, receipts, slow consumers.
+
+use std::time::Duration;
+
+use bluetick_backend::client::{Connection, DeviceState, Event};
+use bluetick_shared::errors::ErrorCode;
+use bluetick_shared::frames::{ClientFrame, Recipient, ServerFrame, TickState};
+use bluetick_tests::client::RawClient;
+use bluetick_tests::db;
+use bluetick_tests::http::register;
+use bluetick_tests::server::TestServer;
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The next presence change, skipping other events.
+async fn next_presence(conn: &mut Connection) -> Event {
+    loop {
+        let event = next(conn).await;
+        if matches!(event, Event::Presence { .. }) {
+            return event;
+        }
+    }
+}
+
+async fn next(conn: &mut Connection) -> Event {
+    conn.next_event_within(WAIT).await.expect("connection failed").expect("no event in time")
+}
+
+/// Reads events until `n` messages arrived (and the drained marker, if `until_drained`).
+async fn collect_messages(conn: &mut Connection, n: usize) -> Vec<(u64, String)> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        if let Event::Message { seq, message } = next(conn).await {
+            got.push((seq, message.body));
+        }
+    }
+    got
+}
+
+/// Reads events until every id in `ids` reached at least `state`.
+async fn wait_for_ticks(conn: &mut Connection, ids: &[Uuid], state: TickState) {
+    while ids.iter().any(|id| conn.state.outbox.state(id).is_none_or(|s| s < state)) {
+        next(conn).await;
+    }
+}
+
+#[tokio::test]
+async fn retry_storm() {
+    let server = TestServer::start().await;
+    let alice = register(server.addr, "Alice").await;
+    let bob = register(server.addr, "Bob").await;
+    let mut raw = RawClient::connect_as(&server.ws_url(), &alice, 0).await;
+    let id = Uuid::now_v7();
+    let send = ClientFrame::Send { id, to: Recipient::User(bob.user_id), body: "once".into() };
+    for _ in 0..100 {
+        raw.send(&send).await;
+    }
+    let mut acks = Vec::new();
+    while acks.len() < 100 {
+        match raw.recv().await {
+            frame @ ServerFrame::Sent { .. } => acks.push(frame.to_json()),
+            ServerFrame::Drained { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(acks.iter().all(|a| *a == acks[0]), "every retry gets the identical ack");
+
+    let mut bob_conn = Connection::connect(&server.ws_url(), DeviceState::new(bob)).await.unwrap();
+    let got = collect_messages(&mut bob_conn, 1).await;
+    assert_eq!(got, [(1, "once".to_string())]);
+    assert!(matches!(next(&mut bob_conn).await, Event::Drained { up_to: 1 }));
+    assert_eq!(bob_conn.next_event_within(Duration::from_millis(300)).await.unwrap(), None, "nothing more");
+    assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM messages").await, 1);
+    assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM inbox WHERE kind = 0").await, 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn offline_fifo() {
+    let server = TestServer::start().await;
+    let alice = register(server.addr, "Alice").await;
+    let bob = register(server.addr, "Bob").await;
+    let mut alice = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        ids.push(alice.send_message(bob.user_id, format!("m{i}")).await.unwrap());
+    }
+    wait_for_ticks(&mut alice, &ids, TickState::Sent).await;
+    // Wake-ups are recorded right after the commit that made each message SENT.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while db::count(server.data_dir(), "SELECT COUNT(*) FROM push_outbox").await < 50 {
+        assert!(tokio::time::Instant::now() < deadline, "a push wake-up per queued message");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM push_outbox").await, 50);
+
+    let mut bob = Connection::connect(&server.ws_url(), DeviceState::new(bob)).await.unwrap();
+    let got = collect_messages(&mut bob, 50).await;
+    let expected: Vec<(u64, String)> = (0..50).map(|i| (i as u64 + 1, format!("m{i}"))).collect();
+    assert_eq!(got, expected, "the offline queue flushes in FIFO order");
+    assert_eq!(next(&mut bob).await, Event::Drained { up_to: 50 });
+
+    wait_for_ticks(&mut alice, &ids, TickState::Delivered).await;
+    bob.read(vec![1, 2]).await.unwrap();
+    wait_for_ticks(&mut alice, &ids[..2], TickState::Read).await;
+    assert_eq!(alice.state.outbox.state(&ids[2]), Some(TickState::Delivered));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn reconnect_mid_flush() {
+    let server = TestServer::start().await;
+    let alice = register(server.addr, "Alice").await;
+    let bob_reg = register(server.addr, "Bob").await;
+    let mut alice = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(alice.send_message(bob_reg.user_id, format!("m{i}")).await.unwrap());
+    }
+    wait_for_ticks(&mut alice, &ids, TickState::Sent).await;
+
+    // Bob takes 25 but acknowledges only 20, then loses the network.
+    let mut bob = Connection::connect(&server.ws_url(), DeviceState::new(bob_reg.clone())).await.unwrap();
+    bob.auto_ack = false;
+    let mut seen = collect_messages(&mut bob, 25).await;
+    bob.send_frame(&ClientFrame::Ack { up_to: 20 }).await.unwrap();
+    let state = bob.drop_abruptly();
+
+    // The server resumes after what Bob says he has; the rest arrives in order.
+    let mut bob = Connection::connect(&server.ws_url(), state).await.unwrap();
+    seen.extend(collect_messages(&mut bob, 15).await);
+    assert_eq!(next(&mut bob).await, Event::Drained { up_to: 40 });
+    let expected: Vec<(u64, String)> = (0..40).map(|i| (i as u64 + 1, format!("m{i}"))).collect();
+    assert_eq!(seen, expected, "every message once, in order");
+
+    // A client that forgot everything after 20 (resume_after 20) is sent 21..40 again
+    // by the server, and the library drops what it already showed.
+    let mut forgetful = bob.close().await;
+    forgetful.inbox = bluetick_shared::inbox::InboxCursor::new(20);
+    let mut raw = RawClient::connect_as(&server.ws_url(), &bob_reg, 20).await;
+    let mut redelivered = Vec::new();
+    loop {
+        match raw.recv().await {
+            ServerFrame::Message { seq, .. } => redelivered.push(seq),
+            ServerFrame::Drained { up_to } => {
+                assert_eq!(up_to, 40);
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(redelivered, (21..=40).collect::<Vec<u64>>());
+    drop(raw);
+
+    // Every message was acknowledged, so Alice sees all 40 delivered.
+    wait_for_ticks(&mut alice, &ids, TickState::Delivered).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn redelivered_entries_are_dropped_by_the_client_library() {
+    let server = TestServer::start().await;
+    let alice = register(server.addr, "Alice").await;
+    let bob_reg = register(server.addr, "Bob").await;
+    let mut alice = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
+    let id = alice.send_message(bob_reg.user_id, "hello").await.unwrap();
+    wait_for_ticks(&mut alice, &[id], TickState::Sent).await;
+
+    // Bob sees the message, but his ack never reaches the server.
+    let mut bob = Connection::connect(&server.ws_url(), DeviceState::new(bob_reg.clone())).await.unwrap();
+    bob.auto_ack = false;
+    assert_eq!(collect_messages(&mut bob, 1).await.len(), 1);
+    let mut state = bob.drop_abruptly();
+    // His phone restarts from a backup that says it had nothing: the server pushes the
+    // message again, and the library recognises it by sequence.
+    state.inbox = bluetick_shared::inbox::InboxCursor::new(0);
+    state.inbox.arrive(1);
+    let mut bob = Connection::connect(&server.ws_url(), state).await.unwrap();
+    assert_eq!(next(&mut bob).await, Event::Drained { up_to: 1 });
+    wait_for_ticks(&mut alice, &[id], TickState::Delivered).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn spoofed_sender() {
+    let server = TestServer::start().await;
+    let alice = register(server.addr, "Alice").await;
+    let bob = register(server.addr, "Bob").await;
+    let mallory = register(server.addr, "Mallory").await;
+
+    // A frame that claims a sender is refused outright.
+    let mut raw = RawClient::connect_as(&server.ws_url(), &mallory, 0).await;
+    let id = Uuid::now_v7();
+    raw.send_text(&format!(
+        r#"{{"type":"send","id":"{id}","to":{{"user":"{}"}},"body":"from alice, honest","from":"{}"}}"#,
+        bob.user_id, alice.user_id
+    ))
+    .await;
+    match raw.recv().await {
+        ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::MalformedFrame),
+        other => panic!("{other:?}"),
+    }
+    // Alice's device id with Mallory's token is refused and closed.
+    let mut impostor = RawClient::connect(&server.ws_url()).await;
+    let creds = bluetick_shared::frames::Credentials { device_id: alice.device_id, token: mallory.token.clone() };
+    impostor.send(&ClientFrame::hello_as("impostor", creds, 0)).await;
+    match impostor.recv().await {
+        ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::BadCredentials),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(u16::from(impostor.expect_close().await.unwrap().code), ErrorCode::BadCredentials.close_code());
+
+    // What Mallory can send arrives as Mallory's.
+    let mut mallory_conn = Connection::connect(&server.ws_url(), DeviceState::new(mallory.clone())).await.unwrap();
+    mallory_conn.send_message(bob.user_id, "it's me").await.unwrap();
+    let mut bob_conn = Connection::connect(&server.ws_url(), DeviceState::new(bob)).await.unwrap();
+    loop {
+        if let Event::Message { message, .. } = next(&mut bob_conn).await {
+            assert_eq!(message.from_user, mallory.user_id);
+            assert_eq!(message.from_device, mallory.device_id);
+            assert_eq!(message.from_name, "Mallory");
+            break;
+        }
+    }
+    assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM messages").await, 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input() {
+    let server = TestServer::start_with(|c| c.max_frame_bytes = 2048).await;
+    let alice = register(server.addr, "Alice").await;
+    let bob = register(server.addr, "Bob").await;
+    let url = server.ws_url();
+    let send_to = |to: Uuid, id: Uuid| ClientFrame::Send { id, to: Recipient::User(to), body: "x".into() };
+
+    async fn expect_error(client: &mut RawClient, expected: ErrorCode) -> Option<Uuid> {
+        match client.recv().await {
+            ServerFrame::Error { code, id, message } => {
+                assert_eq!(code, expected, "{message}");
+                assert!(!message.is_empty());
+                id
+            }
+            other => panic!("expected {expected:?}, got {other:?}"),
+        }
+    }
+
+    // Before hello.
+    let mut raw = RawClient::connect(&url).await;
+    raw.send(&send_to(bob.user_id, Uuid::now_v7())).await;
+    expect_error(&mut raw, ErrorCode::HandshakeRequired).await;
+    // Anonymous: may not send.
+    raw.send(&ClientFrame::hello("anon")).await;
+    assert!(matches!(raw.recv().await, ServerFrame::Welcome { device: None, .. }));
+    let id = Uuid::now_v7();
+    raw.send(&send_to(bob.user_id, id)).await;
+    assert_eq!(expect_error(&mut raw, ErrorCode::NotAuthenticated).await, Some(id));
+
+    let mut raw = RawClient::connect_as(&url, &alice, 0).await;
+    assert_eq!(raw.recv().await, ServerFrame::Drained { up_to: 0 });
+    raw.send_text("{\"type\":").await;
+    expect_error(&mut raw, ErrorCode::MalformedFrame).await;
+    raw.send_text("{\"type\":\"teleport\"}").await;
+    expect_error(&mut raw, ErrorCode::MalformedFrame).await;
+    raw.send_text(&format!("{{\"type\":\"send\",\"id\":\"{}\",\"to\":{{\"user\":\"{}\"}},\"body\":\"{}\"}}", Uuid::now_v7(), bob.user_id, "x".repeat(4000))).await;
+    expect_error(&mut raw, ErrorCode::FrameTooLarge).await;
+    // A good frame resets the bad-frame counter (eight bad ones in a row close the
+    // connection; see `a_stream_of_garbage_is_closed_with_a_reason`).
+    raw.send(&ClientFrame::Heartbeat).await;
+    let id = Uuid::now_v7();
+    raw.send(&send_to(Uuid::now_v7(), id)).await;
+    assert_eq!(expect_error(&mut raw, ErrorCode::UnknownRecipient).await, Some(id));
+    let v4 = Uuid::new_v4();
+    raw.send(&send_to(bob.user_id, v4)).await;
+    assert_eq!(expect_error(&mut raw, ErrorCode::InvalidMessageId).await, Some(v4));
+    raw.send(&ClientFrame::Ack { up_to: 5 }).await;
+    expect_error(&mut raw, ErrorCode::InvalidField).await;
+    raw.send(&ClientFrame::Read { seqs: vec![] }).await;
+    expect_error(&mut raw, ErrorCode::InvalidField).await;
+    raw.send(&ClientFrame::WatchPresence { users: vec![Uuid::now_v7()] }).await;
+    expect_error(&mut raw, ErrorCode::UnknownRecipient).await;
+    raw.send_message(tokio_tungstenite::tungstenite::Message::binary(vec![1, 2, 3])).await;
+    expect_error(&mut raw, ErrorCode::MalformedFrame).await;
+
+    // The connection survived all of that, and nothing was stored.
+    let id = Uuid::now_v7();
+    raw.send(&send_to(bob.user_id, id)).await;
+    assert!(matches!(raw.recv().await, ServerFrame::Sent { id: acked, .. } if acked == id));
+    assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM messages").await, 1);
+
+    // Registration refuses bad names with a clear error.
+    for body in ["{}", "{\"name\":\"\"}", "not json", &format!("{{\"name\":\"{}\"}}", "n".repeat(65))] {
+        let (status, text) = bluetick_tests::http::post_json(server.addr, "/api/devices", body).await;
+        assert_eq!(status, 400, "{body} → {text}");
+        assert!(text.contains("\"error\":\"bad_request\""), "{text}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn expiry_dead_letter() {
+    let server = TestServer::start_with(|c| {
+        c.message_ttl_secs = 1;
+        c.expiry_sweep_ms = 100;
+    })
+    .await;
+    let alice = register(server.addr, "Alice").await;
+    let bob = register(server.addr, "Bob").await;
+    let mut alice = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
+    let id = alice.send_message(bob.user_id, "are you there?").await.unwrap();
+    loop {
+        if let Event::Tick(change) = next(&mut alice).await {
+            if change.to == TickState::Failed {
+                assert_eq!(change.id, id);
+                break;
+            }
+        }
+    }
+    assert_eq!(alice.state.outbox.state(&id), Some(TickState::Failed));
+    assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM dead_letters").await, 1);
+    assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM inbox WHERE kind = 0").await, 0);
+    // Bob, coming back, finds nothing: the message is gone from his queue.
+    let mut bob = Connection::connect(&server.ws_url(), DeviceState::new(bob)).await.unwrap();
+    assert_eq!(next(&mut bob).await, Event::Drained { up_to: 0 });
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn presence_ttl() {
+    let server = TestServer::start_with(|c| c.presence_ttl_ms = 600).await;
+    let alice = register(server.addr, "Alice").await;
+    let bob = register(server.addr, "Bob").await;
+    let mut watcher = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
+    watcher.send_frame(&ClientFrame::WatchPresence { users: vec![bob.user_id] }).await.unwrap();
+    assert!(matches!(next_presence(&mut watcher).await, Event::Presence { online: false, last_seen: None, .. }));
+
+    let mut bob_conn = Connection::connect(&server.ws_url(), DeviceState::new(bob.clone())).await.unwrap();
+    assert!(matches!(next_presence(&mut watcher).await, Event::Presence { online: true, .. }));
+    // Heartbeats keep Bob online well past one TTL.
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        bob_conn.heartbeat().await.unwrap();
+        // The watcher must heartbeat too, or it would expire itself.
+        watcher.heartbeat().await.unwrap();
+    }
+    assert_eq!(watcher.next_event_within(Duration::from_millis(10)).await.unwrap(), None, "still online");
+
+    // Bob's connection goes half-open: the socket stays, the heartbeats stop.
+    let went_offline = loop {
+        watcher.heartbeat().await.unwrap();
+        if let Some(Event::Presence { online, last_seen, .. }) = watcher.next_event_within(Duration::from_millis(200)).await.unwrap() {
+            break (online, last_seen);
+        }
+    };
+    assert_eq!(went_offline.0, false);
+    assert!(went_offline.1.is_some(), "last seen is recorded");
+    loop {
+        match bob_conn.next_event_within(WAIT).await {
+            Ok(Some(Event::Drained { .. })) => continue,
+            Ok(Some(Event::Error { code, .. })) => break assert_eq!(code, ErrorCode::PresenceExpired),
+            other => panic!("expected presence_expired, got {other:?}"),
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn slow_consumer() {
+    let server = TestServer::start_with(|c| c.connection_queue = 16).await;
+    let alice = register(server.addr, "Alice").await;
+    let bob = register(server.addr, "Bob").await;
+    // Bob connects and then never reads.
+    let mut bob_raw = RawClient::connect_as(&server.ws_url(), &bob, 0).await;
+    let mut alice = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
+    let body = "x".repeat(60_000);
+    let mut ids = Vec::new();
+    for _ in 0..300 {
+        ids.push(alice.send_message(bob.user_id, body.clone()).await.unwrap());
+    }
+    wait_for_ticks(&mut alice, &ids, TickState::Sent).await;
+    // The server gave up on him instead of buffering without bound…
+    let close = loop {
+        match bob_raw.recv_or_close().await {
+            Ok(_) => continue,
+            Err(close) => break close,
+        }
+    };
+    assert_eq!(u16::from(close.unwrap().code), ErrorCode::SlowConsumer.close_code());
+    // …and lost nothing: reconnecting, he gets all 300 in order.
+    let mut bob = Connection::connect(&server.ws_url(), DeviceState::new(bob)).await.unwrap();
+    let got = collect_messages(&mut bob, 300).await;
+    assert_eq!(got.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), (1..=300).collect::<Vec<u64>>());
+    server.stop().await;
+}
