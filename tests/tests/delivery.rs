@@ -192,6 +192,7 @@ async fn spoofed_sender() {
 
     // A frame that claims a sender is refused outright.
     let mut raw = RawClient::connect_as(&server.ws_url(), &mallory, 0).await;
+    assert_eq!(raw.recv().await, ServerFrame::Drained { up_to: 0 });
     let id = Uuid::now_v7();
     raw.send_text(&format!(
         r#"{{"type":"send","id":"{id}","to":{{"user":"{}"}},"body":"from alice, honest","from":"{}"}}"#,
