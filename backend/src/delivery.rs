@@ -16,18 +16,19 @@ pub async fn deliver_message(state: &AppState, sender: UserId, recipient: UserId
     for entry in entries {
         let device = entry.device;
         let seq = entry.seq;
-        match state.connections.push(entry) {
-            Pushed::Live => {
-                state.traces.emit(sender, recipient, id, TraceStage::Pushed, Some(device), || {
-                    format!("pushed over the device's WebSocket as inbox #{seq}")
-                });
-            }
-            Pushed::Offline => {
-                state.traces.emit(sender, recipient, id, TraceStage::Queued, Some(device), || {
-                    format!("device offline: waits in its inbox as #{seq}; push wake-up sent")
-                });
-                record_wakeup(state, device, seq).await;
-            }
+        // Trace before handing over: once handed over, the device may ack (and the ack be
+        // traced) before this task runs again.
+        let online = state.connections.is_online(device);
+        if online {
+            state.traces.emit(sender, recipient, id, TraceStage::Pushed, Some(device), || {
+                format!("pushed over the device's WebSocket as inbox #{seq}")
+            });
+        }
+        if state.connections.push(entry) == Pushed::Offline {
+            state.traces.emit(sender, recipient, id, TraceStage::Queued, Some(device), || {
+                format!("device offline: waits in its inbox as #{seq}; push wake-up sent")
+            });
+            record_wakeup(state, device, seq).await;
         }
     }
 }

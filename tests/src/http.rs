@@ -16,11 +16,20 @@ pub async fn post_json(addr: SocketAddr, path: &str, body: &str) -> (u16, String
     request(addr, "POST", path, Some(body)).await
 }
 
+/// Status code and body of an empty `POST path` with `Authorization: Bearer <bearer>`.
+pub async fn post_with_bearer(addr: SocketAddr, path: &str, bearer: &str) -> (u16, String) {
+    request_with(addr, "POST", path, None, &format!("Authorization: Bearer {bearer}\r\n")).await
+}
+
 async fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    request_with(addr, method, path, body, "").await
+}
+
+async fn request_with(addr: SocketAddr, method: &str, path: &str, body: Option<&str>, headers: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let body = body.unwrap_or("");
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.expect("write request");
