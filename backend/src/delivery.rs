@@ -34,7 +34,7 @@ pub async fn deliver_message(state: &AppState, sender: UserId, recipient: UserId
 }
 
 async fn record_wakeup(state: &AppState, device: DeviceId, seq: u64) {
-    if let Err(e) = state.store.writer().wakeup(device, seq, unix_millis()).await {
+    if let Err(e) = state.store.record_wakeup(device, seq, unix_millis()).await {
         tracing::warn!(error = %e, %device, "could not record a push wake-up");
     }
 }

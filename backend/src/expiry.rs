@@ -22,7 +22,7 @@ pub async fn run(state: AppState) {
             _ = interval.tick() => {}
         }
         loop {
-            match state.store.writer().expire(unix_millis(), SWEEP_BATCH).await {
+            match state.store.expire(unix_millis(), SWEEP_BATCH).await {
                 Ok(outcome) => {
                     let full = outcome.receipts.len() as i64 >= SWEEP_BATCH;
                     if !outcome.changed.is_empty() {

@@ -28,7 +28,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let store = Store::open(&config.data_dir).await?;
+    let store = Store::open_sqlite(&config.data_dir).await?;
     let state = AppState::new(config, store.clone());
     let app = router(state.clone());
     let sweeper = tokio::spawn(crate::expiry::run(state.clone()));

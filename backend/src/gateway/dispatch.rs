@@ -68,7 +68,7 @@ impl Session {
             now: unix_millis(),
             ttl_ms: (self.state.config.message_ttl_secs as i64).saturating_mul(1000),
         };
-        let committed = match self.state.store.writer().enqueue_send(message).await {
+        let committed = match self.state.store.enqueue_send(message).await {
             Ok(committed) => committed,
             Err(e) => return Err((ErrorCode::StorageUnavailable, Some(id), e.to_string())),
         };
@@ -116,7 +116,6 @@ impl Session {
         let committed = self
             .state
             .store
-            .writer()
             .enqueue_ack(me.device, up_to, unix_millis())
             .await
             .map_err(|e| refuse(ErrorCode::StorageUnavailable, e.to_string()))?;
@@ -147,7 +146,6 @@ impl Session {
         let outcome = self
             .state
             .store
-            .writer()
             .read(me.device, seqs, unix_millis())
             .await
             .map_err(|e| refuse(ErrorCode::StorageUnavailable, e.to_string()))?;

@@ -1,34 +1,28 @@
-//! The embedded database: one SQLite file in WAL mode inside the data dir.
+//! Storage behind one interface, [`MessageStore`]: the rest of the server names what it
+//! needs in messaging terms (store this message, this device acknowledged up to n, what
+//! is in this inbox) and never sees SQL.
 //!
-//! Why SQLite: the lab must run on one machine with one command, and a file is the one
-//! database every instructor already has. WAL lets readers (deliveries, the lab's queue
-//! views) run while the writer commits. `synchronous = FULL` keeps every acknowledged
-//! commit across a power cut, not only across a process crash: the lab promises "no data
-//! loss", and group commit (see [`writer`]) pays for the fsync once per batch.
+//! [`sqlite::SqliteStore`] is the embedded default. A PostgreSQL store would implement the
+//! same trait (the SQL in `sqlite::ops` is portable: `INSERT … ON CONFLICT DO NOTHING
+//! RETURNING` works on both); [`Store`] is what the server holds, whichever it is.
 //!
-//! - [`devices`]: registration and authentication.
-//! - [`writer`]: the single writer task: every message, ack, read and expiry goes
-//!   through it and is committed in batches.
-//! - [`ops`]: the SQL of each write, including the idempotent insert.
-//! - [`reads`]: inbox reads for delivery and for the lab's queue view.
-//!
-//! The rest of the server sees only [`Store`]'s methods, which name what they do in
-//! messaging terms; a PostgreSQL store would implement the same methods.
+//! - [`types`]: the values that cross the interface.
+//! - [`sqlite`]: the SQLite implementation: single writer with group commit, the
+//!   idempotent insert, per-device inboxes, receipts, dead letters, push wake-ups.
 
-pub mod devices;
-pub mod ops;
-pub mod reads;
-pub mod writer;
+pub mod sqlite;
+pub mod types;
 
+use std::future::Future;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use bluetick_shared::frames::{DeviceId, Registration, UserId};
 
-pub use devices::DeviceIdentity;
-pub use ops::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched};
-pub use writer::Writer;
+pub use types::{DeviceIdentity, InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched};
 
 /// The database file's name inside the data dir.
 pub const DB_FILE: &str = "bluetick.sqlite3";
@@ -45,59 +39,64 @@ pub enum StorageError {
     WriterGone,
 }
 
-/// A handle to the database; cheap to clone.
-#[derive(Clone, Debug)]
-pub struct Store {
-    pool: SqlitePool,
-    writer: Writer,
+/// A write that has been queued (in order) and will complete after its commit.
+pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T, StorageError>> + Send + 'static>>;
+
+/// Everything the server asks of its database.
+#[async_trait::async_trait]
+pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Creates a new user named `name` with one device.
+    async fn register_user(&self, name: &str) -> Result<Registration, StorageError>;
+    /// Adds a device to an existing user; `None` if there is no such user.
+    async fn add_device(&self, user: UserId) -> Result<Option<Registration>, StorageError>;
+    /// The device these credentials belong to, or `None` if they do not match.
+    async fn authenticate(&self, device: DeviceId, token: &str) -> Result<Option<DeviceIdentity>, StorageError>;
+    async fn user_name(&self, user: UserId) -> Result<Option<String>, StorageError>;
+
+    /// Queues a message for the idempotent insert. Writes are applied in the order they
+    /// are queued; the returned future completes after the commit.
+    async fn enqueue_send(&self, message: NewMessage) -> Result<Pending<SendOutcome>, StorageError>;
+    /// Queues a cumulative ack from `device`.
+    async fn enqueue_ack(&self, device: DeviceId, up_to: u64, now: i64) -> Result<Pending<ReceiptsOutcome>, StorageError>;
+    /// Read receipts from `device` for these inbox sequences.
+    async fn read(&self, device: DeviceId, seqs: Vec<u64>, now: i64) -> Result<ReceiptsOutcome, StorageError>;
+    /// Moves up to `limit` undelivered messages past their expiry to the dead letters.
+    async fn expire(&self, now: i64, limit: i64) -> Result<ReceiptsOutcome, StorageError>;
+    /// Records a push wake-up for an offline device.
+    async fn record_wakeup(&self, device: DeviceId, seq: u64, now: i64) -> Result<(), StorageError>;
+
+    /// Up to `limit` inbox entries of `device` after `after`, in sequence order.
+    async fn inbox_after(&self, device: DeviceId, after: u64, limit: u32) -> Result<Vec<InboxEntry>, StorageError>;
+    /// The highest sequence ever handed out in `device`'s inbox.
+    async fn last_seq(&self, device: DeviceId) -> Result<u64, StorageError>;
+    /// Unacknowledged messages in `device`'s inbox, and push wake-ups recorded for it.
+    async fn queue_depth(&self, device: DeviceId) -> Result<(u64, u64), StorageError>;
+    /// How many times a server has started on this database.
+    async fn boot_count(&self) -> Result<i64, StorageError>;
+    /// Commits everything queued and closes.
+    async fn close(&self);
 }
 
+/// The store the server holds; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store(Arc<dyn MessageStore>);
+
 impl Store {
-    /// Opens (creating if needed) the database in `data_dir`, applies pending migrations,
-    /// records this boot and starts the writer task.
-    pub async fn open(data_dir: &Path) -> Result<Store, StorageError> {
-        tokio::fs::create_dir_all(data_dir)
-            .await
-            .map_err(|source| StorageError::DataDir { path: data_dir.to_path_buf(), source })?;
-        let path = data_dir.join(DB_FILE);
-        let options = SqliteConnectOptions::from_str("sqlite:")?
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        sqlx::query("INSERT INTO boots (started_at, version) VALUES (?, ?)")
-            .bind(unix_millis())
-            .bind(env!("CARGO_PKG_VERSION"))
-            .execute(&pool)
-            .await?;
-        let writer = Writer::start(options).await?;
-        tracing::info!(path = %path.display(), "database open");
-        Ok(Store { pool, writer })
+    /// The embedded default: SQLite in `data_dir`.
+    pub async fn open_sqlite(data_dir: &Path) -> Result<Store, StorageError> {
+        Ok(Store(Arc::new(sqlite::SqliteStore::open(data_dir).await?)))
     }
 
-    /// The pool for reads.
-    pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// Whether a user exists.
+    pub async fn user_exists(&self, user: UserId) -> Result<bool, StorageError> {
+        Ok(self.0.user_name(user).await?.is_some())
     }
+}
 
-    pub fn writer(&self) -> &Writer {
-        &self.writer
-    }
-
-    /// How many times a server has started on this database (this start included).
-    pub async fn boot_count(&self) -> Result<i64, StorageError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM boots").fetch_one(&self.pool).await?)
-    }
-
-    /// Stops the writer after it has committed everything queued, then closes the file
-    /// cleanly (checkpointing the WAL).
-    pub async fn close(&self) {
-        self.writer.shutdown().await;
-        self.pool.close().await;
+impl Deref for Store {
+    type Target = dyn MessageStore;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
     }
 }
 

@@ -7,15 +7,8 @@ use bluetick_shared::frames::{DeviceId, Registration, UserId};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{StorageError, Store, unix_millis};
-
-/// An authenticated device, as the session knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceIdentity {
-    pub device: DeviceId,
-    pub user: UserId,
-    pub name: String,
-}
+use super::SqliteStore;
+use crate::store::{DeviceIdentity, StorageError, unix_millis};
 
 fn new_token() -> String {
     // Two v4 UUIDs: 244 bits from the OS's random source.
@@ -27,7 +20,7 @@ fn hash_token(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl Store {
+impl SqliteStore {
     /// Creates a new user named `name` with one device.
     pub async fn register_user(&self, name: &str) -> Result<Registration, StorageError> {
         let user_id = Uuid::now_v7();

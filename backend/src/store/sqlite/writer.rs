@@ -20,8 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::ops::{self, NewMessage, ReceiptsOutcome, SendOutcome};
-use super::StorageError;
+use super::ops;
+use crate::store::{NewMessage, Pending, ReceiptsOutcome, SendOutcome, StorageError};
 
 /// Jobs taken into one transaction at most.
 const MAX_BATCH: usize = 512;
@@ -64,7 +64,7 @@ impl std::fmt::Debug for Job {
 }
 
 impl Writer {
-    pub(super) async fn start(options: SqliteConnectOptions) -> Result<Writer, StorageError> {
+    pub(crate) async fn start(options: SqliteConnectOptions) -> Result<Writer, StorageError> {
         let conn = SqliteConnection::connect_with(&options).await?;
         let (jobs, queue) = mpsc::channel(QUEUE_CAPACITY);
         let stop = CancellationToken::new();
@@ -90,33 +90,25 @@ impl Writer {
     /// Queues a message for storing and returns at once with a future of the outcome.
     /// Jobs are applied in the order they were queued, so a connection that queues its
     /// sends one after another keeps their order while it waits for none of them.
-    pub async fn enqueue_send(
-        &self,
-        message: NewMessage,
-    ) -> Result<impl Future<Output = Result<SendOutcome, StorageError>> + Send + 'static, StorageError> {
+    pub async fn enqueue_send(&self, message: NewMessage) -> Result<Pending<SendOutcome>, StorageError> {
         let answer = self.enqueue(Op::Send(message)).await?;
-        Ok(async move {
+        Ok(Box::pin(async move {
             match answer.await.map_err(|_| StorageError::WriterGone)?? {
                 Output::Send(outcome) => Ok(outcome),
                 other => unreachable!("send answered with {other:?}"),
             }
-        })
+        }))
     }
 
     /// Queues a cumulative ack; the future yields the receipts it produced.
-    pub async fn enqueue_ack(
-        &self,
-        device: DeviceId,
-        up_to: u64,
-        now: i64,
-    ) -> Result<impl Future<Output = Result<ReceiptsOutcome, StorageError>> + Send + 'static, StorageError> {
+    pub async fn enqueue_ack(&self, device: DeviceId, up_to: u64, now: i64) -> Result<Pending<ReceiptsOutcome>, StorageError> {
         let answer = self.enqueue(Op::Ack { device, up_to, now }).await?;
-        Ok(async move {
+        Ok(Box::pin(async move {
             match answer.await.map_err(|_| StorageError::WriterGone)?? {
                 Output::Receipts(outcome) => Ok(outcome),
                 other => unreachable!("ack answered with {other:?}"),
             }
-        })
+        }))
     }
 
     /// A cumulative ack from `device`.

@@ -2,59 +2,10 @@
 //! transaction. Each function takes the transaction's connection and returns what the
 //! caller must push to devices once the batch has committed.
 
-use bluetick_shared::frames::{Delivery, DeviceId, MessageId, Recipient, ServerFrame, TickState, UserId};
+use bluetick_shared::frames::{Delivery, DeviceId, MessageId, Recipient, ServerFrame, TickState};
 use sqlx::SqliteConnection;
 
-use super::devices::DeviceIdentity;
-
-/// A message to store.
-#[derive(Debug, Clone)]
-pub struct NewMessage {
-    pub sender: DeviceIdentity,
-    pub id: MessageId,
-    pub to: UserId,
-    pub body: String,
-    pub now: i64,
-    /// How long it may wait for delivery before it fails.
-    pub ttl_ms: i64,
-}
-
-/// An inbox entry to push to its device after the commit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InboxEntry {
-    pub device: DeviceId,
-    pub seq: u64,
-    pub frame: ServerFrame,
-}
-
-/// What storing a message did.
-#[derive(Debug, Clone)]
-pub enum SendOutcome {
-    /// A new message: one inbox entry per recipient device.
-    Stored { sent_at: i64, deliveries: Vec<InboxEntry> },
-    /// The (sender, id) pair existed: nothing was stored. `sent_at` is the original's,
-    /// so the retry's `sent` frame is identical to the first.
-    Duplicate { sent_at: i64 },
-}
-
-/// One message an ack, read or expiry touched, with the recipient device concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Touched {
-    pub id: MessageId,
-    pub sender: UserId,
-    pub recipient: UserId,
-    pub device: DeviceId,
-}
-
-/// What an ack, a read or an expiry sweep changed: which messages (for traces) and the
-/// receipts to push to their senders.
-#[derive(Debug, Clone, Default)]
-pub struct ReceiptsOutcome {
-    pub changed: Vec<Touched>,
-    pub receipts: Vec<InboxEntry>,
-    /// Inbox sequences named in a read that are not messages in this device's inbox.
-    pub unknown: Vec<u64>,
-}
+use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched};
 
 fn uuid(text: &str) -> Result<uuid::Uuid, sqlx::Error> {
     text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))

@@ -2,8 +2,9 @@
 
 use bluetick_shared::frames::{Delivery, DeviceId, Recipient, ServerFrame};
 
-use super::ops::{InboxEntry, state_from_code};
-use super::{StorageError, Store};
+use super::SqliteStore;
+use super::ops::state_from_code;
+use crate::store::{InboxEntry, StorageError};
 
 type InboxRow = (i64, i64, Option<i64>, Option<i64>, Option<String>, String, String, String, String, String, String, i64);
 
@@ -11,7 +12,7 @@ fn parse_uuid(text: &str) -> Result<uuid::Uuid, StorageError> {
     text.parse().map_err(|e| StorageError::Sqlx(sqlx::Error::Decode(Box::new(e))))
 }
 
-impl Store {
+impl SqliteStore {
     /// Up to `limit` inbox entries of `device` after sequence `after`, in order.
     pub async fn inbox_after(&self, device: DeviceId, after: u64, limit: u32) -> Result<Vec<InboxEntry>, StorageError> {
         let rows: Vec<InboxRow> = sqlx::query_as(

@@ -1,0 +1,117 @@
+//! The embedded default: one SQLite file in WAL mode inside the data dir.
+//!
+//! Why SQLite: the lab must run on one machine with one command, and a file is the one
+//! database every instructor already has. WAL lets readers (deliveries, the lab's queue
+//! views) run while the writer commits. `synchronous = FULL` keeps every acknowledged
+//! commit across a power cut, not only across a process crash: the lab promises "no data
+//! loss", and group commit (see [`writer`]) pays for the fsync once per batch.
+//!
+//! - [`devices`]: registration and authentication.
+//! - [`writer`]: the single writer task: every message, ack, read and expiry goes
+//!   through it and is committed in batches.
+//! - [`ops`]: the SQL of each write, including the idempotent insert.
+//! - [`reads`]: inbox reads for delivery and for the lab's queue view.
+
+pub mod devices;
+pub mod ops;
+pub mod reads;
+pub mod writer;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use bluetick_shared::frames::{DeviceId, Registration, UserId};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{
+    DB_FILE, DeviceIdentity, InboxEntry, MessageStore, NewMessage, Pending, ReceiptsOutcome, SendOutcome, StorageError,
+    unix_millis,
+};
+use writer::Writer;
+
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    writer: Writer,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `data_dir`, applies pending migrations,
+    /// records this boot and starts the writer task.
+    pub async fn open(data_dir: &Path) -> Result<SqliteStore, StorageError> {
+        tokio::fs::create_dir_all(data_dir)
+            .await
+            .map_err(|source| StorageError::DataDir { path: data_dir.to_path_buf(), source })?;
+        let path = data_dir.join(DB_FILE);
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        sqlx::query("INSERT INTO boots (started_at, version) VALUES (?, ?)")
+            .bind(unix_millis())
+            .bind(env!("CARGO_PKG_VERSION"))
+            .execute(&pool)
+            .await?;
+        let writer = Writer::start(options).await?;
+        tracing::info!(path = %path.display(), "database open");
+        Ok(SqliteStore { pool, writer })
+    }
+
+    /// The pool for reads.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+#[async_trait::async_trait]
+impl MessageStore for SqliteStore {
+    async fn register_user(&self, name: &str) -> Result<Registration, StorageError> {
+        SqliteStore::register_user(self, name).await
+    }
+    async fn add_device(&self, user: UserId) -> Result<Option<Registration>, StorageError> {
+        SqliteStore::add_device(self, user).await
+    }
+    async fn authenticate(&self, device: DeviceId, token: &str) -> Result<Option<DeviceIdentity>, StorageError> {
+        SqliteStore::authenticate(self, device, token).await
+    }
+    async fn user_name(&self, user: UserId) -> Result<Option<String>, StorageError> {
+        SqliteStore::user_name(self, user).await
+    }
+    async fn enqueue_send(&self, message: NewMessage) -> Result<Pending<SendOutcome>, StorageError> {
+        self.writer.enqueue_send(message).await
+    }
+    async fn enqueue_ack(&self, device: DeviceId, up_to: u64, now: i64) -> Result<Pending<ReceiptsOutcome>, StorageError> {
+        self.writer.enqueue_ack(device, up_to, now).await
+    }
+    async fn read(&self, device: DeviceId, seqs: Vec<u64>, now: i64) -> Result<ReceiptsOutcome, StorageError> {
+        self.writer.read(device, seqs, now).await
+    }
+    async fn expire(&self, now: i64, limit: i64) -> Result<ReceiptsOutcome, StorageError> {
+        self.writer.expire(now, limit).await
+    }
+    async fn record_wakeup(&self, device: DeviceId, seq: u64, now: i64) -> Result<(), StorageError> {
+        self.writer.wakeup(device, seq, now).await
+    }
+    async fn inbox_after(&self, device: DeviceId, after: u64, limit: u32) -> Result<Vec<InboxEntry>, StorageError> {
+        SqliteStore::inbox_after(self, device, after, limit).await
+    }
+    async fn last_seq(&self, device: DeviceId) -> Result<u64, StorageError> {
+        SqliteStore::last_seq(self, device).await
+    }
+    async fn queue_depth(&self, device: DeviceId) -> Result<(u64, u64), StorageError> {
+        SqliteStore::queue_depth(self, device).await
+    }
+    async fn boot_count(&self) -> Result<i64, StorageError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM boots").fetch_one(&self.pool).await?)
+    }
+    async fn close(&self) {
+        self.writer.shutdown().await;
+        self.pool.close().await;
+    }
+}
