@@ -38,15 +38,28 @@ pub enum ClientError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A new message (redeliveries are dropped before they get here).
-    Message { seq: u64, message: Delivery },
+    Message {
+        seq: u64,
+        message: Delivery,
+    },
     /// A tick moved forward (SENT from a `sent` ack; the rest from receipts).
     Tick(TickChange),
     /// The backlog has been pushed.
-    Drained { up_to: u64 },
-    Presence { user: UserId, online: bool, last_seen: Option<i64> },
+    Drained {
+        up_to: u64,
+    },
+    Presence {
+        user: UserId,
+        online: bool,
+        last_seen: Option<i64>,
+    },
     Trace(ServerFrame),
     /// A refused frame.
-    Error { code: ErrorCode, id: Option<MessageId>, message: String },
+    Error {
+        code: ErrorCode,
+        id: Option<MessageId>,
+        message: String,
+    },
 }
 
 /// A device's state that outlives connections.
@@ -206,7 +219,9 @@ impl Connection {
                     return ServerFrame::from_json(text.as_str()).map_err(|e| ClientError::Unexpected(e.0));
                 }
                 Some(Ok(Message::Close(frame))) => {
-                    return Err(ClientError::Closed(frame.map(|f| format!("{}: {}", u16::from(f.code), f.reason)).unwrap_or_default()));
+                    return Err(ClientError::Closed(
+                        frame.map(|f| format!("{}: {}", u16::from(f.code), f.reason)).unwrap_or_default(),
+                    ));
                 }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e.into()),

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::Parser;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "bluetick", version, about = "The bluetick lab server: the messaging backend and the lesson page on one port.")]
+#[command(
+    name = "bluetick",
+    version,
+    about = "The bluetick lab server: the messaging backend and the lesson page on one port."
+)]
 pub struct Config {
     /// Address to listen on. Port 0 picks a free port; the URL is printed either way.
     #[arg(long, env = "BLUETICK_ADDR", default_value = "127.0.0.1:8080")]

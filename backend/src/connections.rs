@@ -76,7 +76,9 @@ impl Connections {
         match route.notices.try_send(entry) {
             Ok(()) => Pushed::Live,
             Err(TrySendError::Full(_)) => {
-                route.peer.close(ErrorCode::SlowConsumer, "too many undelivered frames; reconnect to resume from the inbox");
+                route
+                    .peer
+                    .close(ErrorCode::SlowConsumer, "too many undelivered frames; reconnect to resume from the inbox");
                 Pushed::Offline
             }
             Err(TrySendError::Closed(_)) => Pushed::Offline,

@@ -12,7 +12,13 @@ use crate::store::{InboxEntry, ReceiptsOutcome, unix_millis};
 
 /// Pushes new messages to their recipients' devices; for offline devices, records a push
 /// wake-up (the APNs/FCM notification that would wake the phone).
-pub async fn deliver_message(state: &AppState, sender: UserId, recipient: UserId, id: MessageId, entries: Vec<InboxEntry>) {
+pub async fn deliver_message(
+    state: &AppState,
+    sender: UserId,
+    recipient: UserId,
+    id: MessageId,
+    entries: Vec<InboxEntry>,
+) {
     for entry in entries {
         let device = entry.device;
         let seq = entry.seq;

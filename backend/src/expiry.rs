@@ -26,7 +26,10 @@ pub async fn run(state: AppState) {
                 Ok(outcome) => {
                     let full = outcome.receipts.len() as i64 >= SWEEP_BATCH;
                     if !outcome.changed.is_empty() {
-                        tracing::info!(messages = outcome.receipts.len(), "messages expired into the dead-letter table");
+                        tracing::info!(
+                            messages = outcome.receipts.len(),
+                            "messages expired into the dead-letter table"
+                        );
                     }
                     deliver_receipts(&state, outcome, TraceStage::Failed);
                     if !full {

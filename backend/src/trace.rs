@@ -49,7 +49,15 @@ impl TraceBus {
     }
 
     /// Records one step of message `id` between users `a` and `b`.
-    pub fn emit(&self, a: UserId, b: UserId, id: MessageId, stage: TraceStage, device: Option<DeviceId>, detail: impl FnOnce() -> String) {
+    pub fn emit(
+        &self,
+        a: UserId,
+        b: UserId,
+        id: MessageId,
+        stage: TraceStage,
+        device: Option<DeviceId>,
+        detail: impl FnOnce() -> String,
+    ) {
         if self.count.load(Ordering::Relaxed) == 0 {
             return;
         }

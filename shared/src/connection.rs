@@ -56,9 +56,7 @@ impl ConnectionState {
             ConnectionState::Disconnected => {
                 "No WebSocket is open. Nothing reaches this device until it connects again."
             }
-            ConnectionState::Connecting => {
-                "Opening the WebSocket: HTTP upgrade, then the hello/welcome handshake."
-            }
+            ConnectionState::Connecting => "Opening the WebSocket: HTTP upgrade, then the hello/welcome handshake.",
             ConnectionState::Connected => {
                 "The socket is open and the handshake is done: the server can push at any moment."
             }
@@ -124,12 +122,7 @@ pub struct ConnectionMachine {
 
 impl ConnectionMachine {
     pub fn new(backoff: Backoff) -> Self {
-        ConnectionMachine {
-            state: ConnectionState::Disconnected,
-            backoff,
-            attempt: 0,
-            retry_at_ms: None,
-        }
+        ConnectionMachine { state: ConnectionState::Disconnected, backoff, attempt: 0, retry_at_ms: None }
     }
 
     pub fn state(&self) -> ConnectionState {
@@ -178,9 +171,7 @@ impl ConnectionMachine {
                 self.retry_at_ms = None;
                 note
             }
-            (Connecting | Connected | Reconnecting, Event::SocketFailed { reason })
-                if self.retry_at_ms.is_none() =>
-            {
+            (Connecting | Connected | Reconnecting, Event::SocketFailed { reason }) if self.retry_at_ms.is_none() => {
                 self.state = Reconnecting;
                 self.attempt += 1;
                 let delay_ms = self.backoff.delay_ms(self.attempt, random);
@@ -341,11 +332,7 @@ mod tests {
     fn a_fatal_rejection_stops_retrying() {
         let mut m = no_jitter();
         m.handle(Event::ConnectRequested, 0, 0.0);
-        let t = m.handle(
-            Event::Rejected { code: ErrorCode::UnsupportedVersion, reason: "speak 1".into() },
-            0,
-            0.0,
-        );
+        let t = m.handle(Event::Rejected { code: ErrorCode::UnsupportedVersion, reason: "speak 1".into() }, 0, 0.0);
         assert_eq!(t.to, Disconnected);
         assert!(t.actions.is_empty());
         assert_eq!(m.retry_at_ms(), None);

@@ -234,13 +234,27 @@ pub enum ServerFrame {
     /// An inbox entry: a message for this device.
     Message { seq: u64, message: Delivery },
     /// An inbox entry: a state change of a message this device sent.
-    Receipt { seq: u64, id: MessageId, state: TickState, at: i64, #[serde(default, skip_serializing_if = "Option::is_none")] reason: Option<String> },
+    Receipt {
+        seq: u64,
+        id: MessageId,
+        state: TickState,
+        at: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// Everything in the inbox up to `up_to` has been pushed: the offline queue is drained.
     Drained { up_to: u64 },
     /// A watched user's presence changed (or its current state, on subscribing).
     Presence { user: UserId, online: bool, last_seen: Option<i64> },
     /// A step of a message through the pipeline (see [`ClientFrame::Observe`]).
-    Trace { id: MessageId, stage: TraceStage, at_us: i64, #[serde(default, skip_serializing_if = "Option::is_none")] device: Option<DeviceId>, detail: String },
+    Trace {
+        id: MessageId,
+        stage: TraceStage,
+        at_us: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device: Option<DeviceId>,
+        detail: String,
+    },
     /// A frame or the connection was refused.
     Error {
         code: ErrorCode,
@@ -355,10 +369,7 @@ mod tests {
     fn send_frame_shape() {
         let id = Uuid::nil();
         let frame = ClientFrame::Send { id, to: Recipient::User(id), body: "hi".into() };
-        assert_eq!(
-            frame.to_json(),
-            format!(r#"{{"type":"send","id":"{id}","to":{{"user":"{id}"}},"body":"hi"}}"#)
-        );
+        assert_eq!(frame.to_json(), format!(r#"{{"type":"send","id":"{id}","to":{{"user":"{id}"}},"body":"hi"}}"#));
         assert_eq!(ClientFrame::from_json(&frame.to_json()).unwrap(), frame);
     }
 

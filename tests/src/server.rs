@@ -50,13 +50,7 @@ impl TestServer {
             .await
             .expect("server failed");
         });
-        TestServer {
-            addr,
-            data_dir: data_dir.to_path_buf(),
-            _owned_dir: None,
-            shutdown: Some(tx),
-            task: Some(task),
-        }
+        TestServer { addr, data_dir: data_dir.to_path_buf(), _owned_dir: None, shutdown: Some(tx), task: Some(task) }
     }
 
     pub fn ws_url(&self) -> String {
@@ -117,8 +111,8 @@ impl ServerProcess {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         stdout.read_line(&mut line).expect("read the server's first line");
-        let addr = parse_listening_line(&line)
-            .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"));
+        let addr =
+            parse_listening_line(&line).unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"));
         // Keep draining stdout so the server never writes into a closed pipe.
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         ServerProcess { addr, child }
@@ -130,11 +124,8 @@ impl ServerProcess {
 
     /// Sends a signal by number (2 = SIGINT as from Ctrl-C, 9 = SIGKILL).
     pub fn signal(&self, signal: i32) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
+        let status =
+            Command::new("kill").arg(format!("-{signal}")).arg(self.child.id().to_string()).status().expect("run kill");
         assert!(status.success(), "kill -{signal} failed");
     }
 }

@@ -31,10 +31,10 @@ async fn crash_restart() {
     // Kill the server while it is still committing the stream.
     let mut acked = 0;
     while acked < MESSAGES / 6 {
-        if let Event::Tick(change) = next(&mut alice).await {
-            if change.to == TickState::Sent {
-                acked += 1;
-            }
+        if let Event::Tick(change) = next(&mut alice).await
+            && change.to == TickState::Sent
+        {
+            acked += 1;
         }
     }
     server.signal(9);

@@ -265,7 +265,13 @@ async fn bad_input() {
     expect_error(&mut raw, ErrorCode::MalformedFrame).await;
     raw.send_text("{\"type\":\"teleport\"}").await;
     expect_error(&mut raw, ErrorCode::MalformedFrame).await;
-    raw.send_text(&format!("{{\"type\":\"send\",\"id\":\"{}\",\"to\":{{\"user\":\"{}\"}},\"body\":\"{}\"}}", Uuid::now_v7(), bob.user_id, "x".repeat(4000))).await;
+    raw.send_text(&format!(
+        "{{\"type\":\"send\",\"id\":\"{}\",\"to\":{{\"user\":\"{}\"}},\"body\":\"{}\"}}",
+        Uuid::now_v7(),
+        bob.user_id,
+        "x".repeat(4000)
+    ))
+    .await;
     expect_error(&mut raw, ErrorCode::FrameTooLarge).await;
     // A good frame resets the bad-frame counter (eight bad ones in a row close the
     // connection; see `a_stream_of_garbage_is_closed_with_a_reason`).
@@ -312,11 +318,11 @@ async fn expiry_dead_letter() {
     let mut alice = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
     let id = alice.send_message(bob.user_id, "are you there?").await.unwrap();
     loop {
-        if let Event::Tick(change) = next(&mut alice).await {
-            if change.to == TickState::Failed {
-                assert_eq!(change.id, id);
-                break;
-            }
+        if let Event::Tick(change) = next(&mut alice).await
+            && change.to == TickState::Failed
+        {
+            assert_eq!(change.id, id);
+            break;
         }
     }
     assert_eq!(alice.state.outbox.state(&id), Some(TickState::Failed));
@@ -351,11 +357,13 @@ async fn presence_ttl() {
     // Bob's connection goes half-open: the socket stays, the heartbeats stop.
     let went_offline = loop {
         watcher.heartbeat().await.unwrap();
-        if let Some(Event::Presence { online, last_seen, .. }) = watcher.next_event_within(Duration::from_millis(200)).await.unwrap() {
+        if let Some(Event::Presence { online, last_seen, .. }) =
+            watcher.next_event_within(Duration::from_millis(200)).await.unwrap()
+        {
             break (online, last_seen);
         }
     };
-    assert_eq!(went_offline.0, false);
+    assert!(!went_offline.0);
     assert!(went_offline.1.is_some(), "last seen is recorded");
     loop {
         match bob_conn.next_event_within(WAIT).await {

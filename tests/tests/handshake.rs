@@ -24,7 +24,14 @@ async fn handshake_welcomes_the_current_protocol() {
 async fn handshake_wrong_version_gets_error_frame_then_close() {
     let server = TestServer::start().await;
     let mut client = RawClient::connect(&server.ws_url()).await;
-    client.send(&ClientFrame::Hello { protocol: PROTOCOL_VERSION + 41, client: "old".into(), auth: None, resume_after: 0 }).await;
+    client
+        .send(&ClientFrame::Hello {
+            protocol: PROTOCOL_VERSION + 41,
+            client: "old".into(),
+            auth: None,
+            resume_after: 0,
+        })
+        .await;
     match client.recv().await {
         ServerFrame::Error { code, message, .. } => {
             assert_eq!(code, ErrorCode::UnsupportedVersion);

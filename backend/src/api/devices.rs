@@ -1,10 +1,10 @@
 //! `POST /api/devices`: a new user with one device. `POST /api/users/{user}/devices`: one
 //! more device for a user, authorised by one of the user's existing devices.
 
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
 use bluetick_shared::frames::{Registration, UserId};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -25,7 +25,8 @@ pub async fn register(
     State(state): State<AppState>,
     body: Result<Json<NewUser>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Registration>), AppError> {
-    let Json(body) = body.map_err(|e| AppError::BadRequest(format!("expected {{\"name\": \"…\"}}: {}", e.body_text())))?;
+    let Json(body) =
+        body.map_err(|e| AppError::BadRequest(format!("expected {{\"name\": \"…\"}}: {}", e.body_text())))?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(AppError::BadRequest(format!("name must be 1 to {MAX_NAME_CHARS} characters")));
@@ -49,11 +50,8 @@ pub async fn add_device(
     if identity.user != user {
         return Err(AppError::Unauthorized("a device can only add devices to its own user".into()));
     }
-    let registration = state
-        .store
-        .add_device(user)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no user {user}")))?;
+    let registration =
+        state.store.add_device(user).await?.ok_or_else(|| AppError::NotFound(format!("no user {user}")))?;
     Ok((StatusCode::CREATED, Json(registration)))
 }
 

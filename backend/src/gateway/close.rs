@@ -27,10 +27,7 @@ impl Ending {
                 while !reason.is_char_boundary(end) {
                     end -= 1;
                 }
-                Some(Message::Close(Some(CloseFrame {
-                    code: code.close_code(),
-                    reason: reason[..end].into(),
-                })))
+                Some(Message::Close(Some(CloseFrame { code: code.close_code(), reason: reason[..end].into() })))
             }
         }
     }

@@ -126,7 +126,10 @@ impl Session {
             match committed.await {
                 Ok(outcome) => deliver_receipts(&state, outcome, TraceStage::Acked),
                 Err(e) => {
-                    let frame = ServerFrame::error(ErrorCode::StorageUnavailable, format!("ack not stored ({e}); send it again"));
+                    let frame = ServerFrame::error(
+                        ErrorCode::StorageUnavailable,
+                        format!("ack not stored ({e}); send it again"),
+                    );
                     let _ = outbox.send(text(&frame)).await;
                 }
             }
@@ -141,7 +144,10 @@ impl Session {
         }
         let pushed = self.pushed_up_to.load(Ordering::SeqCst);
         if let Some(beyond) = seqs.iter().find(|&&s| s > pushed) {
-            return Err(refuse(ErrorCode::InvalidField, format!("sequence {beyond} has not been pushed to this device")));
+            return Err(refuse(
+                ErrorCode::InvalidField,
+                format!("sequence {beyond} has not been pushed to this device"),
+            ));
         }
         let outcome = self
             .state

@@ -63,15 +63,13 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
         tracing::debug!(?ending, "ending");
         session.leave();
 
-        if let Some(close) = ending.close_message() {
-            if session.outbox.send(close).await.is_ok() {
-                // Read until the client answers our close frame (or gives up), so the
-                // close handshake completes and the browser reports a clean close.
-                let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, async {
-                    while let Some(Ok(_)) = stream.next().await {}
-                })
+        if let Some(close) = ending.close_message()
+            && session.outbox.send(close).await.is_ok()
+        {
+            // Read until the client answers our close frame (or gives up), so the
+            // close handshake completes and the browser reports a clean close.
+            let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, async { while let Some(Ok(_)) = stream.next().await {} })
                 .await;
-            }
         }
         drop(session);
         let _ = writer.await;

@@ -57,7 +57,12 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
     /// are queued; the returned future completes after the commit.
     async fn enqueue_send(&self, message: NewMessage) -> Result<Pending<SendOutcome>, StorageError>;
     /// Queues a cumulative ack from `device`.
-    async fn enqueue_ack(&self, device: DeviceId, up_to: u64, now: i64) -> Result<Pending<ReceiptsOutcome>, StorageError>;
+    async fn enqueue_ack(
+        &self,
+        device: DeviceId,
+        up_to: u64,
+        now: i64,
+    ) -> Result<Pending<ReceiptsOutcome>, StorageError>;
     /// Read receipts from `device` for these inbox sequences.
     async fn read(&self, device: DeviceId, seqs: Vec<u64>, now: i64) -> Result<ReceiptsOutcome, StorageError>;
     /// Moves up to `limit` undelivered messages past their expiry to the dead letters.

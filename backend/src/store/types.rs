@@ -58,4 +58,3 @@ pub struct ReceiptsOutcome {
     /// Inbox sequences named in a read that are not messages in this device's inbox.
     pub unknown: Vec<u64>,
 }
-

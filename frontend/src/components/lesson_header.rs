@@ -2,15 +2,10 @@
 
 use leptos::prelude::*;
 
-const STATS: [(&str, &str); 4] = [
-    ("5B", "messages a day"),
-    ("3.5h", "study time"),
-    ("2", "live simulations"),
-    ("5", "quiz questions"),
-];
+const STATS: [(&str, &str); 4] =
+    [("5B", "messages a day"), ("3.5h", "study time"), ("2", "live simulations"), ("5", "quiz questions")];
 
-const TOPICS: [&str; 5] =
-    ["WebSocket", "End-to-End Encryption", "Offline Queuing", "Group Messaging", "Presence"];
+const TOPICS: [&str; 5] = ["WebSocket", "End-to-End Encryption", "Offline Queuing", "Group Messaging", "Presence"];
 
 #[component]
 pub fn LessonHeader() -> impl IntoView {

@@ -227,10 +227,10 @@ impl LiveConnection {
         let interval = Interval::new(every_ms.clamp(250, u32::MAX as u64) as u32, move || {
             let Some(connection) = upgrade(&weak) else { return };
             let driver = connection.driver.borrow();
-            if driver.generation == generation {
-                if let Some(socket) = &driver.socket {
-                    let _ = socket.send(&ClientFrame::Heartbeat);
-                }
+            if driver.generation == generation
+                && let Some(socket) = &driver.socket
+            {
+                let _ = socket.send(&ClientFrame::Heartbeat);
             }
         });
         self.driver.borrow_mut().heartbeat = Some(interval);

@@ -12,7 +12,11 @@ pub enum SocketEvent {
     Frame(ServerFrame),
     /// A text message that is not a frame this build understands.
     Undecodable(String),
-    Closed { code: u16, reason: String, clean: bool },
+    Closed {
+        code: u16,
+        reason: String,
+        clean: bool,
+    },
 }
 
 /// An open (or opening) socket. Dropping it detaches the handlers and closes it.

@@ -86,7 +86,12 @@ impl MessageStore for SqliteStore {
     async fn enqueue_send(&self, message: NewMessage) -> Result<Pending<SendOutcome>, StorageError> {
         self.writer.enqueue_send(message).await
     }
-    async fn enqueue_ack(&self, device: DeviceId, up_to: u64, now: i64) -> Result<Pending<ReceiptsOutcome>, StorageError> {
+    async fn enqueue_ack(
+        &self,
+        device: DeviceId,
+        up_to: u64,
+        now: i64,
+    ) -> Result<Pending<ReceiptsOutcome>, StorageError> {
         self.writer.enqueue_ack(device, up_to, now).await
     }
     async fn read(&self, device: DeviceId, seqs: Vec<u64>, now: i64) -> Result<ReceiptsOutcome, StorageError> {

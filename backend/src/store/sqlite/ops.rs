@@ -155,7 +155,12 @@ async fn advance_and_receipt(
 
 /// A cumulative ack: every entry up to `up_to` in `device`'s inbox has arrived. The first
 /// ack of a message by any of its recipient devices makes it DELIVERED.
-pub async fn ack(conn: &mut SqliteConnection, device: DeviceId, up_to: u64, now: i64) -> Result<ReceiptsOutcome, sqlx::Error> {
+pub async fn ack(
+    conn: &mut SqliteConnection,
+    device: DeviceId,
+    up_to: u64,
+    now: i64,
+) -> Result<ReceiptsOutcome, sqlx::Error> {
     let device_text = device.to_string();
     let newly_acked: Vec<(i64, i64)> = sqlx::query_as(
         "UPDATE inbox SET acked_at = ? WHERE device_id = ? AND seq <= ? AND acked_at IS NULL RETURNING kind, message_id",
@@ -183,7 +188,12 @@ pub async fn ack(conn: &mut SqliteConnection, device: DeviceId, up_to: u64, now:
 }
 
 /// Read receipts: the user saw these messages. Reading implies delivery.
-pub async fn read(conn: &mut SqliteConnection, device: DeviceId, seqs: &[u64], now: i64) -> Result<ReceiptsOutcome, sqlx::Error> {
+pub async fn read(
+    conn: &mut SqliteConnection,
+    device: DeviceId,
+    seqs: &[u64],
+    now: i64,
+) -> Result<ReceiptsOutcome, sqlx::Error> {
     let device_text = device.to_string();
     let mut outcome = ReceiptsOutcome::default();
     for &seq in seqs {
@@ -229,16 +239,19 @@ pub async fn expire(conn: &mut SqliteConnection, now: i64, limit: i64) -> Result
         .fetch_all(&mut *conn)
         .await?;
         for device in &devices {
-            sqlx::query("INSERT OR IGNORE INTO dead_letters (message_id, device_id, reason, failed_at) VALUES (?, ?, ?, ?)")
-                .bind(message_id)
-                .bind(device)
-                .bind(&reason)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(
+                "INSERT OR IGNORE INTO dead_letters (message_id, device_id, reason, failed_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(message_id)
+            .bind(device)
+            .bind(&reason)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
             outcome.changed.push(touched(conn, message_id, uuid(device)?).await?);
         }
-        if let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Failed, Some(&reason), now).await? {
+        if let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Failed, Some(&reason), now).await?
+        {
             outcome.receipts.push(receipt);
         }
     }
@@ -246,7 +259,12 @@ pub async fn expire(conn: &mut SqliteConnection, now: i64, limit: i64) -> Result
 }
 
 /// Records a push wake-up for an offline device, for the message at `seq` in its inbox.
-pub async fn record_wakeup(conn: &mut SqliteConnection, device: DeviceId, seq: u64, now: i64) -> Result<(), sqlx::Error> {
+pub async fn record_wakeup(
+    conn: &mut SqliteConnection,
+    device: DeviceId,
+    seq: u64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO push_outbox (device_id, message_id, created_at)
          SELECT device_id, message_id, ? FROM inbox WHERE device_id = ? AND seq = ?",

@@ -6,7 +6,8 @@ use super::SqliteStore;
 use super::ops::state_from_code;
 use crate::store::{InboxEntry, StorageError};
 
-type InboxRow = (i64, i64, Option<i64>, Option<i64>, Option<String>, String, String, String, String, String, String, i64);
+type InboxRow =
+    (i64, i64, Option<i64>, Option<i64>, Option<String>, String, String, String, String, String, String, i64);
 
 fn parse_uuid(text: &str) -> Result<uuid::Uuid, StorageError> {
     text.parse().map_err(|e| StorageError::Sqlx(sqlx::Error::Decode(Box::new(e))))
@@ -31,33 +32,48 @@ impl SqliteStore {
         .fetch_all(self.pool())
         .await?;
         rows.into_iter()
-            .map(|(seq, kind, receipt_state, created_at, reason, client_id, sender_user, sender_device, name, recipient, body, sent_at)| {
-                let seq = seq as u64;
-                let id = parse_uuid(&client_id)?;
-                let frame = if kind == 0 {
-                    ServerFrame::Message {
-                        seq,
-                        message: Delivery {
+            .map(
+                |(
+                    seq,
+                    kind,
+                    receipt_state,
+                    created_at,
+                    reason,
+                    client_id,
+                    sender_user,
+                    sender_device,
+                    name,
+                    recipient,
+                    body,
+                    sent_at,
+                )| {
+                    let seq = seq as u64;
+                    let id = parse_uuid(&client_id)?;
+                    let frame = if kind == 0 {
+                        ServerFrame::Message {
+                            seq,
+                            message: Delivery {
+                                id,
+                                from_user: parse_uuid(&sender_user)?,
+                                from_device: parse_uuid(&sender_device)?,
+                                from_name: name,
+                                to: Recipient::User(parse_uuid(&recipient)?),
+                                body,
+                                sent_at,
+                            },
+                        }
+                    } else {
+                        ServerFrame::Receipt {
+                            seq,
                             id,
-                            from_user: parse_uuid(&sender_user)?,
-                            from_device: parse_uuid(&sender_device)?,
-                            from_name: name,
-                            to: Recipient::User(parse_uuid(&recipient)?),
-                            body,
-                            sent_at,
-                        },
-                    }
-                } else {
-                    ServerFrame::Receipt {
-                        seq,
-                        id,
-                        state: state_from_code(receipt_state.unwrap_or(0)),
-                        at: created_at.unwrap_or(sent_at),
-                        reason,
-                    }
-                };
-                Ok(InboxEntry { device, seq, frame })
-            })
+                            state: state_from_code(receipt_state.unwrap_or(0)),
+                            at: created_at.unwrap_or(sent_at),
+                            reason,
+                        }
+                    };
+                    Ok(InboxEntry { device, seq, frame })
+                },
+            )
             .collect()
     }
 

@@ -101,7 +101,12 @@ impl Writer {
     }
 
     /// Queues a cumulative ack; the future yields the receipts it produced.
-    pub async fn enqueue_ack(&self, device: DeviceId, up_to: u64, now: i64) -> Result<Pending<ReceiptsOutcome>, StorageError> {
+    pub async fn enqueue_ack(
+        &self,
+        device: DeviceId,
+        up_to: u64,
+        now: i64,
+    ) -> Result<Pending<ReceiptsOutcome>, StorageError> {
         let answer = self.enqueue(Op::Ack { device, up_to, now }).await?;
         Ok(Box::pin(async move {
             match answer.await.map_err(|_| StorageError::WriterGone)?? {
