@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{
-    ClientFrame, Credentials, Delivery, DeviceId, MessageId, Recipient, Registration, ServerFrame, TickState, UserId,
+    ClientFrame, Credentials, Delivery, DeviceId, GroupId, GroupProgress, MessageId, Recipient, Registration,
+    ServerFrame, TickState, UserId,
 };
 use bluetick_shared::inbox::{Arrival, InboxCursor};
 use bluetick_shared::outbox::{Outbox, TickChange};
@@ -52,6 +53,11 @@ pub enum Event {
         user: UserId,
         online: bool,
         last_seen: Option<i64>,
+    },
+    /// Delivered k/N and read k/N of a group message this device sent.
+    GroupProgress {
+        id: MessageId,
+        progress: GroupProgress,
     },
     Trace(ServerFrame),
     /// A refused frame.
@@ -113,7 +119,7 @@ impl Connection {
             connection.state.inbox.resume_after(),
         );
         connection.send_frame(&hello).await?;
-        match connection.next_frame().await? {
+        match connection.recv_frame().await? {
             ServerFrame::Welcome { .. } => {}
             ServerFrame::Error { code, message, .. } => return Err(ClientError::Refused { code, message }),
             other => return Err(ClientError::Unexpected(other.to_json())),
@@ -134,6 +140,14 @@ impl Connection {
     pub async fn send_message(&mut self, to: UserId, body: impl Into<String>) -> Result<MessageId, ClientError> {
         let id = Uuid::now_v7();
         let frame = self.state.outbox.queue(id, Recipient::User(to), body.into());
+        self.send_frame(&frame).await?;
+        Ok(id)
+    }
+
+    /// Sends a new message to a group and returns its id.
+    pub async fn send_to_group(&mut self, group: GroupId, body: impl Into<String>) -> Result<MessageId, ClientError> {
+        let id = Uuid::now_v7();
+        let frame = self.state.outbox.queue(id, Recipient::Group(group), body.into());
         self.send_frame(&frame).await?;
         Ok(id)
     }
@@ -162,22 +176,31 @@ impl Connection {
     /// The next event, handling acks and dropping redeliveries on the way.
     pub async fn next_event(&mut self) -> Result<Event, ClientError> {
         loop {
-            let frame = self.next_frame().await?;
+            let frame = self.recv_frame().await?;
             if let Some(event) = self.absorb(frame).await? {
                 return Ok(event);
             }
         }
     }
 
-    /// Like [`Connection::next_event`], but gives up after `wait`.
+    /// Like [`Connection::next_event`], but gives up after `wait` (only ever while
+    /// waiting for a frame, never halfway through handling one).
     pub async fn next_event_within(&mut self, wait: Duration) -> Result<Option<Event>, ClientError> {
-        match tokio::time::timeout(wait, self.next_event()).await {
-            Ok(result) => result.map(Some),
-            Err(_) => Ok(None),
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let frame = match tokio::time::timeout_at(deadline, self.recv_frame()).await {
+                Ok(frame) => frame?,
+                Err(_) => return Ok(None),
+            };
+            if let Some(event) = self.absorb(frame).await? {
+                return Ok(Some(event));
+            }
         }
     }
 
-    async fn absorb(&mut self, frame: ServerFrame) -> Result<Option<Event>, ClientError> {
+    /// Applies a frame from [`Connection::recv_frame`] to the device's state (dropping
+    /// redeliveries, acknowledging, moving ticks) and says what happened.
+    pub async fn absorb(&mut self, frame: ServerFrame) -> Result<Option<Event>, ClientError> {
         Ok(match frame {
             ServerFrame::Message { seq, message } => {
                 let arrival = self.state.inbox.arrive(seq);
@@ -205,6 +228,7 @@ impl Connection {
             }
             ServerFrame::Sent { id, .. } => self.state.outbox.advance(id, TickState::Sent).map(Event::Tick),
             ServerFrame::Drained { up_to } => Some(Event::Drained { up_to }),
+            ServerFrame::GroupProgress { id, progress } => Some(Event::GroupProgress { id, progress }),
             ServerFrame::Presence { user, online, last_seen } => Some(Event::Presence { user, online, last_seen }),
             frame @ ServerFrame::Trace { .. } => Some(Event::Trace(frame)),
             ServerFrame::Error { code, id, message } => Some(Event::Error { code, id, message }),
@@ -212,7 +236,9 @@ impl Connection {
         })
     }
 
-    async fn next_frame(&mut self) -> Result<ServerFrame, ClientError> {
+    /// The next frame from the server, untouched. Cancel-safe: use it in `select!` and
+    /// pass the frame to [`Connection::absorb`].
+    pub async fn recv_frame(&mut self) -> Result<ServerFrame, ClientError> {
         loop {
             match self.ws.next().await {
                 Some(Ok(Message::Text(text))) => {

@@ -51,6 +51,14 @@ pub struct Config {
     #[arg(long, env = "BLUETICK_CONNECTION_QUEUE", default_value_t = 1024)]
     pub connection_queue: usize,
 
+    /// Simulated crowd members one person may run at once.
+    #[arg(long, env = "BLUETICK_CROWD_MAX_PER_OWNER", default_value_t = 1024)]
+    pub crowd_max_per_owner: usize,
+
+    /// Simulated crowd members the whole server may run at once.
+    #[arg(long, env = "BLUETICK_CROWD_MAX_TOTAL", default_value_t = 4096)]
+    pub crowd_max_total: usize,
+
     /// How often the expiry sweep looks for undelivered messages past their expiry
     /// (milliseconds).
     #[arg(long, env = "BLUETICK_EXPIRY_SWEEP_MS", default_value_t = 1_000)]

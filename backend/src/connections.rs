@@ -7,11 +7,11 @@
 //! disconnected, while its entries stay in the durable inbox.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bluetick_shared::errors::ErrorCode;
-use bluetick_shared::frames::DeviceId;
-use tokio::sync::mpsc;
+use bluetick_shared::frames::{DeviceId, GroupProgress, MessageId};
+use tokio::sync::{Notify, mpsc};
 use tokio::sync::mpsc::error::TrySendError;
 use uuid::Uuid;
 
@@ -25,6 +25,37 @@ pub const NOTICE_CAPACITY: usize = 1024;
 struct Route {
     peer: Peer,
     notices: mpsc::Sender<InboxEntry>,
+    progress: Arc<ProgressSlot>,
+}
+
+/// The latest delivered/read counts of a device's group messages, waiting to be sent.
+///
+/// Counts change once per member receipt (a thousand times for a big group), but only
+/// the latest matters, so they are merged here and sent as fast as the client reads:
+/// however many receipts arrive, this holds one entry per message.
+#[derive(Debug, Default)]
+pub struct ProgressSlot {
+    pending: Mutex<HashMap<MessageId, GroupProgress>>,
+    pub changed: Notify,
+}
+
+impl ProgressSlot {
+    fn merge(&self, id: MessageId, progress: GroupProgress) {
+        let mut pending = self.pending.lock().unwrap();
+        let entry = pending.entry(id).or_insert(progress);
+        // Outcomes can be handled out of order; counts only grow.
+        entry.delivered = entry.delivered.max(progress.delivered);
+        entry.read = entry.read.max(progress.read);
+        entry.total = entry.total.max(progress.total);
+        entry.fanned_out |= progress.fanned_out;
+        drop(pending);
+        self.changed.notify_one();
+    }
+
+    /// Everything pending, emptying the slot.
+    pub fn take(&self) -> Vec<(MessageId, GroupProgress)> {
+        self.pending.lock().unwrap().drain().collect()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -43,8 +74,8 @@ pub enum Pushed {
 
 impl Connections {
     /// Makes `peer` the device's connection, closing any previous one.
-    pub fn register(&self, device: DeviceId, peer: Peer, notices: mpsc::Sender<InboxEntry>) {
-        let previous = self.routes.lock().unwrap().insert(device, Route { peer, notices });
+    pub fn register(&self, device: DeviceId, peer: Peer, notices: mpsc::Sender<InboxEntry>, progress: Arc<ProgressSlot>) {
+        let previous = self.routes.lock().unwrap().insert(device, Route { peer, notices, progress });
         if let Some(previous) = previous {
             previous.peer.close(ErrorCode::Replaced, "this device connected again elsewhere");
         }
@@ -82,6 +113,14 @@ impl Connections {
                 Pushed::Offline
             }
             Err(TrySendError::Closed(_)) => Pushed::Offline,
+        }
+    }
+
+    /// Records new counts of a group message for its sender's connection, if it has one.
+    pub fn progress(&self, device: DeviceId, id: MessageId, progress: GroupProgress) {
+        let slot = self.routes.lock().unwrap().get(&device).map(|r| r.progress.clone());
+        if let Some(slot) = slot {
+            slot.merge(id, progress);
         }
     }
 

@@ -13,22 +13,26 @@
 //!   the `send` frame to the `delivered` receipt.
 //! - [`store`]: SQLite: the idempotent insert, the per-device inbox (the durable offline
 //!   queue), receipts, dead letters, push wake-ups; a single writer with group commit.
-//! - [`delivery`]: after a commit, push to connected devices or record a push wake-up.
+//! - [`delivery`]: after a commit, push to connected devices or record a push wake-up;
+//!   [`fanout`]: the worker that turns a group message into one delivery per member.
 //! - [`connections`]: which device is connected where; [`peer`]: a connection as others
 //!   push to it (bounded; slow consumers are disconnected, never silently skipped).
 //! - [`presence`]: who is online, last seen, and who watches; [`trace`]: the pipeline
 //!   events the lesson's tick view is drawn from; [`expiry`]: the FAILED sweep.
 //! - [`state`]: what every handler shares; [`error`]: HTTP errors.
-//! - [`client`]: the Rust client library the crowd, tests and load generator share.
+//! - [`client`]: the Rust client library the crowd, tests and load generator share;
+//!   [`crowd`]: simulated group members that use it.
 
 pub mod api;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod connections;
+pub mod crowd;
 pub mod delivery;
 pub mod error;
 pub mod expiry;
+pub mod fanout;
 pub mod gateway;
 pub mod peer;
 pub mod presence;

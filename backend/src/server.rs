@@ -29,9 +29,17 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let store = Store::open_sqlite(&config.data_dir).await?;
-    let state = AppState::new(config, store.clone());
+    let (fanout_jobs, fanout_queue) = tokio::sync::mpsc::channel(crate::fanout::QUEUE_CAPACITY);
+    let local = listener.local_addr()?;
+    let reachable = match local.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => std::net::SocketAddr::from(([127, 0, 0, 1], local.port())),
+        ip if ip.is_unspecified() => std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, local.port())),
+        _ => local,
+    };
+    let state = AppState::new(config, store.clone(), fanout_jobs, format!("ws://{reachable}/ws"));
     let app = router(state.clone());
     let sweeper = tokio::spawn(crate::expiry::run(state.clone()));
+    let fanout = tokio::spawn(crate::fanout::run(state.clone(), fanout_queue));
 
     let token = state.shutdown.clone();
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -44,11 +52,13 @@ pub async fn run(
 
     // Upgraded sockets live outside axum's graceful shutdown; wait for them here.
     state.shutdown.cancel();
+    state.crowds.stop_all().await;
     state.sockets.close();
     if tokio::time::timeout(SOCKET_DRAIN_TIMEOUT, state.sockets.wait()).await.is_err() {
         tracing::warn!(open = state.sockets.len(), "sockets still open after drain timeout");
     }
     let _ = sweeper.await;
+    let _ = fanout.await;
     store.close().await;
     tracing::info!("stopped");
     Ok(result?)

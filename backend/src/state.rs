@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::connections::Connections;
+use crate::crowd::CrowdRegistry;
 use crate::presence::Presence;
 use crate::store::Store;
 use crate::trace::TraceBus;
@@ -18,6 +20,11 @@ pub struct AppState {
     pub connections: Arc<Connections>,
     pub presence: Arc<Presence>,
     pub traces: Arc<TraceBus>,
+    /// `ws://…/ws` of this server, for the simulated crowd to connect to.
+    pub ws_url: String,
+    pub crowds: Arc<CrowdRegistry>,
+    /// New group messages for the fan-out worker.
+    pub fanout: mpsc::Sender<i64>,
     /// Cancelled when the server begins shutting down: every socket task watches it and
     /// sends its client a close frame.
     pub shutdown: CancellationToken,
@@ -28,8 +35,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store) -> Self {
+    pub fn new(config: Config, store: Store, fanout: mpsc::Sender<i64>, ws_url: String) -> Self {
         AppState {
+            ws_url,
+            crowds: Arc::default(),
+            fanout,
             config: Arc::new(config),
             store,
             connections: Arc::default(),

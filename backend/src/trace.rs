@@ -7,15 +7,27 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bluetick_shared::frames::{DeviceId, MessageId, ServerFrame, TraceStage, UserId};
+use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Recipient, ServerFrame, TraceStage, UserId};
 use uuid::Uuid;
 
 use crate::peer::Peer;
 
-type Conversation = (UserId, UserId);
+/// A conversation: two users (in either order), or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Conversation {
+    Direct(UserId, UserId),
+    Group(GroupId),
+}
 
-fn conversation(a: UserId, b: UserId) -> Conversation {
-    if a <= b { (a, b) } else { (b, a) }
+impl Conversation {
+    /// The conversation of a message from `sender` to `to`.
+    pub fn of(sender: UserId, to: Recipient) -> Conversation {
+        match to {
+            Recipient::User(user) if sender <= user => Conversation::Direct(sender, user),
+            Recipient::User(user) => Conversation::Direct(user, sender),
+            Recipient::Group(group) => Conversation::Group(group),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -27,9 +39,9 @@ pub struct TraceBus {
 }
 
 impl TraceBus {
-    pub fn observe(&self, a: UserId, b: UserId, peer: Peer) {
+    pub fn observe(&self, conversation: Conversation, peer: Peer) {
         let mut observers = self.observers.lock().unwrap();
-        let list = observers.entry(conversation(a, b)).or_default();
+        let list = observers.entry(conversation).or_default();
         if !list.iter().any(|p| p.connection_id == peer.connection_id) {
             list.push(peer);
             self.count.fetch_add(1, Ordering::Relaxed);
@@ -48,11 +60,11 @@ impl TraceBus {
         self.count.fetch_sub(removed, Ordering::Relaxed);
     }
 
-    /// Records one step of message `id` between users `a` and `b`.
+    /// Records one step of message `id` from `sender` to `to`.
     pub fn emit(
         &self,
-        a: UserId,
-        b: UserId,
+        sender: UserId,
+        to: Recipient,
         id: MessageId,
         stage: TraceStage,
         device: Option<DeviceId>,
@@ -61,14 +73,15 @@ impl TraceBus {
         if self.count.load(Ordering::Relaxed) == 0 {
             return;
         }
+        let conversation = Conversation::of(sender, to);
         let mut observers = self.observers.lock().unwrap();
-        let Some(list) = observers.get_mut(&conversation(a, b)) else { return };
+        let Some(list) = observers.get_mut(&conversation) else { return };
         let frame = ServerFrame::Trace { id, stage, at_us: unix_micros(), device, detail: detail() };
         let before = list.len();
         list.retain(|p| p.push(&frame));
         let removed = before - list.len();
         if list.is_empty() {
-            observers.remove(&conversation(a, b));
+            observers.remove(&conversation);
         }
         self.count.fetch_sub(removed, Ordering::Relaxed);
     }

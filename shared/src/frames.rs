@@ -49,6 +49,14 @@
 //! offline at expiry and is closed. [`ClientFrame::WatchPresence`] subscribes to users'
 //! [`ServerFrame::Presence`] changes.
 //!
+//! ## Groups
+//! A group has at most [`MAX_GROUP_MEMBERS`] members (checked when members are added,
+//! also under concurrent adds). Only members may send to it or observe it. A group
+//! message is committed once (SENT at once), then a fan-out worker creates one inbox
+//! entry per device of every other member, in batches, resumable after a crash. The
+//! sender gets [`ServerFrame::GroupProgress`] as member receipts trickle back, and
+//! durable receipts when the message is delivered to, and read by, every member.
+//!
 //! ## Watching the pipeline
 //! [`ClientFrame::Observe`] subscribes to a conversation you are part of; the server then
 //! sends a [`ServerFrame::Trace`] for every step each message takes.
@@ -82,6 +90,11 @@ pub type DeviceId = Uuid;
 pub type UserId = Uuid;
 /// A message's client-generated id (UUID v7).
 pub type MessageId = Uuid;
+/// A group conversation.
+pub type GroupId = Uuid;
+
+/// The most members a group may have, sender included. Enforced when members are added.
+pub const MAX_GROUP_MEMBERS: usize = 1024;
 
 /// What `POST /api/devices` returns: the device's identity and the secret it
 /// authenticates with. The token is shown once; the server keeps only its hash.
@@ -106,6 +119,9 @@ pub struct Credentials {
 pub enum Recipient {
     /// Every device of one user.
     User(UserId),
+    /// Every device of every other member of a group: the content is stored once and
+    /// fanned out to one inbox entry per device.
+    Group(GroupId),
 }
 
 /// A frame from a client (browser page, crowd member, test, load generator) to the server.
@@ -132,8 +148,9 @@ pub enum ClientFrame {
     Heartbeat,
     /// Subscribe to these users' presence.
     WatchPresence { users: Vec<UserId> },
-    /// Subscribe to the pipeline trace of the conversation with `with`.
-    Observe { with: UserId },
+    /// Subscribe to the pipeline trace of a conversation you are part of: with a user, or
+    /// a group you are a member of.
+    Observe { with: Recipient },
 }
 
 /// A message as it reaches a recipient device.
@@ -181,6 +198,18 @@ impl TickState {
             TickState::Failed => "⚠",
         }
     }
+}
+
+/// Delivered k/N and read k/N for a group message. `total` is the number of recipient
+/// devices, known once fan-out has finished (until then it counts those fanned out so
+/// far).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupProgress {
+    pub delivered: u32,
+    pub read: u32,
+    pub total: u32,
+    /// Whether fan-out has reached every member.
+    pub fanned_out: bool,
 }
 
 /// One step of a message through the pipeline, for the page's tick-pipeline view.
@@ -234,6 +263,9 @@ pub enum ServerFrame {
     /// An inbox entry: a message for this device.
     Message { seq: u64, message: Delivery },
     /// An inbox entry: a state change of a message this device sent.
+    ///
+    /// For a group message, DELIVERED means delivered to every member and READ read by
+    /// every member; `progress` has the counts.
     Receipt {
         seq: u64,
         id: MessageId,
@@ -241,7 +273,12 @@ pub enum ServerFrame {
         at: i64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        progress: Option<GroupProgress>,
     },
+    /// How far a group message has got: sent to its sender as member receipts trickle
+    /// back. Live only; the durable receipts mark the end points.
+    GroupProgress { id: MessageId, progress: GroupProgress },
     /// Everything in the inbox up to `up_to` has been pushed: the offline queue is drained.
     Drained { up_to: u64 },
     /// A watched user's presence changed (or its current state, on subscribing).

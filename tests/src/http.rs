@@ -21,6 +21,18 @@ pub async fn post_with_bearer(addr: SocketAddr, path: &str, bearer: &str) -> (u1
     request_with(addr, "POST", path, None, &format!("Authorization: Bearer {bearer}\r\n")).await
 }
 
+/// `METHOD path` with an optional JSON body, as `device`.
+pub async fn as_device(
+    addr: SocketAddr,
+    device: &Registration,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, String) {
+    let header = format!("Authorization: Bearer {}:{}\r\n", device.device_id, device.token);
+    request_with(addr, method, path, body, &header).await
+}
+
 async fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     request_with(addr, method, path, body, "").await
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bluetick_backend::client::{Connection, DeviceState, Event};
 use bluetick_shared::errors::ErrorCode;
-use bluetick_shared::frames::{ClientFrame, Registration, ServerFrame, TickState, TraceStage};
+use bluetick_shared::frames::{ClientFrame, Recipient, Registration, ServerFrame, TickState, TraceStage};
 use bluetick_tests::client::RawClient;
 use bluetick_tests::http::{self, register};
 use bluetick_tests::server::TestServer;
@@ -71,7 +71,7 @@ async fn an_observer_sees_every_pipeline_step_of_a_message() {
     let alice = register(server.addr, "Alice").await;
     let bob = register(server.addr, "Bob").await;
     let mut alice = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
-    alice.send_frame(&ClientFrame::Observe { with: bob.user_id }).await.unwrap();
+    alice.send_frame(&ClientFrame::Observe { with: Recipient::User(bob.user_id) }).await.unwrap();
     let mut bob_conn = Connection::connect(&server.ws_url(), DeviceState::new(bob.clone())).await.unwrap();
     assert!(matches!(next(&mut bob_conn).await, Event::Drained { .. }));
 
@@ -121,7 +121,7 @@ async fn observing_needs_a_device() {
     let mut anon = RawClient::connect(&server.ws_url()).await;
     anon.send(&ClientFrame::hello("anon")).await;
     assert!(matches!(anon.recv().await, ServerFrame::Welcome { .. }));
-    anon.send(&ClientFrame::Observe { with: bob.user_id }).await;
+    anon.send(&ClientFrame::Observe { with: Recipient::User(bob.user_id) }).await;
     match anon.recv().await {
         ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::NotAuthenticated),
         other => panic!("{other:?}"),

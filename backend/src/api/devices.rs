@@ -4,11 +4,11 @@
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use bluetick_shared::frames::{Registration, UserId};
 use serde::Deserialize;
-use uuid::Uuid;
 
+use super::auth::Authenticated;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -39,28 +39,12 @@ pub async fn register(
 pub async fn add_device(
     State(state): State<AppState>,
     Path(user): Path<UserId>,
-    headers: HeaderMap,
+    Authenticated(me): Authenticated,
 ) -> Result<(StatusCode, Json<Registration>), AppError> {
-    let (device, token) = bearer(&headers)?;
-    let identity = state
-        .store
-        .authenticate(device, &token)
-        .await?
-        .ok_or_else(|| AppError::Unauthorized("unknown device or wrong token".into()))?;
-    if identity.user != user {
+    if me.user != user {
         return Err(AppError::Unauthorized("a device can only add devices to its own user".into()));
     }
     let registration =
         state.store.add_device(user).await?.ok_or_else(|| AppError::NotFound(format!("no user {user}")))?;
     Ok((StatusCode::CREATED, Json(registration)))
-}
-
-/// `Authorization: Bearer <device id>:<token>`.
-fn bearer(headers: &HeaderMap) -> Result<(Uuid, String), AppError> {
-    let unauthorized = || AppError::Unauthorized("send Authorization: Bearer <device id>:<token>".into());
-    let value = headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or_else(unauthorized)?;
-    let credentials = value.strip_prefix("Bearer ").ok_or_else(unauthorized)?;
-    let (device, token) = credentials.split_once(':').ok_or_else(unauthorized)?;
-    let device = device.parse().map_err(|_| unauthorized())?;
-    Ok((device, token.to_string()))
 }

@@ -1,12 +1,22 @@
 //! The HTTP API under `/api`.
 
+pub mod auth;
+pub mod crowds;
 pub mod devices;
+pub mod groups;
 
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{delete, get, post};
 
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/devices", post(devices::register)).route("/users/{user}/devices", post(devices::add_device))
+    Router::new()
+        .route("/devices", post(devices::register))
+        .route("/users/{user}/devices", post(devices::add_device))
+        .route("/groups", post(groups::create))
+        .route("/groups/{group}/members", get(groups::list_members).post(groups::add_member))
+        .route("/groups/{group}/members/{user}", delete(groups::remove_member))
+        .route("/groups/{group}/crowd", post(crowds::start))
+        .route("/crowds/{crowd}", get(crowds::report).delete(crowds::stop))
 }

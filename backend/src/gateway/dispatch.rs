@@ -12,6 +12,7 @@ use bluetick_shared::frames::{ClientFrame, MessageId, Recipient, ServerFrame, Tr
 use super::close::Ending;
 use super::session::{Refusal, Session, refuse};
 use crate::delivery::{deliver_message, deliver_receipts, sent_frame};
+use crate::trace::Conversation;
 use crate::store::{DeviceIdentity, NewMessage, SendOutcome, unix_millis};
 
 /// Most inbox sequences one `read` frame may name.
@@ -34,7 +35,7 @@ impl Session {
             ClientFrame::Send { id, to, body } => self.on_send(id, to, body).await,
             ClientFrame::Ack { up_to } => self.on_ack(up_to).await,
             ClientFrame::Read { seqs } => self.on_read(seqs).await,
-            ClientFrame::Observe { with } => self.on_observe(with),
+            ClientFrame::Observe { with } => self.on_observe(with).await,
         }
     }
 
@@ -49,12 +50,8 @@ impl Session {
         if id.get_version_num() != 7 {
             return Err((ErrorCode::InvalidMessageId, Some(id), "message ids must be UUID version 7".into()));
         }
-        let Recipient::User(recipient) = to;
-        match self.state.store.user_exists(recipient).await {
-            Ok(true) => {}
-            Ok(false) => return Err((ErrorCode::UnknownRecipient, Some(id), format!("no user {recipient}"))),
-            Err(e) => return Err((ErrorCode::StorageUnavailable, Some(id), e.to_string())),
-        }
+        self.check_recipient(&me, to).await.map_err(|(code, _, m)| (code, Some(id), m))?;
+        let recipient = to;
         let traces = self.state.traces.clone();
         traces.emit(me.user, recipient, id, TraceStage::Received, None, || {
             format!("chat server read the send frame from {}", me.name)
@@ -83,13 +80,23 @@ impl Session {
                     });
                     sent_frame(id, sent_at)
                 }
-                Ok(SendOutcome::Stored { sent_at, deliveries }) => {
-                    traces.emit(me.user, recipient, id, TraceStage::Stored, None, || "committed: SENT".into());
-                    traces.emit(me.user, recipient, id, TraceStage::RecipientLookup, None, || {
-                        format!("recipient has {} device(s)", deliveries.len())
-                    });
+                Ok(SendOutcome::Stored { sent_at, deliveries, fanout }) => {
+                    traces.emit(me.user, recipient, id, TraceStage::Stored, None, || "committed once: SENT".into());
                     let _ = outbox.send(text(&sent_frame(id, sent_at))).await;
-                    deliver_message(&state, me.user, recipient, id, deliveries).await;
+                    match fanout {
+                        Some(job) => {
+                            traces.emit(me.user, recipient, id, TraceStage::RecipientLookup, None, || {
+                                "group: the fan-out worker reads the participant list".into()
+                            });
+                            let _ = state.fanout.send(job).await;
+                        }
+                        None => {
+                            traces.emit(me.user, recipient, id, TraceStage::RecipientLookup, None, || {
+                                format!("recipient has {} device(s)", deliveries.len())
+                            });
+                            deliver_message(&state, me.user, recipient, id, deliveries).await;
+                        }
+                    }
                     return;
                 }
                 Err(e) => ServerFrame::Error {
@@ -184,12 +191,33 @@ impl Session {
         Ok(None)
     }
 
-    fn on_observe(&mut self, with: UserId) -> Result<Option<Ending>, Refusal> {
+    async fn on_observe(&mut self, with: Recipient) -> Result<Option<Ending>, Refusal> {
         let me = self.me()?;
-        // You can only watch conversations you are part of: with yourself or anyone,
-        // which is every conversation that includes you.
-        self.state.traces.observe(me.user, with, self.peer.clone());
+        // Only conversations you are part of: any 1:1 with you, or a group you belong to.
+        self.check_recipient(&me, with).await?;
+        self.state.traces.observe(Conversation::of(me.user, with), self.peer.clone());
         Ok(None)
+    }
+
+    /// A user that exists, or a group `me` is a member of.
+    async fn check_recipient(&self, me: &DeviceIdentity, to: Recipient) -> Result<(), Refusal> {
+        let store = &self.state.store;
+        let unavailable = |e: crate::store::StorageError| refuse(ErrorCode::StorageUnavailable, e.to_string());
+        match to {
+            Recipient::User(user) => match store.user_exists(user).await.map_err(unavailable)? {
+                true => Ok(()),
+                false => Err(refuse(ErrorCode::UnknownRecipient, format!("no user {user}"))),
+            },
+            Recipient::Group(group) => {
+                if store.group_name(group).await.map_err(unavailable)?.is_none() {
+                    return Err(refuse(ErrorCode::UnknownRecipient, format!("no group {group}")));
+                }
+                match store.is_member(group, me.user).await.map_err(unavailable)? {
+                    true => Ok(()),
+                    false => Err(refuse(ErrorCode::NotAParticipant, "only members may send to or watch a group")),
+                }
+            }
+        }
     }
 }
 

@@ -77,7 +77,20 @@ impl Session {
         self.pushed_up_to.store(resume_after, Ordering::SeqCst);
 
         let (notices_tx, notices) = mpsc::channel(state.config.connection_queue.max(1));
-        state.connections.register(device, self.peer.clone(), notices_tx);
+        let progress = std::sync::Arc::new(crate::connections::ProgressSlot::default());
+        state.connections.register(device, self.peer.clone(), notices_tx, progress.clone());
+        let outbox = self.outbox.clone();
+        self.progress_pusher = Some(tokio::spawn(async move {
+            loop {
+                progress.changed.notified().await;
+                for (id, progress) in progress.take() {
+                    let frame = bluetick_shared::frames::ServerFrame::GroupProgress { id, progress };
+                    if outbox.send(axum::extract::ws::Message::Text(frame.to_json().into())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }));
         state.presence.device_online(identity.user, device);
 
         let (start_tx, start) = tokio::sync::oneshot::channel();

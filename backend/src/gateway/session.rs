@@ -55,6 +55,7 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
             errors_in_a_row: 0,
             pushed_up_to: Arc::new(AtomicU64::new(0)),
             pusher: None,
+            progress_pusher: None,
             pending_pusher: None,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             last_heard: Instant::now(),
@@ -113,6 +114,8 @@ pub(super) struct Session {
     /// The highest inbox sequence pushed on this connection: acks beyond it are refused.
     pub(super) pushed_up_to: Arc<AtomicU64>,
     pub(super) pusher: Option<JoinHandle<()>>,
+    /// Sends merged group progress counts (see `ProgressSlot`).
+    pub(super) progress_pusher: Option<JoinHandle<()>>,
     /// Starts the pusher once `welcome` is queued.
     pub(super) pending_pusher: Option<tokio::sync::oneshot::Sender<()>>,
     pub(super) in_flight: Arc<Semaphore>,
@@ -207,8 +210,8 @@ impl Session {
 
     /// Takes this connection out of routing, presence and every subscription.
     fn leave(&mut self) {
-        if let Some(pusher) = self.pusher.take() {
-            pusher.abort();
+        for task in [self.pusher.take(), self.progress_pusher.take()].into_iter().flatten() {
+            task.abort();
         }
         self.state.presence.forget(self.connection_id);
         self.state.traces.forget(self.connection_id);

@@ -20,9 +20,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bluetick_shared::frames::{DeviceId, Registration, UserId};
+use bluetick_shared::frames::{DeviceId, GroupId, Registration, UserId};
 
-pub use types::{DeviceIdentity, InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched};
+pub use types::{AddMember, DeviceIdentity, FanoutOutcome, InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched};
 
 /// The database file's name inside the data dir.
 pub const DB_FILE: &str = "bluetick.sqlite3";
@@ -47,6 +47,10 @@ pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T, StorageError>> + Sen
 pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
     /// Creates a new user named `name` with one device.
     async fn register_user(&self, name: &str) -> Result<Registration, StorageError>;
+    /// Creates many users with one device each, in one transaction.
+    async fn register_users(&self, names: &[String]) -> Result<Vec<Registration>, StorageError>;
+    /// Adds many members in one transaction: all, or none past the cap.
+    async fn add_members(&self, group: GroupId, users: &[UserId]) -> Result<AddMember, StorageError>;
     /// Adds a device to an existing user; `None` if there is no such user.
     async fn add_device(&self, user: UserId) -> Result<Option<Registration>, StorageError>;
     /// The device these credentials belong to, or `None` if they do not match.
@@ -76,6 +80,19 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
     async fn last_seq(&self, device: DeviceId) -> Result<u64, StorageError>;
     /// Unacknowledged messages in `device`'s inbox, and push wake-ups recorded for it.
     async fn queue_depth(&self, device: DeviceId) -> Result<(u64, u64), StorageError>;
+    /// Creates a group with `creator` as its first member.
+    async fn create_group(&self, creator: UserId, name: &str) -> Result<GroupId, StorageError>;
+    /// Adds a member, refusing the one past [`MAX_GROUP_MEMBERS`](bluetick_shared::frames::MAX_GROUP_MEMBERS).
+    async fn add_member(&self, group: GroupId, user: UserId) -> Result<AddMember, StorageError>;
+    async fn remove_member(&self, group: GroupId, user: UserId) -> Result<bool, StorageError>;
+    async fn members(&self, group: GroupId) -> Result<Vec<(UserId, String)>, StorageError>;
+    async fn is_member(&self, group: GroupId, user: UserId) -> Result<bool, StorageError>;
+    async fn group_name(&self, group: GroupId) -> Result<Option<String>, StorageError>;
+    /// Fan-out jobs not finished yet, oldest first.
+    async fn pending_fanouts(&self) -> Result<Vec<i64>, StorageError>;
+    /// Fans a group message out to up to `limit` more members, in one transaction.
+    async fn fanout_batch(&self, job: i64, limit: i64, now: i64) -> Result<FanoutOutcome, StorageError>;
+
     /// How many times a server has started on this database.
     async fn boot_count(&self) -> Result<i64, StorageError>;
     /// Commits everything queued and closes.

@@ -1,6 +1,6 @@
 //! The values that cross the store interface: what goes in, what comes out.
 
-use bluetick_shared::frames::{DeviceId, MessageId, ServerFrame, UserId};
+use bluetick_shared::frames::{DeviceId, GroupId, GroupProgress, MessageId, Recipient, ServerFrame, UserId};
 
 /// An authenticated device, as the session knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct DeviceIdentity {
 pub struct NewMessage {
     pub sender: DeviceIdentity,
     pub id: MessageId,
-    pub to: UserId,
+    pub to: Recipient,
     pub body: String,
     pub now: i64,
     /// How long it may wait for delivery before it fails.
@@ -33,8 +33,9 @@ pub struct InboxEntry {
 /// What storing a message did.
 #[derive(Debug, Clone)]
 pub enum SendOutcome {
-    /// A new message: one inbox entry per recipient device.
-    Stored { sent_at: i64, deliveries: Vec<InboxEntry> },
+    /// A new message: one inbox entry per recipient device; or, for a group, none yet:
+    /// `fanout` names the job from which the fan-out worker makes them.
+    Stored { sent_at: i64, deliveries: Vec<InboxEntry>, fanout: Option<i64> },
     /// The (sender, id) pair existed: nothing was stored. `sent_at` is the original's,
     /// so the retry's `sent` frame is identical to the first.
     Duplicate { sent_at: i64 },
@@ -45,7 +46,7 @@ pub enum SendOutcome {
 pub struct Touched {
     pub id: MessageId,
     pub sender: UserId,
-    pub recipient: UserId,
+    pub to: Recipient,
     pub device: DeviceId,
 }
 
@@ -57,4 +58,31 @@ pub struct ReceiptsOutcome {
     pub receipts: Vec<InboxEntry>,
     /// Inbox sequences named in a read that are not messages in this device's inbox.
     pub unknown: Vec<u64>,
+    /// New delivered/read counts of group messages, for their senders' devices.
+    pub progress: Vec<(DeviceId, MessageId, GroupProgress)>,
+}
+
+/// What one fan-out batch did.
+#[derive(Debug, Clone, Default)]
+pub struct FanoutOutcome {
+    /// The message's id, sender and group.
+    pub id: Option<MessageId>,
+    pub sender: Option<UserId>,
+    pub group: Option<GroupId>,
+    /// The inbox entries created, to push after the commit.
+    pub entries: Vec<InboxEntry>,
+    /// Whether the job is complete.
+    pub done: bool,
+    /// Receipts, if every member had already acknowledged when fan-out finished.
+    pub receipts: Vec<InboxEntry>,
+}
+
+/// What adding a member did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddMember {
+    Added,
+    AlreadyMember,
+    GroupFull,
+    NoSuchGroup,
+    NoSuchUser,
 }

@@ -45,6 +45,32 @@ impl SqliteStore {
         Ok(Registration { user_id, device_id, token, name: name.to_string() })
     }
 
+    /// Creates many users with one device each, in one transaction (a crowd).
+    pub async fn register_users(&self, names: &[String]) -> Result<Vec<Registration>, StorageError> {
+        let now = unix_millis();
+        let mut tx = self.pool().begin().await?;
+        let mut registrations = Vec::with_capacity(names.len());
+        for name in names {
+            let (user_id, device_id, token) = (Uuid::now_v7(), Uuid::now_v7(), new_token());
+            sqlx::query("INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)")
+                .bind(user_id.to_string())
+                .bind(name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO devices (id, user_id, token_hash, created_at) VALUES (?, ?, ?, ?)")
+                .bind(device_id.to_string())
+                .bind(user_id.to_string())
+                .bind(hash_token(&token))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            registrations.push(Registration { user_id, device_id, token, name: name.clone() });
+        }
+        tx.commit().await?;
+        Ok(registrations)
+    }
+
     /// Adds a device to an existing user. Returns `None` if the user does not exist.
     pub async fn add_device(&self, user: UserId) -> Result<Option<Registration>, StorageError> {
         let Some(name) = self.user_name(user).await? else {

@@ -6,13 +6,16 @@
 //! commit across a power cut, not only across a process crash: the lab promises "no data
 //! loss", and group commit (see [`writer`]) pays for the fsync once per batch.
 //!
-//! - [`devices`]: registration and authentication.
+//! - [`devices`]: registration and authentication; [`groups`]: groups and members.
+//! - [`fanout`]: group fan-out in resumable batches.
 //! - [`writer`]: the single writer task: every message, ack, read and expiry goes
 //!   through it and is committed in batches.
 //! - [`ops`]: the SQL of each write, including the idempotent insert.
 //! - [`reads`]: inbox reads for delivery and for the lab's queue view.
 
 pub mod devices;
+pub mod fanout;
+pub mod groups;
 pub mod ops;
 pub mod reads;
 pub mod writer;
@@ -21,12 +24,12 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use bluetick_shared::frames::{DeviceId, Registration, UserId};
+use bluetick_shared::frames::{DeviceId, GroupId, Registration, UserId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{
-    DB_FILE, DeviceIdentity, InboxEntry, MessageStore, NewMessage, Pending, ReceiptsOutcome, SendOutcome, StorageError,
-    unix_millis,
+    AddMember, DB_FILE, DeviceIdentity, FanoutOutcome, InboxEntry, MessageStore, NewMessage, Pending, ReceiptsOutcome,
+    SendOutcome, StorageError, unix_millis,
 };
 use writer::Writer;
 
@@ -74,6 +77,12 @@ impl MessageStore for SqliteStore {
     async fn register_user(&self, name: &str) -> Result<Registration, StorageError> {
         SqliteStore::register_user(self, name).await
     }
+    async fn register_users(&self, names: &[String]) -> Result<Vec<Registration>, StorageError> {
+        SqliteStore::register_users(self, names).await
+    }
+    async fn add_members(&self, group: GroupId, users: &[UserId]) -> Result<AddMember, StorageError> {
+        SqliteStore::add_members(self, group, users).await
+    }
     async fn add_device(&self, user: UserId) -> Result<Option<Registration>, StorageError> {
         SqliteStore::add_device(self, user).await
     }
@@ -111,6 +120,30 @@ impl MessageStore for SqliteStore {
     }
     async fn queue_depth(&self, device: DeviceId) -> Result<(u64, u64), StorageError> {
         SqliteStore::queue_depth(self, device).await
+    }
+    async fn create_group(&self, creator: UserId, name: &str) -> Result<GroupId, StorageError> {
+        SqliteStore::create_group(self, creator, name).await
+    }
+    async fn add_member(&self, group: GroupId, user: UserId) -> Result<AddMember, StorageError> {
+        SqliteStore::add_member(self, group, user).await
+    }
+    async fn remove_member(&self, group: GroupId, user: UserId) -> Result<bool, StorageError> {
+        SqliteStore::remove_member(self, group, user).await
+    }
+    async fn members(&self, group: GroupId) -> Result<Vec<(UserId, String)>, StorageError> {
+        SqliteStore::members(self, group).await
+    }
+    async fn is_member(&self, group: GroupId, user: UserId) -> Result<bool, StorageError> {
+        SqliteStore::is_member(self, group, user).await
+    }
+    async fn group_name(&self, group: GroupId) -> Result<Option<String>, StorageError> {
+        SqliteStore::group_name(self, group).await
+    }
+    async fn pending_fanouts(&self) -> Result<Vec<i64>, StorageError> {
+        SqliteStore::pending_fanouts(self).await
+    }
+    async fn fanout_batch(&self, job: i64, limit: i64, now: i64) -> Result<FanoutOutcome, StorageError> {
+        self.writer.fanout(job, limit, now).await
     }
     async fn boot_count(&self) -> Result<i64, StorageError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM boots").fetch_one(&self.pool).await?)

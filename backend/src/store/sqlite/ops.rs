@@ -2,26 +2,45 @@
 //! transaction. Each function takes the transaction's connection and returns what the
 //! caller must push to devices once the batch has committed.
 
-use bluetick_shared::frames::{Delivery, DeviceId, MessageId, Recipient, ServerFrame, TickState};
+use bluetick_shared::frames::{Delivery, DeviceId, GroupProgress, MessageId, Recipient, ServerFrame, TickState, UserId};
 use sqlx::SqliteConnection;
 
 use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched};
 
-fn uuid(text: &str) -> Result<uuid::Uuid, sqlx::Error> {
+pub(super) fn uuid(text: &str) -> Result<uuid::Uuid, sqlx::Error> {
     text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-async fn touched(conn: &mut SqliteConnection, message_id: i64, device: DeviceId) -> Result<Touched, sqlx::Error> {
-    let (client_id, sender, recipient): (String, String, String) =
-        sqlx::query_as("SELECT client_id, sender_user, recipient_user FROM messages WHERE id = ?")
-            .bind(message_id)
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok(Touched { id: uuid(&client_id)?, sender: uuid(&sender)?, recipient: uuid(&recipient)?, device })
+/// What a message is, as far as receipts and traces care.
+struct MessageFacts {
+    id: MessageId,
+    sender: UserId,
+    sender_device: String,
+    to: Recipient,
+}
+
+async fn facts(conn: &mut SqliteConnection, message_id: i64) -> Result<MessageFacts, sqlx::Error> {
+    let (client_id, sender, sender_device, recipient, group): (String, String, String, Option<String>, Option<String>) =
+        sqlx::query_as(
+            "SELECT client_id, sender_user, sender_device, recipient_user, group_id FROM messages WHERE id = ?",
+        )
+        .bind(message_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let to = match (recipient, group) {
+        (Some(user), _) => Recipient::User(uuid(&user)?),
+        (None, Some(group)) => Recipient::Group(uuid(&group)?),
+        (None, None) => return Err(sqlx::Error::Protocol("message without recipient".into())),
+    };
+    Ok(MessageFacts { id: uuid(&client_id)?, sender: uuid(&sender)?, sender_device, to })
+}
+
+fn touched(facts: &MessageFacts, device: DeviceId) -> Touched {
+    Touched { id: facts.id, sender: facts.sender, to: facts.to, device }
 }
 
 /// Hands out the device's next inbox sequence.
-async fn next_seq(conn: &mut SqliteConnection, device: &str) -> Result<u64, sqlx::Error> {
+pub(super) async fn next_seq(conn: &mut SqliteConnection, device: &str) -> Result<u64, sqlx::Error> {
     let seq: i64 = sqlx::query_scalar("UPDATE devices SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq")
         .bind(device)
         .fetch_one(&mut *conn)
@@ -36,16 +55,21 @@ pub async fn store_message(conn: &mut SqliteConnection, m: &NewMessage) -> Resul
     let sender_device = m.sender.device.to_string();
     let client_id = m.id.to_string();
     // bluetick:idempotent-insert:start
+    let (recipient_user, group) = match m.to {
+        Recipient::User(user) => (Some(user.to_string()), None),
+        Recipient::Group(group) => (None, Some(group.to_string())),
+    };
     let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO messages (sender_device, client_id, sender_user, recipient_user, body, sent_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+        "INSERT INTO messages (sender_device, client_id, sender_user, recipient_user, group_id, body, sent_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (sender_device, client_id) DO NOTHING
          RETURNING id",
     )
     .bind(&sender_device)
     .bind(&client_id)
     .bind(m.sender.user.to_string())
-    .bind(m.to.to_string())
+    .bind(recipient_user)
+    .bind(group)
     .bind(&m.body)
     .bind(m.now)
     .bind(m.now.saturating_add(m.ttl_ms))
@@ -62,8 +86,18 @@ pub async fn store_message(conn: &mut SqliteConnection, m: &NewMessage) -> Resul
     };
     // bluetick:idempotent-insert:end
 
+    let Recipient::User(recipient) = m.to else {
+        // A group message: the content is stored once; the fan-out worker makes the
+        // deliveries, starting from this job, committed with the message.
+        sqlx::query("INSERT INTO fanout_jobs (message_id, created_at) VALUES (?, ?)")
+            .bind(message_id)
+            .bind(m.now)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(SendOutcome::Stored { sent_at: m.now, deliveries: Vec::new(), fanout: Some(message_id) });
+    };
     let devices: Vec<String> = sqlx::query_scalar("SELECT id FROM devices WHERE user_id = ? ORDER BY created_at, id")
-        .bind(m.to.to_string())
+        .bind(recipient.to_string())
         .fetch_all(&mut *conn)
         .await?;
     let delivery = Delivery {
@@ -71,7 +105,7 @@ pub async fn store_message(conn: &mut SqliteConnection, m: &NewMessage) -> Resul
         from_user: m.sender.user,
         from_device: m.sender.device,
         from_name: m.sender.name.clone(),
-        to: Recipient::User(m.to),
+        to: m.to,
         body: m.body.clone(),
         sent_at: m.now,
     };
@@ -91,7 +125,35 @@ pub async fn store_message(conn: &mut SqliteConnection, m: &NewMessage) -> Resul
             frame: ServerFrame::Message { seq, message: delivery.clone() },
         });
     }
-    Ok(SendOutcome::Stored { sent_at: m.now, deliveries })
+    Ok(SendOutcome::Stored { sent_at: m.now, deliveries, fanout: None })
+}
+
+/// Creates an inbox entry for `device` unless it already has this message (the unique
+/// index would refuse it anyway; checking first keeps sequence numbers gap-free).
+pub(super) async fn deliver_once(
+    conn: &mut SqliteConnection,
+    device: &str,
+    message_id: i64,
+    now: i64,
+) -> Result<Option<u64>, sqlx::Error> {
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT seq FROM inbox WHERE message_id = ? AND device_id = ? AND kind = 0")
+            .bind(message_id)
+            .bind(device)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if exists.is_some() {
+        return Ok(None);
+    }
+    let seq = next_seq(conn, device).await?;
+    sqlx::query("INSERT INTO inbox (device_id, seq, kind, message_id, created_at) VALUES (?, ?, 0, ?, ?)")
+        .bind(device)
+        .bind(seq as i64)
+        .bind(message_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(seq))
 }
 
 fn state_code(state: TickState) -> i64 {
@@ -114,7 +176,7 @@ pub(crate) fn state_from_code(code: i64) -> TickState {
 
 /// Moves a message's tick forward to `to` (never backwards) and, if it moved, queues a
 /// receipt in the sender's inbox.
-async fn advance_and_receipt(
+pub(super) async fn advance_and_receipt(
     conn: &mut SqliteConnection,
     message_id: i64,
     to: TickState,
@@ -149,8 +211,63 @@ async fn advance_and_receipt(
     .execute(&mut *conn)
     .await?;
     let id = uuid(&client_id)?;
-    let frame = ServerFrame::Receipt { seq, id, state: to, at: now, reason: reason.map(str::to_string) };
+    let progress = group_progress(conn, message_id).await?;
+    let frame = ServerFrame::Receipt { seq, id, state: to, at: now, reason: reason.map(str::to_string), progress };
     Ok(Some((id, InboxEntry { device: uuid(&sender_device)?, seq, frame })))
+}
+
+/// Delivered k/N and read k/N of a group message (`None` for a 1:1 message).
+pub(super) async fn group_progress(
+    conn: &mut SqliteConnection,
+    message_id: i64,
+) -> Result<Option<GroupProgress>, sqlx::Error> {
+    let row: Option<(i64, i64, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT delivered_count, read_count, recipients_total,
+                (SELECT COUNT(*) FROM inbox WHERE message_id = ?1 AND kind = 0)
+                  + (SELECT COUNT(*) FROM dead_letters WHERE message_id = ?1)
+         FROM messages WHERE id = ?1 AND group_id IS NOT NULL",
+    )
+    .bind(message_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(delivered, read, total, so_far)| GroupProgress {
+        delivered: delivered as u32,
+        read: read as u32,
+        total: total.unwrap_or(so_far) as u32,
+        fanned_out: total.is_some(),
+    }))
+}
+
+/// Counts one more member delivery (and read) of a group message. Returns the new
+/// progress, and advances the message's tick once every member has it (or read it).
+async fn count_group_receipt(
+    conn: &mut SqliteConnection,
+    message_id: i64,
+    delivered: bool,
+    read: bool,
+    now: i64,
+    outcome: &mut ReceiptsOutcome,
+    facts: &MessageFacts,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE messages SET delivered_count = delivered_count + ?, read_count = read_count + ? WHERE id = ?")
+        .bind(delivered as i64)
+        .bind(read as i64)
+        .bind(message_id)
+        .execute(&mut *conn)
+        .await?;
+    let Some(progress) = group_progress(conn, message_id).await? else { return Ok(()) };
+    if progress.fanned_out && progress.delivered >= progress.total {
+        if let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Delivered, None, now).await? {
+            outcome.receipts.push(receipt);
+        }
+    }
+    if progress.fanned_out && progress.read >= progress.total {
+        if let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Read, None, now).await? {
+            outcome.receipts.push(receipt);
+        }
+    }
+    outcome.progress.push((uuid(&facts.sender_device)?, facts.id, progress));
+    Ok(())
 }
 
 /// A cumulative ack: every entry up to `up_to` in `device`'s inbox has arrived. The first
@@ -179,8 +296,13 @@ pub async fn ack(
     let mut message_ids: Vec<i64> = newly_acked.into_iter().filter(|(kind, _)| *kind == 0).map(|(_, id)| id).collect();
     message_ids.sort_unstable();
     for message_id in message_ids {
-        outcome.changed.push(touched(conn, message_id, device).await?);
-        if let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Delivered, None, now).await? {
+        let facts = facts(conn, message_id).await?;
+        outcome.changed.push(touched(&facts, device));
+        if matches!(facts.to, Recipient::Group(_)) {
+            count_group_receipt(conn, message_id, true, false, now, &mut outcome, &facts).await?;
+        } else if let Some((_, receipt)) =
+            advance_and_receipt(conn, message_id, TickState::Delivered, None, now).await?
+        {
             outcome.receipts.push(receipt);
         }
     }
@@ -197,22 +319,31 @@ pub async fn read(
     let device_text = device.to_string();
     let mut outcome = ReceiptsOutcome::default();
     for &seq in seqs {
-        let row: Option<i64> = sqlx::query_scalar(
-            "UPDATE inbox SET read_at = COALESCE(read_at, ?1), acked_at = COALESCE(acked_at, ?1)
-             WHERE device_id = ?2 AND seq = ?3 AND kind = 0
-             RETURNING message_id",
+        let before: Option<(i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT message_id, acked_at, read_at FROM inbox WHERE device_id = ? AND seq = ? AND kind = 0",
         )
-        .bind(now)
         .bind(&device_text)
         .bind(seq as i64)
         .fetch_optional(&mut *conn)
         .await?;
-        let Some(message_id) = row else {
+        let Some((message_id, acked_at, read_at)) = before else {
             outcome.unknown.push(seq);
             continue;
         };
-        outcome.changed.push(touched(conn, message_id, device).await?);
-        if let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Read, None, now).await? {
+        if read_at.is_some() {
+            continue; // read before: nothing changes
+        }
+        sqlx::query("UPDATE inbox SET read_at = ?1, acked_at = COALESCE(acked_at, ?1) WHERE device_id = ?2 AND seq = ?3")
+            .bind(now)
+            .bind(&device_text)
+            .bind(seq as i64)
+            .execute(&mut *conn)
+            .await?;
+        let facts = facts(conn, message_id).await?;
+        outcome.changed.push(touched(&facts, device));
+        if matches!(facts.to, Recipient::Group(_)) {
+            count_group_receipt(conn, message_id, acked_at.is_none(), true, now, &mut outcome, &facts).await?;
+        } else if let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Read, None, now).await? {
             outcome.receipts.push(receipt);
         }
     }
@@ -223,7 +354,10 @@ pub async fn read(
 /// table and tells their senders. At most `limit` messages per call.
 pub async fn expire(conn: &mut SqliteConnection, now: i64, limit: i64) -> Result<ReceiptsOutcome, sqlx::Error> {
     let due: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT id, expires_at - sent_at FROM messages WHERE state = 0 AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+        "SELECT id, expires_at - sent_at FROM messages m
+         WHERE state = 0 AND expires_at <= ?
+           AND EXISTS (SELECT 1 FROM inbox i WHERE i.message_id = m.id AND i.kind = 0 AND i.acked_at IS NULL)
+         ORDER BY expires_at LIMIT ?",
     )
     .bind(now)
     .bind(limit)
@@ -248,11 +382,21 @@ pub async fn expire(conn: &mut SqliteConnection, now: i64, limit: i64) -> Result
             .bind(now)
             .execute(&mut *conn)
             .await?;
-            outcome.changed.push(touched(conn, message_id, uuid(device)?).await?);
+            let facts = facts(conn, message_id).await?;
+            outcome.changed.push(touched(&facts, uuid(device)?));
         }
-        if let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Failed, Some(&reason), now).await?
-        {
-            outcome.receipts.push(receipt);
+        // A group message some members received is not FAILED: those who missed it
+        // are in the dead-letter table, and the progress counts say how many.
+        let delivered: i64 = sqlx::query_scalar("SELECT delivered_count FROM messages WHERE id = ?")
+            .bind(message_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        if delivered == 0 {
+            if let Some((_, receipt)) =
+                advance_and_receipt(conn, message_id, TickState::Failed, Some(&reason), now).await?
+            {
+                outcome.receipts.push(receipt);
+            }
         }
     }
     Ok(outcome)

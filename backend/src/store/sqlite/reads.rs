@@ -1,24 +1,70 @@
 //! Reads: what a device's inbox holds, for delivery and for the lab's queue view.
 
-use bluetick_shared::frames::{Delivery, DeviceId, Recipient, ServerFrame};
+use bluetick_shared::frames::{Delivery, DeviceId, GroupProgress, Recipient, ServerFrame};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
 use super::ops::state_from_code;
 use crate::store::{InboxEntry, StorageError};
 
-type InboxRow =
-    (i64, i64, Option<i64>, Option<i64>, Option<String>, String, String, String, String, String, String, i64);
-
 fn parse_uuid(text: &str) -> Result<uuid::Uuid, StorageError> {
     text.parse().map_err(|e| StorageError::Sqlx(sqlx::Error::Decode(Box::new(e))))
+}
+
+/// One inbox row, joined with its message, as a frame.
+fn entry_from_row(device: DeviceId, row: &SqliteRow) -> Result<InboxEntry, StorageError> {
+    let seq = row.try_get::<i64, _>("seq")? as u64;
+    let id = parse_uuid(&row.try_get::<String, _>("client_id")?)?;
+    let sent_at: i64 = row.try_get("sent_at")?;
+    let group: Option<String> = row.try_get("group_id")?;
+    let frame = if row.try_get::<i64, _>("kind")? == 0 {
+        let to = match (&group, row.try_get::<Option<String>, _>("recipient_user")?) {
+            (Some(group), _) => Recipient::Group(parse_uuid(group)?),
+            (None, Some(user)) => Recipient::User(parse_uuid(&user)?),
+            (None, None) => return Err(StorageError::Sqlx(sqlx::Error::Protocol("message without recipient".into()))),
+        };
+        ServerFrame::Message {
+            seq,
+            message: Delivery {
+                id,
+                from_user: parse_uuid(&row.try_get::<String, _>("sender_user")?)?,
+                from_device: parse_uuid(&row.try_get::<String, _>("sender_device")?)?,
+                from_name: row.try_get("name")?,
+                to,
+                body: row.try_get("body")?,
+                sent_at,
+            },
+        }
+    } else {
+        let total: Option<i64> = row.try_get("recipients_total")?;
+        let progress = group.is_some().then(|| -> Result<GroupProgress, sqlx::Error> {
+            Ok(GroupProgress {
+                delivered: row.try_get::<i64, _>("delivered_count")? as u32,
+                read: row.try_get::<i64, _>("read_count")? as u32,
+                total: total.unwrap_or(0) as u32,
+                fanned_out: total.is_some(),
+            })
+        });
+        ServerFrame::Receipt {
+            seq,
+            id,
+            state: state_from_code(row.try_get::<Option<i64>, _>("receipt_state")?.unwrap_or(0)),
+            at: row.try_get::<Option<i64>, _>("created_at")?.unwrap_or(sent_at),
+            reason: row.try_get("reason")?,
+            progress: progress.transpose()?,
+        }
+    };
+    Ok(InboxEntry { device, seq, frame })
 }
 
 impl SqliteStore {
     /// Up to `limit` inbox entries of `device` after sequence `after`, in order.
     pub async fn inbox_after(&self, device: DeviceId, after: u64, limit: u32) -> Result<Vec<InboxEntry>, StorageError> {
-        let rows: Vec<InboxRow> = sqlx::query_as(
+        let rows = sqlx::query(
             "SELECT i.seq, i.kind, i.receipt_state, i.created_at, i.reason,
-                    m.client_id, m.sender_user, m.sender_device, u.name, m.recipient_user, m.body, m.sent_at
+                    m.client_id, m.sender_user, m.sender_device, u.name, m.recipient_user, m.group_id, m.body,
+                    m.sent_at, m.delivered_count, m.read_count, m.recipients_total
              FROM inbox i
              JOIN messages m ON m.id = i.message_id
              JOIN users u ON u.id = m.sender_user
@@ -31,50 +77,7 @@ impl SqliteStore {
         .bind(limit as i64)
         .fetch_all(self.pool())
         .await?;
-        rows.into_iter()
-            .map(
-                |(
-                    seq,
-                    kind,
-                    receipt_state,
-                    created_at,
-                    reason,
-                    client_id,
-                    sender_user,
-                    sender_device,
-                    name,
-                    recipient,
-                    body,
-                    sent_at,
-                )| {
-                    let seq = seq as u64;
-                    let id = parse_uuid(&client_id)?;
-                    let frame = if kind == 0 {
-                        ServerFrame::Message {
-                            seq,
-                            message: Delivery {
-                                id,
-                                from_user: parse_uuid(&sender_user)?,
-                                from_device: parse_uuid(&sender_device)?,
-                                from_name: name,
-                                to: Recipient::User(parse_uuid(&recipient)?),
-                                body,
-                                sent_at,
-                            },
-                        }
-                    } else {
-                        ServerFrame::Receipt {
-                            seq,
-                            id,
-                            state: state_from_code(receipt_state.unwrap_or(0)),
-                            at: created_at.unwrap_or(sent_at),
-                            reason,
-                        }
-                    };
-                    Ok(InboxEntry { device, seq, frame })
-                },
-            )
-            .collect()
+        rows.iter().map(|row| entry_from_row(device, row)).collect()
     }
 
     /// The highest sequence in `device`'s inbox (0 if empty).

@@ -20,8 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::ops;
-use crate::store::{NewMessage, Pending, ReceiptsOutcome, SendOutcome, StorageError};
+use super::{fanout, ops};
+use crate::store::{FanoutOutcome, NewMessage, Pending, ReceiptsOutcome, SendOutcome, StorageError};
 
 /// Jobs taken into one transaction at most.
 const MAX_BATCH: usize = 512;
@@ -35,12 +35,14 @@ enum Op {
     Read { device: DeviceId, seqs: Vec<u64>, now: i64 },
     Expire { now: i64, limit: i64 },
     Wakeup { device: DeviceId, seq: u64, now: i64 },
+    Fanout { job: i64, limit: i64, now: i64 },
 }
 
 #[derive(Debug)]
 enum Output {
     Send(SendOutcome),
     Receipts(ReceiptsOutcome),
+    Fanout(FanoutOutcome),
     Done,
 }
 
@@ -136,6 +138,14 @@ impl Writer {
         self.submit(Op::Wakeup { device, seq, now }).await.map(|_| ())
     }
 
+    /// Fans a group message out to up to `limit` more members, in one transaction.
+    pub async fn fanout(&self, job: i64, limit: i64, now: i64) -> Result<FanoutOutcome, StorageError> {
+        match self.submit(Op::Fanout { job, limit, now }).await? {
+            Output::Fanout(outcome) => Ok(outcome),
+            other => unreachable!("fan-out answered with {other:?}"),
+        }
+    }
+
     async fn receipts(&self, op: Op) -> Result<ReceiptsOutcome, StorageError> {
         match self.submit(op).await? {
             Output::Receipts(outcome) => Ok(outcome),
@@ -205,6 +215,7 @@ async fn apply_all(conn: &mut SqliteConnection, jobs: &[Job]) -> Result<Vec<Outp
             Op::Ack { device, up_to, now } => Output::Receipts(ops::ack(&mut tx, *device, *up_to, *now).await?),
             Op::Read { device, seqs, now } => Output::Receipts(ops::read(&mut tx, *device, seqs, *now).await?),
             Op::Expire { now, limit } => Output::Receipts(ops::expire(&mut tx, *now, *limit).await?),
+            Op::Fanout { job, limit, now } => Output::Fanout(fanout::fanout_batch(&mut tx, *job, *limit, *now).await?),
             Op::Wakeup { device, seq, now } => {
                 ops::record_wakeup(&mut tx, *device, *seq, *now).await?;
                 Output::Done

@@ -1,0 +1,123 @@
+//! Groups over HTTP: create one, add and remove members, list them. Every call is made
+//! by a device (bearer token) and, past creation, only by a member of the group.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use bluetick_shared::frames::{GroupId, MAX_GROUP_MEMBERS, UserId};
+use serde::{Deserialize, Serialize};
+
+use super::auth::Authenticated;
+use super::devices::MAX_NAME_CHARS;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::{AddMember, DeviceIdentity};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroup {
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    pub user_id: UserId,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: UserId,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GroupView {
+    pub id: GroupId,
+    pub name: String,
+    pub members: Vec<Member>,
+    pub max_members: usize,
+}
+
+fn json_error(e: JsonRejection, shape: &str) -> AppError {
+    AppError::BadRequest(format!("expected {shape}: {}", e.body_text()))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+    body: Result<Json<NewGroup>, JsonRejection>,
+) -> Result<(StatusCode, Json<GroupView>), AppError> {
+    let Json(body) = body.map_err(|e| json_error(e, "{\"name\": \"…\"}"))?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(AppError::BadRequest(format!("name must be 1 to {MAX_NAME_CHARS} characters")));
+    }
+    let group = state.store.create_group(me.user, name).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, group).await?)))
+}
+
+pub async fn list_members(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+    Path(group): Path<GroupId>,
+) -> Result<Json<GroupView>, AppError> {
+    member_only(&state, group, &me).await?;
+    Ok(Json(view(&state, group).await?))
+}
+
+pub async fn add_member(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+    Path(group): Path<GroupId>,
+    body: Result<Json<NewMember>, JsonRejection>,
+) -> Result<StatusCode, AppError> {
+    let Json(body) = body.map_err(|e| json_error(e, "{\"user_id\": \"…\"}"))?;
+    member_only(&state, group, &me).await?;
+    match state.store.add_member(group, body.user_id).await? {
+        AddMember::Added => Ok(StatusCode::CREATED),
+        AddMember::AlreadyMember => Ok(StatusCode::OK),
+        AddMember::GroupFull => Err(AppError::Conflict(
+            "group_full",
+            format!("a group has at most {MAX_GROUP_MEMBERS} members; this one is full"),
+        )),
+        AddMember::NoSuchGroup => Err(AppError::NotFound(format!("no group {group}"))),
+        AddMember::NoSuchUser => Err(AppError::NotFound(format!("no user {}", body.user_id))),
+    }
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+    Path((group, user)): Path<(GroupId, UserId)>,
+) -> Result<StatusCode, AppError> {
+    member_only(&state, group, &me).await?;
+    match state.store.remove_member(group, user).await? {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(AppError::NotFound(format!("{user} is not a member"))),
+    }
+}
+
+/// Refuses callers who are not members (404 for a group that does not exist).
+pub async fn member_only(state: &AppState, group: GroupId, me: &DeviceIdentity) -> Result<(), AppError> {
+    if state.store.group_name(group).await?.is_none() {
+        return Err(AppError::NotFound(format!("no group {group}")));
+    }
+    if !state.store.is_member(group, me.user).await? {
+        return Err(AppError::Forbidden("only members of a group may do this".into()));
+    }
+    Ok(())
+}
+
+async fn view(state: &AppState, group: GroupId) -> Result<GroupView, AppError> {
+    let name = state.store.group_name(group).await?.ok_or_else(|| AppError::NotFound(format!("no group {group}")))?;
+    let members = state
+        .store
+        .members(group)
+        .await?
+        .into_iter()
+        .map(|(user_id, name)| Member { user_id, name })
+        .collect();
+    Ok(GroupView { id: group, name, members, max_members: MAX_GROUP_MEMBERS })
+}

@@ -1,0 +1,308 @@
+//! The simulated crowd: N group members that are real clients.
+//!
+//! Each member is a registered device that connects over a real WebSocket through the
+//! same [`client`](crate::client) library as everyone else, heartbeats, acknowledges
+//! what it receives and reads it after a random delay. Some start offline and come back
+//! later, reconnecting with the shared backoff policy. A seed makes a run reproducible:
+//! the same seed gives every member the same delays.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bluetick_shared::backoff::Backoff;
+use bluetick_shared::frames::{ClientFrame, MessageId, Registration, ServerFrame};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::client::{Connection, DeviceState, Event};
+
+/// How a crowd behaves.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrowdSpec {
+    /// How many members.
+    pub size: usize,
+    /// How many of them start offline (the first `offline` by index).
+    #[serde(default)]
+    pub offline: usize,
+    /// Offline members come back after this long (ms).
+    #[serde(default = "default_back_after_ms")]
+    pub back_after_ms: u64,
+    /// Each member reads a message after a delay drawn from this range (ms).
+    #[serde(default = "default_read_delay_ms")]
+    pub read_delay_ms: (u64, u64),
+    /// Same seed, same delays.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_back_after_ms() -> u64 {
+    5_000
+}
+
+fn default_read_delay_ms() -> (u64, u64) {
+    (200, 1_500)
+}
+
+/// One member as the lab sees it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MemberLog {
+    pub online: bool,
+    /// Messages shown, in arrival order (redeliveries already dropped).
+    pub received: Vec<MessageId>,
+    /// Messages read.
+    pub read: usize,
+    /// Redeliveries the client library dropped.
+    pub duplicates_dropped: u64,
+    pub connects: u32,
+}
+
+/// A running crowd. Dropping it does not stop it; call [`Crowd::stop`].
+pub struct Crowd {
+    pub members: Vec<Registration>,
+    logs: Arc<Mutex<Vec<MemberLog>>>,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Crowd {
+    /// Starts a crowd of already registered members against the server at `url`
+    /// (`ws://host:port/ws`).
+    pub fn start(url: String, members: Vec<Registration>, spec: &CrowdSpec, heartbeat_ms: u64) -> Crowd {
+        let logs = Arc::new(Mutex::new(vec![MemberLog::default(); members.len()]));
+        let stop = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        for (index, member) in members.iter().enumerate() {
+            let behaviour = Behaviour {
+                url: url.clone(),
+                index,
+                starts_offline: index < spec.offline,
+                back_after: Duration::from_millis(spec.back_after_ms),
+                read_delay_ms: spec.read_delay_ms,
+                heartbeat: Duration::from_millis(heartbeat_ms.max(100)),
+                rng: fastrand::Rng::with_seed(spec.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(index as u64)),
+                logs: logs.clone(),
+                stop: stop.clone(),
+            };
+            tasks.spawn(behaviour.run(DeviceState::new(member.clone())));
+        }
+        tasks.close();
+        Crowd { members, logs, stop, tasks }
+    }
+
+    /// A copy of every member's log.
+    pub fn logs(&self) -> Vec<MemberLog> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Disconnects every member and waits for them.
+    pub async fn stop(&self) {
+        self.stop.cancel();
+        self.tasks.wait().await;
+    }
+}
+
+struct Behaviour {
+    url: String,
+    index: usize,
+    starts_offline: bool,
+    back_after: Duration,
+    read_delay_ms: (u64, u64),
+    heartbeat: Duration,
+    rng: fastrand::Rng,
+    logs: Arc<Mutex<Vec<MemberLog>>>,
+    stop: CancellationToken,
+}
+
+impl Behaviour {
+    async fn run(mut self, mut state: DeviceState) {
+        if self.starts_offline && self.sleep(self.back_after).await.is_err() {
+            return;
+        }
+        let backoff = Backoff { base_ms: 200, factor: 2, cap_ms: 5_000, jitter: 0.5 };
+        let mut attempt = 0;
+        loop {
+            match Connection::connect(&self.url, state.clone()).await {
+                Ok(connection) => {
+                    attempt = 0;
+                    self.log(|log| {
+                        log.online = true;
+                        log.connects += 1;
+                    });
+                    let (returned, stopped) = self.live(connection).await;
+                    state = returned;
+                    self.log(|log| log.online = false);
+                    if stopped {
+                        return;
+                    }
+                }
+                Err(e) => tracing::debug!(member = self.index, error = %e, "crowd member could not connect"),
+            }
+            attempt += 1;
+            let delay = backoff.delay_ms(attempt, self.rng.f64());
+            if self.sleep(Duration::from_millis(delay)).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Talks on one connection until it fails (false) or the crowd stops (true).
+    async fn live(&mut self, mut connection: Connection) -> (DeviceState, bool) {
+        let mut reads: Vec<(Instant, u64)> = Vec::new();
+        let mut next_heartbeat = Instant::now() + self.heartbeat;
+        loop {
+            let next_read = reads.iter().map(|(at, _)| *at).min();
+            let wake = next_read.map_or(next_heartbeat, |r| r.min(next_heartbeat));
+            let frame = tokio::select! {
+                _ = self.stop.cancelled() => return (connection.close().await, true),
+                _ = tokio::time::sleep_until(wake) => None,
+                frame = connection.recv_frame() => Some(frame),
+            };
+            let now = Instant::now();
+            let result = match frame {
+                Some(Ok(frame)) => self.absorb(&mut connection, frame, &mut reads).await,
+                Some(Err(e)) => Err(e),
+                None => Ok(()),
+            };
+            let result = match result {
+                Ok(()) if now >= next_heartbeat => {
+                    next_heartbeat = now + self.heartbeat;
+                    connection.heartbeat().await
+                }
+                other => other,
+            };
+            let due: Vec<u64> = reads.iter().filter(|(at, _)| *at <= now).map(|(_, seq)| *seq).collect();
+            let result = match result {
+                Ok(()) if !due.is_empty() => {
+                    reads.retain(|(at, _)| *at > now);
+                    let n = due.len();
+                    let sent = connection.send_frame(&ClientFrame::Read { seqs: due }).await;
+                    self.log(|log| log.read += n);
+                    sent
+                }
+                other => other,
+            };
+            if let Err(e) = result {
+                tracing::debug!(member = self.index, error = %e, "crowd member lost its connection");
+                return (connection.drop_abruptly(), false);
+            }
+        }
+    }
+
+    async fn absorb(
+        &mut self,
+        connection: &mut Connection,
+        frame: ServerFrame,
+        reads: &mut Vec<(Instant, u64)>,
+    ) -> Result<(), crate::client::ClientError> {
+        let event = connection.absorb(frame).await?;
+        let dropped = connection.duplicates_dropped;
+        if let Some(Event::Message { seq, message }) = event {
+            let (low, high) = self.read_delay_ms;
+            let delay = self.rng.u64(low.min(high)..=high.max(low));
+            reads.push((Instant::now() + Duration::from_millis(delay), seq));
+            self.log(|log| log.received.push(message.id));
+        }
+        self.log(|log| log.duplicates_dropped = dropped);
+        Ok(())
+    }
+
+    fn log(&self, change: impl FnOnce(&mut MemberLog)) {
+        change(&mut self.logs.lock().unwrap()[self.index]);
+    }
+
+    /// Sleeps unless the crowd stops first (then `Err`).
+    async fn sleep(&self, duration: Duration) -> Result<(), ()> {
+        tokio::select! {
+            _ = self.stop.cancelled() => Err(()),
+            _ = tokio::time::sleep(duration) => Ok(()),
+        }
+    }
+}
+
+/// The crowds running on this server, with the caps that keep a classroom from
+/// exhausting it: a limit per owner and a limit in all.
+#[derive(Default)]
+pub struct CrowdRegistry {
+    crowds: Mutex<Vec<RunningCrowd>>,
+}
+
+struct RunningCrowd {
+    id: uuid::Uuid,
+    owner: bluetick_shared::frames::UserId,
+    crowd: Arc<Crowd>,
+}
+
+/// Why a crowd could not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrowdRefusal {
+    OwnerCap { cap: usize, running: usize },
+    ServerCap { cap: usize, running: usize },
+}
+
+impl CrowdRegistry {
+    /// Reserves room for `size` members, or says which cap stands in the way.
+    pub fn check(
+        &self,
+        owner: bluetick_shared::frames::UserId,
+        size: usize,
+        per_owner: usize,
+        total: usize,
+    ) -> Result<(), CrowdRefusal> {
+        let crowds = self.crowds.lock().unwrap();
+        let running: usize = crowds.iter().map(|c| c.crowd.len()).sum();
+        let mine: usize = crowds.iter().filter(|c| c.owner == owner).map(|c| c.crowd.len()).sum();
+        if mine + size > per_owner {
+            return Err(CrowdRefusal::OwnerCap { cap: per_owner, running: mine });
+        }
+        if running + size > total {
+            return Err(CrowdRefusal::ServerCap { cap: total, running });
+        }
+        Ok(())
+    }
+
+    pub fn insert(&self, owner: bluetick_shared::frames::UserId, crowd: Crowd) -> (uuid::Uuid, Arc<Crowd>) {
+        let id = uuid::Uuid::now_v7();
+        let crowd = Arc::new(crowd);
+        self.crowds.lock().unwrap().push(RunningCrowd { id, owner, crowd: crowd.clone() });
+        (id, crowd)
+    }
+
+    pub fn get(&self, id: uuid::Uuid) -> Option<(bluetick_shared::frames::UserId, Arc<Crowd>)> {
+        self.crowds.lock().unwrap().iter().find(|c| c.id == id).map(|c| (c.owner, c.crowd.clone()))
+    }
+
+    /// Stops and forgets one crowd.
+    pub async fn remove(&self, id: uuid::Uuid) -> bool {
+        let removed = {
+            let mut crowds = self.crowds.lock().unwrap();
+            let index = crowds.iter().position(|c| c.id == id);
+            index.map(|i| crowds.remove(i))
+        };
+        match removed {
+            Some(running) => {
+                running.crowd.stop().await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops every crowd (at shutdown).
+    pub async fn stop_all(&self) {
+        let all: Vec<RunningCrowd> = std::mem::take(&mut *self.crowds.lock().unwrap());
+        for running in all {
+            running.crowd.stop().await;
+        }
+    }
+}
