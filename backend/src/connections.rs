@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{DeviceId, GroupProgress, MessageId};
-use tokio::sync::{Notify, mpsc};
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
 use crate::peer::Peer;
@@ -35,26 +35,48 @@ struct Route {
 /// however many receipts arrive, this holds one entry per message.
 #[derive(Debug, Default)]
 pub struct ProgressSlot {
-    pending: Mutex<HashMap<MessageId, GroupProgress>>,
+    /// The highest counts seen per message, and whether they changed since last sent.
+    latest: Mutex<HashMap<MessageId, (GroupProgress, bool)>>,
     pub changed: Notify,
 }
 
 impl ProgressSlot {
     fn merge(&self, id: MessageId, progress: GroupProgress) {
-        let mut pending = self.pending.lock().unwrap();
-        let entry = pending.entry(id).or_insert(progress);
-        // Outcomes can be handled out of order; counts only grow.
-        entry.delivered = entry.delivered.max(progress.delivered);
-        entry.read = entry.read.max(progress.read);
-        entry.total = entry.total.max(progress.total);
-        entry.fanned_out |= progress.fanned_out;
-        drop(pending);
-        self.changed.notify_one();
+        let mut latest = self.latest.lock().unwrap();
+        let (entry, dirty) = latest.entry(id).or_insert((progress, true));
+        // Outcomes can be handled out of order; counts only grow, so a late, smaller
+        // count is ignored rather than sent.
+        let merged = GroupProgress {
+            delivered: entry.delivered.max(progress.delivered),
+            read: entry.read.max(progress.read),
+            total: entry.total.max(progress.total),
+            fanned_out: entry.fanned_out || progress.fanned_out,
+        };
+        if merged != *entry {
+            *entry = merged;
+            *dirty = true;
+        }
+        let notify = *dirty;
+        drop(latest);
+        if notify {
+            self.changed.notify_one();
+        }
     }
 
-    /// Everything pending, emptying the slot.
+    /// The counts that changed since last taken. Messages read by every member are
+    /// forgotten once sent: nothing about them can change any more.
     pub fn take(&self) -> Vec<(MessageId, GroupProgress)> {
-        self.pending.lock().unwrap().drain().collect()
+        let mut latest = self.latest.lock().unwrap();
+        let changed: Vec<_> = latest
+            .iter_mut()
+            .filter(|(_, (_, dirty))| *dirty)
+            .map(|(id, (progress, dirty))| {
+                *dirty = false;
+                (*id, *progress)
+            })
+            .collect();
+        latest.retain(|_, (p, _)| !(p.fanned_out && p.read >= p.total));
+        changed
     }
 }
 
@@ -74,7 +96,13 @@ pub enum Pushed {
 
 impl Connections {
     /// Makes `peer` the device's connection, closing any previous one.
-    pub fn register(&self, device: DeviceId, peer: Peer, notices: mpsc::Sender<InboxEntry>, progress: Arc<ProgressSlot>) {
+    pub fn register(
+        &self,
+        device: DeviceId,
+        peer: Peer,
+        notices: mpsc::Sender<InboxEntry>,
+        progress: Arc<ProgressSlot>,
+    ) {
         let previous = self.routes.lock().unwrap().insert(device, Route { peer, notices, progress });
         if let Some(previous) = previous {
             previous.peer.close(ErrorCode::Replaced, "this device connected again elsewhere");

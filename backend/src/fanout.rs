@@ -62,7 +62,11 @@ async fn fan_out(state: &AppState, job: i64) {
                 });
             }
         }
-        deliver_receipts(state, ReceiptsOutcome { receipts: outcome.receipts, ..Default::default() }, TraceStage::Acked);
+        deliver_receipts(
+            state,
+            ReceiptsOutcome { receipts: outcome.receipts, ..Default::default() },
+            TraceStage::Acked,
+        );
         if outcome.done {
             return;
         }

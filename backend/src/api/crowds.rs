@@ -48,7 +48,8 @@ pub async fn start(
     Path(group): Path<GroupId>,
     body: Result<Json<CrowdSpec>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CrowdStarted>), AppError> {
-    let Json(spec) = body.map_err(|e| AppError::BadRequest(format!("expected {{\"size\": N, …}}: {}", e.body_text())))?;
+    let Json(spec) =
+        body.map_err(|e| AppError::BadRequest(format!("expected {{\"size\": N, …}}: {}", e.body_text())))?;
     if spec.size == 0 || spec.size > MAX_GROUP_MEMBERS {
         return Err(AppError::BadRequest(format!("size must be 1 to {MAX_GROUP_MEMBERS}")));
     }
@@ -99,7 +100,8 @@ pub async fn report(
     Authenticated(me): Authenticated,
     Path(crowd_id): Path<Uuid>,
 ) -> Result<Json<CrowdReport>, AppError> {
-    let (owner, crowd) = state.crowds.get(crowd_id).ok_or_else(|| AppError::NotFound(format!("no crowd {crowd_id}")))?;
+    let (owner, crowd) =
+        state.crowds.get(crowd_id).ok_or_else(|| AppError::NotFound(format!("no crowd {crowd_id}")))?;
     if owner != me.user {
         return Err(AppError::Forbidden("only the crowd's owner may read it".into()));
     }

@@ -112,12 +112,7 @@ pub async fn member_only(state: &AppState, group: GroupId, me: &DeviceIdentity) 
 
 async fn view(state: &AppState, group: GroupId) -> Result<GroupView, AppError> {
     let name = state.store.group_name(group).await?.ok_or_else(|| AppError::NotFound(format!("no group {group}")))?;
-    let members = state
-        .store
-        .members(group)
-        .await?
-        .into_iter()
-        .map(|(user_id, name)| Member { user_id, name })
-        .collect();
+    let members =
+        state.store.members(group).await?.into_iter().map(|(user_id, name)| Member { user_id, name }).collect();
     Ok(GroupView { id: group, name, members, max_members: MAX_GROUP_MEMBERS })
 }

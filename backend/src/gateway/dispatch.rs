@@ -12,8 +12,8 @@ use bluetick_shared::frames::{ClientFrame, MessageId, Recipient, ServerFrame, Tr
 use super::close::Ending;
 use super::session::{Refusal, Session, refuse};
 use crate::delivery::{deliver_message, deliver_receipts, sent_frame};
-use crate::trace::Conversation;
 use crate::store::{DeviceIdentity, NewMessage, SendOutcome, unix_millis};
+use crate::trace::Conversation;
 
 /// Most inbox sequences one `read` frame may name.
 const MAX_READ_SEQS: usize = 1024;

@@ -22,7 +22,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bluetick_shared::frames::{DeviceId, GroupId, Registration, UserId};
 
-pub use types::{AddMember, DeviceIdentity, FanoutOutcome, InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched};
+pub use types::{
+    AddMember, DeviceIdentity, FanoutOutcome, InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched,
+};
 
 /// The database file's name inside the data dir.
 pub const DB_FILE: &str = "bluetick.sqlite3";

@@ -62,10 +62,11 @@ pub async fn fanout_batch(
         ..FanoutOutcome::default()
     };
     for member in members.iter().filter(|m| **m != sender_user) {
-        let devices: Vec<String> = sqlx::query_scalar("SELECT id FROM devices WHERE user_id = ? ORDER BY created_at, id")
-            .bind(member)
-            .fetch_all(&mut *conn)
-            .await?;
+        let devices: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM devices WHERE user_id = ? ORDER BY created_at, id")
+                .bind(member)
+                .fetch_all(&mut *conn)
+                .await?;
         for device in devices {
             if let Some(seq) = deliver_once(conn, &device, message_id, now).await? {
                 outcome.entries.push(InboxEntry {
@@ -97,9 +98,10 @@ pub async fn fanout_batch(
         // Every member may have acknowledged before the last batch committed (or the
         // group may have had nobody else in it).
         if let Some(progress) = group_progress(conn, message_id).await? {
-            for (reached, state) in
-                [(progress.delivered >= progress.total, TickState::Delivered), (progress.read >= progress.total, TickState::Read)]
-            {
+            for (reached, state) in [
+                (progress.delivered >= progress.total, TickState::Delivered),
+                (progress.read >= progress.total, TickState::Read),
+            ] {
                 if reached {
                     if let Some((_, receipt)) = advance_and_receipt(conn, message_id, state, None, now).await? {
                         outcome.receipts.push(receipt);

@@ -2,7 +2,9 @@
 //! transaction. Each function takes the transaction's connection and returns what the
 //! caller must push to devices once the batch has committed.
 
-use bluetick_shared::frames::{Delivery, DeviceId, GroupProgress, MessageId, Recipient, ServerFrame, TickState, UserId};
+use bluetick_shared::frames::{
+    Delivery, DeviceId, GroupProgress, MessageId, Recipient, ServerFrame, TickState, UserId,
+};
 use sqlx::SqliteConnection;
 
 use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched};
@@ -333,12 +335,14 @@ pub async fn read(
         if read_at.is_some() {
             continue; // read before: nothing changes
         }
-        sqlx::query("UPDATE inbox SET read_at = ?1, acked_at = COALESCE(acked_at, ?1) WHERE device_id = ?2 AND seq = ?3")
-            .bind(now)
-            .bind(&device_text)
-            .bind(seq as i64)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "UPDATE inbox SET read_at = ?1, acked_at = COALESCE(acked_at, ?1) WHERE device_id = ?2 AND seq = ?3",
+        )
+        .bind(now)
+        .bind(&device_text)
+        .bind(seq as i64)
+        .execute(&mut *conn)
+        .await?;
         let facts = facts(conn, message_id).await?;
         outcome.changed.push(touched(&facts, device));
         if matches!(facts.to, Recipient::Group(_)) {

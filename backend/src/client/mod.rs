@@ -5,7 +5,10 @@
 //! It does what every well-behaved client must: authenticate in `hello`, resume after
 //! the last inbox sequence it has, drop redeliveries ([`InboxCursor`]), acknowledge,
 //! keep unacknowledged sends and resend them with the same id after a reconnect
-//! ([`Outbox`]), and apply receipts forward-only.
+//! ([`Outbox`]), and apply receipts forward-only. [`http`] is the small HTTP client for
+//! the API (registration, groups, crowds).
+
+pub mod http;
 
 use std::time::Duration;
 
