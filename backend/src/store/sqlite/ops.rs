@@ -224,9 +224,14 @@ pub(super) async fn group_progress(
     message_id: i64,
 ) -> Result<Option<GroupProgress>, sqlx::Error> {
     let row: Option<(i64, i64, Option<i64>, i64)> = sqlx::query_as(
+        // Counting the entries made so far is only needed while fan-out runs; after
+        // that the total is stored (and counting per receipt would make a big group's
+        // receipts cost O(N²)).
         "SELECT delivered_count, read_count, recipients_total,
-                (SELECT COUNT(*) FROM inbox WHERE message_id = ?1 AND kind = 0)
-                  + (SELECT COUNT(*) FROM dead_letters WHERE message_id = ?1)
+                CASE WHEN recipients_total IS NULL
+                     THEN (SELECT COUNT(*) FROM inbox WHERE message_id = ?1 AND kind = 0)
+                          + (SELECT COUNT(*) FROM dead_letters WHERE message_id = ?1)
+                     ELSE recipients_total END
          FROM messages WHERE id = ?1 AND group_id IS NOT NULL",
     )
     .bind(message_id)
