@@ -19,6 +19,8 @@
 //! - [`outbox`]: the sending side of a device: messages awaiting their `sent` ack (resent
 //!   with the same id after a reconnect) and each message's forward-only tick.
 //! - [`inbox`]: the receiving side: drop redeliveries, acknowledge cumulatively.
+//! - [`quiz`]: the lesson's five questions and a student's answers (commit once, score,
+//!   retry, a compact saved form for the page's `localStorage`).
 
 pub mod backoff;
 pub mod connection;
@@ -26,3 +28,4 @@ pub mod errors;
 pub mod frames;
 pub mod inbox;
 pub mod outbox;
+pub mod quiz;

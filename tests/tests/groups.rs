@@ -7,7 +7,9 @@ use bluetick_backend::api::crowds::{CrowdReport, CrowdStarted};
 use bluetick_backend::api::groups::GroupView;
 use bluetick_backend::client::{Connection, DeviceState, Event};
 use bluetick_shared::errors::ErrorCode;
-use bluetick_shared::frames::{ClientFrame, GroupId, MAX_GROUP_MEMBERS, Recipient, Registration, ServerFrame, TickState};
+use bluetick_shared::frames::{
+    ClientFrame, GroupId, MAX_GROUP_MEMBERS, Recipient, Registration, ServerFrame, TickState,
+};
 use bluetick_tests::client::RawClient;
 use bluetick_tests::db;
 use bluetick_tests::http::{as_device, register};
@@ -26,13 +28,24 @@ async fn create_group(addr: std::net::SocketAddr, owner: &Registration, name: &s
     serde_json::from_str::<GroupView>(&body).unwrap().id
 }
 
-async fn add_member(addr: std::net::SocketAddr, by: &Registration, group: GroupId, user: &Registration) -> (u16, String) {
+async fn add_member(
+    addr: std::net::SocketAddr,
+    by: &Registration,
+    group: GroupId,
+    user: &Registration,
+) -> (u16, String) {
     let body = serde_json::json!({ "user_id": user.user_id }).to_string();
     as_device(addr, by, "POST", &format!("/api/groups/{group}/members"), Some(&body)).await
 }
 
-async fn start_crowd(addr: std::net::SocketAddr, owner: &Registration, group: GroupId, spec: serde_json::Value) -> CrowdStarted {
-    let (status, body) = as_device(addr, owner, "POST", &format!("/api/groups/{group}/crowd"), Some(&spec.to_string())).await;
+async fn start_crowd(
+    addr: std::net::SocketAddr,
+    owner: &Registration,
+    group: GroupId,
+    spec: serde_json::Value,
+) -> CrowdStarted {
+    let (status, body) =
+        as_device(addr, owner, "POST", &format!("/api/groups/{group}/crowd"), Some(&spec.to_string())).await;
     assert_eq!(status, 201, "{body}");
     serde_json::from_str(&body).unwrap()
 }
@@ -59,7 +72,8 @@ async fn group_cap() {
     }
     // …then 65 adds at once race for the last 24 places.
     let racers = &users[999..];
-    let results = futures_util::future::join_all(racers.iter().map(|u| add_member(server.addr, &owner, group, u))).await;
+    let results =
+        futures_util::future::join_all(racers.iter().map(|u| add_member(server.addr, &owner, group, u))).await;
     let added = results.iter().filter(|(status, _)| *status == 201).count();
     let refused: Vec<&String> = results.iter().filter(|(status, _)| *status == 409).map(|(_, body)| body).collect();
     assert_eq!(added, MAX_GROUP_MEMBERS - 1000, "exactly the free places were taken");
@@ -181,7 +195,11 @@ async fn group_crowd_1024() {
         let id = alice_conn.send_to_group(group, format!("message {i}")).await.unwrap();
         loop {
             match next(&mut alice_conn).await {
-                Event::GroupProgress { id: of, progress } if of == id && progress.fanned_out && progress.delivered == progress.total => break,
+                Event::GroupProgress { id: of, progress }
+                    if of == id && progress.fanned_out && progress.delivered == progress.total =>
+                {
+                    break;
+                }
                 Event::Tick(change) if change.id == id && change.to >= TickState::Delivered => break,
                 _ => {}
             }
@@ -218,7 +236,13 @@ async fn group_crash_mid_fanout() {
     let group = create_group(server.addr, &alice, "crashy").await;
     let size = MAX_GROUP_MEMBERS - 1;
     // Members that exist but stay offline: the crowd is stopped right away.
-    let crowd = start_crowd(server.addr, &alice, group, serde_json::json!({ "size": size, "offline": size, "back_after_ms": 60000 })).await;
+    let crowd = start_crowd(
+        server.addr,
+        &alice,
+        group,
+        serde_json::json!({ "size": size, "offline": size, "back_after_ms": 60000 }),
+    )
+    .await;
     let (status, _) = as_device(server.addr, &alice, "DELETE", &format!("/api/crowds/{}", crowd.crowd_id), None).await;
     assert_eq!(status, 204);
 
@@ -246,8 +270,11 @@ async fn group_crash_mid_fanout() {
     let expected = 20 * size as i64;
     assert_eq!(db::count(data.path(), "SELECT COUNT(*) FROM inbox WHERE kind = 0").await, expected, "none missing");
     assert_eq!(
-        db::count(data.path(), "SELECT COUNT(*) FROM (SELECT DISTINCT message_id, device_id FROM inbox WHERE kind = 0)")
-            .await,
+        db::count(
+            data.path(),
+            "SELECT COUNT(*) FROM (SELECT DISTINCT message_id, device_id FROM inbox WHERE kind = 0)"
+        )
+        .await,
         expected,
         "none twice"
     );
