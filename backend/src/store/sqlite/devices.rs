@@ -23,26 +23,8 @@ fn hash_token(token: &str) -> String {
 impl SqliteStore {
     /// Creates a new user named `name` with one device.
     pub async fn register_user(&self, name: &str) -> Result<Registration, StorageError> {
-        let user_id = Uuid::now_v7();
-        let device_id = Uuid::now_v7();
-        let token = new_token();
-        let now = unix_millis();
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)")
-            .bind(user_id.to_string())
-            .bind(name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO devices (id, user_id, token_hash, created_at) VALUES (?, ?, ?, ?)")
-            .bind(device_id.to_string())
-            .bind(user_id.to_string())
-            .bind(hash_token(&token))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Registration { user_id, device_id, token, name: name.to_string() })
+        let mut registrations = self.register_users(&[name.to_string()]).await?;
+        Ok(registrations.pop().expect("one name, one registration"))
     }
 
     /// Creates many users with one device each, in one transaction (a crowd).
