@@ -135,8 +135,12 @@ async fn group_store_once() {
         start_crowd(server.addr, &alice, group, serde_json::json!({ "size": 49, "read_delay_ms": [10, 50] })).await;
     let mut alice_conn = Connection::connect(&server.ws_url(), DeviceState::new(alice.clone())).await.unwrap();
     let id = alice_conn.send_to_group(group, "one copy, 49 deliveries").await.unwrap();
+    // The durable READ receipt and the live progress counts travel separately; wait for
+    // both to say "everyone".
     let mut last_progress = None;
-    while alice_conn.state.outbox.state(&id) != Some(TickState::Read) {
+    while alice_conn.state.outbox.state(&id) != Some(TickState::Read)
+        || last_progress.is_none_or(|p: bluetick_shared::frames::GroupProgress| p.read < 49)
+    {
         if let Event::GroupProgress { progress, .. } = next(&mut alice_conn).await {
             last_progress = Some(progress);
         }
@@ -156,7 +160,7 @@ async fn group_crowd_1024() {
     let alice = register(server.addr, "Alice").await;
     let group = create_group(server.addr, &alice, "a full group").await;
     let size = MAX_GROUP_MEMBERS - 1; // Alice is the 1,024th member
-    let spec = serde_json::json!({ "size": size, "offline": 100, "back_after_ms": 8000, "read_delay_ms": [50, 400], "seed": 7 });
+    let spec = serde_json::json!({ "size": size, "offline": 100, "back_after_ms": 12000, "read_delay_ms": [50, 400], "seed": 7 });
     let crowd = start_crowd(server.addr, &alice, group, spec).await;
     // The 1,025th member is refused.
     let extra = register(server.addr, "One too many").await;
