@@ -13,5 +13,6 @@
 
 pub mod client;
 pub mod db;
+pub mod events;
 pub mod http;
 pub mod server;

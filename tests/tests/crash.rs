@@ -7,14 +7,11 @@ use std::time::Duration;
 
 use bluetick_backend::client::{Connection, DeviceState, Event};
 use bluetick_shared::frames::TickState;
+use bluetick_tests::events::next;
 use bluetick_tests::http::register;
 use bluetick_tests::server::ServerProcess;
 
 const MESSAGES: usize = 300;
-
-async fn next(conn: &mut Connection) -> Event {
-    conn.next_event_within(Duration::from_secs(10)).await.expect("connection failed").expect("no event in time")
-}
 
 #[tokio::test]
 async fn crash_restart() {

@@ -8,6 +8,7 @@ use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{ClientFrame, Recipient, ServerFrame, TickState};
 use bluetick_tests::client::RawClient;
 use bluetick_tests::db;
+use bluetick_tests::events::{collect_messages, next, wait_for_ticks};
 use bluetick_tests::http::register;
 use bluetick_tests::server::TestServer;
 use uuid::Uuid;
@@ -21,28 +22,6 @@ async fn next_presence(conn: &mut Connection) -> Event {
         if matches!(event, Event::Presence { .. }) {
             return event;
         }
-    }
-}
-
-async fn next(conn: &mut Connection) -> Event {
-    conn.next_event_within(WAIT).await.expect("connection failed").expect("no event in time")
-}
-
-/// Reads events until `n` messages arrived (and the drained marker, if `until_drained`).
-async fn collect_messages(conn: &mut Connection, n: usize) -> Vec<(u64, String)> {
-    let mut got = Vec::new();
-    while got.len() < n {
-        if let Event::Message { seq, message } = next(conn).await {
-            got.push((seq, message.body));
-        }
-    }
-    got
-}
-
-/// Reads events until every id in `ids` reached at least `state`.
-async fn wait_for_ticks(conn: &mut Connection, ids: &[Uuid], state: TickState) {
-    while ids.iter().any(|id| conn.state.outbox.state(id).is_none_or(|s| s < state)) {
-        next(conn).await;
     }
 }
 

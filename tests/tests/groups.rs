@@ -12,14 +12,11 @@ use bluetick_shared::frames::{
 };
 use bluetick_tests::client::RawClient;
 use bluetick_tests::db;
+use bluetick_tests::events::next;
 use bluetick_tests::http::{as_device, register};
 use bluetick_tests::server::{ServerProcess, TestServer};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-async fn next(conn: &mut Connection) -> Event {
-    conn.next_event_within(WAIT).await.expect("connection failed").expect("no event in time")
-}
 
 async fn create_group(addr: std::net::SocketAddr, owner: &Registration, name: &str) -> GroupId {
     let (status, body) =

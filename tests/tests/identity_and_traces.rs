@@ -1,18 +1,13 @@
 //! Devices and connections: one live connection per device, more devices per user, and
 //! the pipeline trace an observer sees.
 
-use std::time::Duration;
-
 use bluetick_backend::client::{Connection, DeviceState, Event};
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{ClientFrame, Recipient, Registration, ServerFrame, TickState, TraceStage};
 use bluetick_tests::client::RawClient;
+use bluetick_tests::events::next;
 use bluetick_tests::http::{self, register};
 use bluetick_tests::server::TestServer;
-
-async fn next(conn: &mut Connection) -> Event {
-    conn.next_event_within(Duration::from_secs(10)).await.expect("connection failed").expect("no event in time")
-}
 
 #[tokio::test]
 async fn a_second_connection_replaces_the_first_with_a_reason() {
