@@ -63,6 +63,15 @@ pub struct Config {
     /// (milliseconds).
     #[arg(long, env = "BLUETICK_EXPIRY_SWEEP_MS", default_value_t = 1_000)]
     pub expiry_sweep_ms: u64,
+
+    /// A lab sandbox (one browser's devices, messages and groups) unused for this long,
+    /// with none of its devices connected, is deleted (seconds; 12 hours by default).
+    #[arg(long, env = "BLUETICK_LAB_IDLE_SECS", default_value_t = 12 * 3600)]
+    pub lab_idle_secs: u64,
+
+    /// How often idle labs are looked for (milliseconds).
+    #[arg(long, env = "BLUETICK_LAB_SWEEP_MS", default_value_t = 60_000)]
+    pub lab_sweep_ms: u64,
 }
 
 impl Config {

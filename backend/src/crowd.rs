@@ -298,6 +298,25 @@ impl CrowdRegistry {
         }
     }
 
+    /// The users of every running crowd.
+    pub fn crowd_users(&self) -> std::collections::HashSet<bluetick_shared::frames::UserId> {
+        let crowds = self.crowds.lock().unwrap();
+        crowds.iter().flat_map(|c| c.crowd.members.iter().map(|m| m.user_id)).collect()
+    }
+
+    /// Stops the crowds any of these users own.
+    pub async fn stop_owned_by(&self, owners: std::collections::HashSet<bluetick_shared::frames::UserId>) {
+        let stopped: Vec<RunningCrowd> = {
+            let mut crowds = self.crowds.lock().unwrap();
+            let (stopped, kept) = std::mem::take(&mut *crowds).into_iter().partition(|c| owners.contains(&c.owner));
+            *crowds = kept;
+            stopped
+        };
+        for running in stopped {
+            running.crowd.stop().await;
+        }
+    }
+
     /// Stops every crowd (at shutdown).
     pub async fn stop_all(&self) {
         let all: Vec<RunningCrowd> = std::mem::take(&mut *self.crowds.lock().unwrap());

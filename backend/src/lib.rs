@@ -22,6 +22,8 @@
 //! - [`state`]: what every handler shares; [`error`]: HTTP errors.
 //! - [`client`]: the Rust client library the crowd, tests and load generator share;
 //!   [`crowd`]: simulated group members that use it.
+//! - [`labs`]: lab sandboxes at run time: one per browser, their controls (drop, outage,
+//!   compressed expiry) and the sweep that deletes idle ones.
 
 pub mod api;
 pub mod cli;
@@ -34,6 +36,7 @@ pub mod error;
 pub mod expiry;
 pub mod fanout;
 pub mod gateway;
+pub mod labs;
 pub mod peer;
 pub mod presence;
 pub mod routes;

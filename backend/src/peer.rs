@@ -18,6 +18,8 @@ use uuid::Uuid;
 pub struct Kick {
     pub code: ErrorCode,
     pub reason: String,
+    /// Cut the TCP connection without a close frame (a simulated network failure).
+    pub abrupt: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -47,7 +49,12 @@ impl Peer {
 
     /// Asks the connection to close with a reason.
     pub fn close(&self, code: ErrorCode, reason: &str) {
-        let _ = self.kick.try_send(Kick { code, reason: reason.to_string() });
+        let _ = self.kick.try_send(Kick { code, reason: reason.to_string(), abrupt: false });
+    }
+
+    /// Cuts the connection without a close frame, as a failing network would.
+    pub fn cut(&self, reason: &str) {
+        let _ = self.kick.try_send(Kick { code: ErrorCode::ShuttingDown, reason: reason.to_string(), abrupt: true });
     }
 
     pub fn is_closed(&self) -> bool {

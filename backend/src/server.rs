@@ -40,6 +40,7 @@ pub async fn run(
     let app = router(state.clone());
     let sweeper = tokio::spawn(crate::expiry::run(state.clone()));
     let fanout = tokio::spawn(crate::fanout::run(state.clone(), fanout_queue));
+    let lab_sweeper = tokio::spawn(crate::labs::sweep(state.clone()));
 
     let token = state.shutdown.clone();
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -59,6 +60,7 @@ pub async fn run(
     }
     let _ = sweeper.await;
     let _ = fanout.await;
+    let _ = lab_sweeper.await;
     store.close().await;
     tracing::info!("stopped");
     Ok(result?)

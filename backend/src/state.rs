@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::connections::Connections;
 use crate::crowd::CrowdRegistry;
+use crate::labs::LabControls;
 use crate::presence::Presence;
 use crate::store::Store;
 use crate::trace::TraceBus;
@@ -23,6 +24,8 @@ pub struct AppState {
     /// `ws://…/ws` of this server, for the simulated crowd to connect to.
     pub ws_url: String,
     pub crowds: Arc<CrowdRegistry>,
+    /// Each lab sandbox's controls (compressed expiry, injected outages).
+    pub labs: Arc<LabControls>,
     /// New group messages for the fan-out worker.
     pub fanout: mpsc::Sender<i64>,
     /// Cancelled when the server begins shutting down: every socket task watches it and
@@ -39,6 +42,7 @@ impl AppState {
         AppState {
             ws_url,
             crowds: Arc::default(),
+            labs: Arc::default(),
             fanout,
             config: Arc::new(config),
             store,

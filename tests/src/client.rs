@@ -91,6 +91,36 @@ impl RawClient {
         }
     }
 
+    /// Reads until the connection goes away (skipping frames already on their way) and
+    /// asserts it went without a close frame: what a client sees when the network fails.
+    pub async fn expect_cut(&mut self) {
+        loop {
+            match tokio::time::timeout(FRAME_TIMEOUT, self.ws.next()).await {
+                Err(_) => panic!("the connection was not cut within {FRAME_TIMEOUT:?}"),
+                Ok(None) | Ok(Some(Err(_))) => return,
+                Ok(Some(Ok(Message::Close(frame)))) => panic!("expected a cut, got a close frame {frame:?}"),
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// Says hello as `device` and returns the answer: the welcome, or `None` if the
+    /// connection was cut instead.
+    pub async fn try_hello_as(url: &str, device: &Registration) -> Option<(RawClient, ServerFrame)> {
+        let mut client = RawClient::connect(url).await;
+        let credentials = Credentials { device_id: device.device_id, token: device.token.clone() };
+        client.send(&ClientFrame::hello_as("raw-test", credentials, 0)).await;
+        match tokio::time::timeout(FRAME_TIMEOUT, client.ws.next()).await {
+            Err(_) => panic!("no answer to hello within {FRAME_TIMEOUT:?}"),
+            Ok(None) | Ok(Some(Err(_))) => None,
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let frame = ServerFrame::from_json(text.as_str()).expect("a frame");
+                Some((client, frame))
+            }
+            Ok(Some(Ok(other))) => panic!("unexpected answer to hello: {other:?}"),
+        }
+    }
+
     async fn next_message(&mut self) -> Option<Message> {
         match tokio::time::timeout(FRAME_TIMEOUT, self.ws.next()).await {
             Ok(Some(Ok(message))) => Some(message),

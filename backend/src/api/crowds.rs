@@ -80,7 +80,7 @@ pub async fn start(
     })?;
 
     let names: Vec<String> = (1..=spec.size).map(|i| format!("Member {i:04}")).collect();
-    let members = state.store.register_users(&names).await?;
+    let members = state.store.register_users(&names, me.lab).await?;
     let users: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
     match state.store.add_members(group, &users).await? {
         AddMember::Added => {}

@@ -75,6 +75,10 @@ pub async fn add_member(
 ) -> Result<StatusCode, AppError> {
     let Json(body) = body.map_err(|e| json_error(e, "{\"user_id\": \"…\"}"))?;
     member_only(&state, group, &me).await?;
+    // Lab sandboxes do not mix: a user of another lab is no user at all from here.
+    if !state.store.user_in_lab(body.user_id, me.lab).await? {
+        return Err(AppError::NotFound(format!("no user {}", body.user_id)));
+    }
     match state.store.add_member(group, body.user_id).await? {
         AddMember::Added => Ok(StatusCode::CREATED),
         AddMember::AlreadyMember => Ok(StatusCode::OK),

@@ -4,9 +4,10 @@ pub mod auth;
 pub mod crowds;
 pub mod devices;
 pub mod groups;
+pub mod labs;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 
 use crate::state::AppState;
 
@@ -19,4 +20,11 @@ pub fn router() -> Router<AppState> {
         .route("/groups/{group}/members/{user}", delete(groups::remove_member))
         .route("/groups/{group}/crowd", post(crowds::start))
         .route("/crowds/{crowd}", get(crowds::report).delete(crowds::stop))
+        .route("/labs", post(labs::create))
+        .route("/lab", get(labs::view))
+        .route("/lab/expiry", put(labs::set_expiry))
+        .route("/lab/devices/{device}/drop", post(labs::drop_network))
+        .route("/lab/devices/{device}/outage", post(labs::outage))
+        .route("/lab/devices/{device}/queue", get(labs::queue))
+        .route("/lab/messages/{id}", get(labs::message_copies))
 }

@@ -8,6 +8,9 @@ use bluetick_shared::errors::ErrorCode;
 pub(super) enum Ending {
     /// The peer sent a close frame or the TCP connection went away: nothing to send.
     PeerGone,
+    /// The server cuts the connection without a close frame, as a network failure
+    /// would: the lab's "drop network" and injected outages.
+    Abrupt,
     /// The server ends the connection and tells the client why.
     Close { code: ErrorCode, reason: String },
 }
@@ -21,7 +24,7 @@ impl Ending {
     /// WebSocket spec; ours are short sentences, cut on a character boundary if not.
     pub(super) fn close_message(&self) -> Option<Message> {
         match self {
-            Ending::PeerGone => None,
+            Ending::PeerGone | Ending::Abrupt => None,
             Ending::Close { code, reason } => {
                 let mut end = reason.len().min(123);
                 while !reason.is_char_boundary(end) {

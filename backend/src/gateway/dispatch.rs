@@ -63,7 +63,10 @@ impl Session {
             to: recipient,
             body,
             now: unix_millis(),
-            ttl_ms: (self.state.config.message_ttl_secs as i64).saturating_mul(1000),
+            ttl_ms: me
+                .lab
+                .and_then(|lab| self.state.labs.expiry_ms(lab))
+                .unwrap_or_else(|| (self.state.config.message_ttl_secs as i64).saturating_mul(1000)),
         };
         let committed = match self.state.store.enqueue_send(message).await {
             Ok(committed) => committed,
@@ -177,9 +180,10 @@ impl Session {
         if users.is_empty() || users.len() > MAX_WATCHED {
             return Err(refuse(ErrorCode::InvalidField, format!("watch 1 to {MAX_WATCHED} users")));
         }
+        let lab = self.device.as_ref().and_then(|d| d.lab);
         let mut unknown = Vec::new();
         for user in users {
-            match self.state.store.user_exists(user).await {
+            match self.state.store.user_in_lab(user, lab).await {
                 Ok(true) => self.state.presence.watch(user, self.peer.clone()),
                 Ok(false) => unknown.push(user),
                 Err(e) => return Err(refuse(ErrorCode::StorageUnavailable, e.to_string())),
@@ -199,12 +203,12 @@ impl Session {
         Ok(None)
     }
 
-    /// A user that exists, or a group `me` is a member of.
+    /// A user that exists (in `me`'s lab, if `me` is in one), or a group `me` is a member of.
     async fn check_recipient(&self, me: &DeviceIdentity, to: Recipient) -> Result<(), Refusal> {
         let store = &self.state.store;
         let unavailable = |e: crate::store::StorageError| refuse(ErrorCode::StorageUnavailable, e.to_string());
         match to {
-            Recipient::User(user) => match store.user_exists(user).await.map_err(unavailable)? {
+            Recipient::User(user) => match store.user_in_lab(user, me.lab).await.map_err(unavailable)? {
                 true => Ok(()),
                 false => Err(refuse(ErrorCode::UnknownRecipient, format!("no user {user}"))),
             },

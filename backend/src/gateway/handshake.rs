@@ -42,6 +42,15 @@ impl Session {
                     return Ok(Some(Ending::close(ErrorCode::StorageUnavailable, reason)));
                 }
             };
+            if let Some(lab) = identity.lab {
+                self.state.labs.touch(lab);
+                if let Some(left) = self.state.labs.outage_left(lab, identity.device) {
+                    // The lab's "server unreachable": no answer at all, the connection
+                    // just goes away, so the client's reconnect logic is what shows.
+                    tracing::info!(device = %identity.device, left_ms = left.as_millis() as u64, "lab outage: refused");
+                    return Ok(Some(Ending::Abrupt));
+                }
+            }
             self.attach_device(identity, resume_after).await;
         }
         self.handshaken = true;

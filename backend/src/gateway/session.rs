@@ -63,6 +63,14 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
         let ending = session.read_loop(&mut stream).await;
         tracing::debug!(?ending, "ending");
         session.leave();
+        if let Ending::Abrupt = ending {
+            // Drop both halves without a close frame: the client sees the TCP
+            // connection vanish, exactly as when a network fails.
+            writer.abort();
+            drop(session);
+            drop(stream);
+            return;
+        }
 
         if let Some(close) = ending.close_message()
             && session.outbox.send(close).await.is_ok()
@@ -135,6 +143,10 @@ impl Session {
                     return Ending::close(ErrorCode::ShuttingDown, "server shutting down");
                 }
                 Some(kick) = self.kicks.recv() => {
+                    if kick.abrupt {
+                        tracing::info!(reason = %kick.reason, "cutting the connection without a close frame");
+                        return Ending::Abrupt;
+                    }
                     self.send(ServerFrame::error(kick.code, kick.reason.clone())).await;
                     return Ending::close(kick.code, kick.reason);
                 }

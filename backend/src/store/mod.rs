@@ -20,10 +20,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bluetick_shared::frames::{DeviceId, GroupId, Registration, UserId};
+use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration, UserId};
+use bluetick_shared::lab::{LabId, MessageCopies, QueueView};
 
 pub use types::{
-    AddMember, DeviceIdentity, FanoutOutcome, InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched,
+    AddMember, DeviceIdentity, FanoutOutcome, InboxEntry, LabMember, NewMessage, ReceiptsOutcome, SendOutcome, Touched,
 };
 
 /// The database file's name inside the data dir.
@@ -49,8 +50,8 @@ pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T, StorageError>> + Sen
 pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
     /// Creates a new user named `name` with one device.
     async fn register_user(&self, name: &str) -> Result<Registration, StorageError>;
-    /// Creates many users with one device each, in one transaction.
-    async fn register_users(&self, names: &[String]) -> Result<Vec<Registration>, StorageError>;
+    /// Creates many users with one device each, in one transaction, inside `lab` if given.
+    async fn register_users(&self, names: &[String], lab: Option<LabId>) -> Result<Vec<Registration>, StorageError>;
     /// Adds many members in one transaction: all, or none past the cap.
     async fn add_members(&self, group: GroupId, users: &[UserId]) -> Result<AddMember, StorageError>;
     /// Adds a device to an existing user; `None` if there is no such user.
@@ -58,6 +59,25 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
     /// The device these credentials belong to, or `None` if they do not match.
     async fn authenticate(&self, device: DeviceId, token: &str) -> Result<Option<DeviceIdentity>, StorageError>;
     async fn user_name(&self, user: UserId) -> Result<Option<String>, StorageError>;
+    /// The lab a user belongs to: `None` if there is no such user, `Some(None)` outside labs.
+    async fn user_lab(&self, user: UserId) -> Result<Option<Option<LabId>>, StorageError>;
+
+    /// A new lab sandbox with one user and device per name.
+    async fn create_lab(&self, names: &[String]) -> Result<(LabId, Vec<Registration>), StorageError>;
+    /// The lab a device belongs to: `None` if there is no such device.
+    async fn device_lab(&self, device: DeviceId) -> Result<Option<Option<LabId>>, StorageError>;
+    /// Up to `limit` of the lab's devices, oldest first.
+    async fn lab_members(&self, lab: LabId, limit: i64) -> Result<Vec<LabMember>, StorageError>;
+    /// Records that these labs were in use at `now`.
+    async fn touch_labs(&self, labs: &[LabId], now: i64) -> Result<(), StorageError>;
+    /// Labs unused since `before` (some of them, if many).
+    async fn idle_labs(&self, before: i64) -> Result<Vec<LabId>, StorageError>;
+    /// Deletes a lab and everything in it.
+    async fn delete_lab(&self, lab: LabId) -> Result<(), StorageError>;
+    /// A device's offline queue: waiting inbox entries in order, and its push wake-ups.
+    async fn queue_view(&self, device: DeviceId) -> Result<QueueView, StorageError>;
+    /// How many stored rows and deliveries message `id`, sent inside `lab`, has.
+    async fn message_copies(&self, lab: LabId, id: MessageId) -> Result<MessageCopies, StorageError>;
 
     /// Queues a message for the idempotent insert. Writes are applied in the order they
     /// are queued; the returned future completes after the commit.
@@ -80,8 +100,6 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
     async fn inbox_after(&self, device: DeviceId, after: u64, limit: u32) -> Result<Vec<InboxEntry>, StorageError>;
     /// The highest sequence ever handed out in `device`'s inbox.
     async fn last_seq(&self, device: DeviceId) -> Result<u64, StorageError>;
-    /// Unacknowledged messages in `device`'s inbox, and push wake-ups recorded for it.
-    async fn queue_depth(&self, device: DeviceId) -> Result<(u64, u64), StorageError>;
     /// Creates a group with `creator` as its first member.
     async fn create_group(&self, creator: UserId, name: &str) -> Result<GroupId, StorageError>;
     /// Adds a member, refusing the one past [`MAX_GROUP_MEMBERS`](bluetick_shared::frames::MAX_GROUP_MEMBERS).
@@ -111,9 +129,10 @@ impl Store {
         Ok(Store(Arc::new(sqlite::SqliteStore::open(data_dir).await?)))
     }
 
-    /// Whether a user exists.
-    pub async fn user_exists(&self, user: UserId) -> Result<bool, StorageError> {
-        Ok(self.0.user_name(user).await?.is_some())
+    /// Whether `user` exists and is in `lab` (`None`: outside every lab). A user of
+    /// another lab does not exist as far as this one can tell.
+    pub async fn user_in_lab(&self, user: UserId, lab: Option<LabId>) -> Result<bool, StorageError> {
+        Ok(self.0.user_lab(user).await? == Some(lab))
     }
 }
 

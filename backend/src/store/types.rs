@@ -1,6 +1,7 @@
 //! The values that cross the store interface: what goes in, what comes out.
 
 use bluetick_shared::frames::{DeviceId, GroupId, GroupProgress, MessageId, Recipient, ServerFrame, UserId};
+use bluetick_shared::lab::LabId;
 
 /// An authenticated device, as the session knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -8,6 +9,9 @@ pub struct DeviceIdentity {
     pub device: DeviceId,
     pub user: UserId,
     pub name: String,
+    /// The lab sandbox the device's user belongs to, if any: it may only reach users of
+    /// the same lab (and users outside labs only users outside labs).
+    pub lab: Option<LabId>,
 }
 
 /// A message to store.
@@ -85,4 +89,12 @@ pub enum AddMember {
     GroupFull,
     NoSuchGroup,
     NoSuchUser,
+}
+
+/// A device of a lab, as the lab API lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabMember {
+    pub device: DeviceId,
+    pub user: UserId,
+    pub name: String,
 }

@@ -4,7 +4,9 @@
 //! SHA-256, so a copied database file cannot be used to impersonate anyone.
 
 use bluetick_shared::frames::{DeviceId, Registration, UserId};
+use bluetick_shared::lab::LabId;
 use sha2::{Digest, Sha256};
+use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use super::SqliteStore;
@@ -23,32 +25,19 @@ fn hash_token(token: &str) -> String {
 impl SqliteStore {
     /// Creates a new user named `name` with one device.
     pub async fn register_user(&self, name: &str) -> Result<Registration, StorageError> {
-        let mut registrations = self.register_users(&[name.to_string()]).await?;
+        let mut registrations = self.register_users(&[name.to_string()], None).await?;
         Ok(registrations.pop().expect("one name, one registration"))
     }
 
-    /// Creates many users with one device each, in one transaction (a crowd).
-    pub async fn register_users(&self, names: &[String]) -> Result<Vec<Registration>, StorageError> {
-        let now = unix_millis();
+    /// Creates many users with one device each, in one transaction (a crowd), inside
+    /// `lab` if given.
+    pub async fn register_users(
+        &self,
+        names: &[String],
+        lab: Option<LabId>,
+    ) -> Result<Vec<Registration>, StorageError> {
         let mut tx = self.pool().begin().await?;
-        let mut registrations = Vec::with_capacity(names.len());
-        for name in names {
-            let (user_id, device_id, token) = (Uuid::now_v7(), Uuid::now_v7(), new_token());
-            sqlx::query("INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)")
-                .bind(user_id.to_string())
-                .bind(name)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO devices (id, user_id, token_hash, created_at) VALUES (?, ?, ?, ?)")
-                .bind(device_id.to_string())
-                .bind(user_id.to_string())
-                .bind(hash_token(&token))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            registrations.push(Registration { user_id, device_id, token, name: name.clone() });
-        }
+        let registrations = insert_users(&mut tx, names, lab).await?;
         tx.commit().await?;
         Ok(registrations)
     }
@@ -72,20 +61,22 @@ impl SqliteStore {
 
     /// The device these credentials belong to, or `None` if they do not match.
     pub async fn authenticate(&self, device: DeviceId, token: &str) -> Result<Option<DeviceIdentity>, StorageError> {
-        let row: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT d.token_hash, d.user_id, u.name FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?",
+        let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT d.token_hash, d.user_id, u.name, u.lab_id FROM devices d JOIN users u ON u.id = d.user_id
+             WHERE d.id = ?",
         )
         .bind(device.to_string())
         .fetch_optional(self.pool())
         .await?;
-        let Some((stored_hash, user, name)) = row else {
+        let Some((stored_hash, user, name, lab)) = row else {
             return Ok(None);
         };
         if !constant_time_eq(stored_hash.as_bytes(), hash_token(token).as_bytes()) {
             return Ok(None);
         }
-        let user = user.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        Ok(Some(DeviceIdentity { device, user, name }))
+        let user = parse(&user)?;
+        let lab = lab.as_deref().map(parse).transpose()?;
+        Ok(Some(DeviceIdentity { device, user, name, lab }))
     }
 
     pub async fn user_name(&self, user: UserId) -> Result<Option<String>, StorageError> {
@@ -95,10 +86,49 @@ impl SqliteStore {
             .await?)
     }
 
-    /// Whether a user exists.
-    pub async fn user_exists(&self, user: UserId) -> Result<bool, StorageError> {
-        Ok(self.user_name(user).await?.is_some())
+    /// Which lab a user belongs to: `None` if there is no such user, `Some(None)` for a
+    /// user outside any lab.
+    pub async fn user_lab(&self, user: UserId) -> Result<Option<Option<LabId>>, StorageError> {
+        let row: Option<Option<String>> = sqlx::query_scalar("SELECT lab_id FROM users WHERE id = ?")
+            .bind(user.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|lab| lab.as_deref().map(parse).transpose()).transpose()
     }
+}
+
+/// Inserts users with one device each inside an open transaction.
+pub(super) async fn insert_users(
+    tx: &mut SqliteConnection,
+    names: &[String],
+    lab: Option<LabId>,
+) -> Result<Vec<Registration>, StorageError> {
+    let now = unix_millis();
+    let lab = lab.map(|lab| lab.to_string());
+    let mut registrations = Vec::with_capacity(names.len());
+    for name in names {
+        let (user_id, device_id, token) = (Uuid::now_v7(), Uuid::now_v7(), new_token());
+        sqlx::query("INSERT INTO users (id, name, created_at, lab_id) VALUES (?, ?, ?, ?)")
+            .bind(user_id.to_string())
+            .bind(name)
+            .bind(now)
+            .bind(&lab)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO devices (id, user_id, token_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(device_id.to_string())
+            .bind(user_id.to_string())
+            .bind(hash_token(&token))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        registrations.push(Registration { user_id, device_id, token, name: name.clone() });
+    }
+    Ok(registrations)
+}
+
+fn parse(text: &str) -> Result<Uuid, StorageError> {
+    text.parse().map_err(|e| StorageError::Sqlx(sqlx::Error::Decode(Box::new(e))))
 }
 
 /// Compares two secrets without leaking, through timing, how long a prefix matched.

@@ -8,6 +8,7 @@
 //!
 //! - [`devices`]: registration and authentication; [`groups`]: groups and members.
 //! - [`fanout`]: group fan-out in resumable batches.
+//! - [`labs`]: lab sandboxes: creating, listing, the queue view, deleting idle ones.
 //! - [`writer`]: the single writer task: every message, ack, read and expiry goes
 //!   through it and is committed in batches.
 //! - [`ops`]: the SQL of each write, including the idempotent insert.
@@ -16,6 +17,7 @@
 pub mod devices;
 pub mod fanout;
 pub mod groups;
+pub mod labs;
 pub mod ops;
 pub mod reads;
 pub mod writer;
@@ -24,12 +26,13 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use bluetick_shared::frames::{DeviceId, GroupId, Registration, UserId};
+use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration, UserId};
+use bluetick_shared::lab::{LabId, MessageCopies, QueueView};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{
-    AddMember, DB_FILE, DeviceIdentity, FanoutOutcome, InboxEntry, MessageStore, NewMessage, Pending, ReceiptsOutcome,
-    SendOutcome, StorageError, unix_millis,
+    AddMember, DB_FILE, DeviceIdentity, FanoutOutcome, InboxEntry, LabMember, MessageStore, NewMessage, Pending,
+    ReceiptsOutcome, SendOutcome, StorageError, unix_millis,
 };
 use writer::Writer;
 
@@ -77,8 +80,8 @@ impl MessageStore for SqliteStore {
     async fn register_user(&self, name: &str) -> Result<Registration, StorageError> {
         SqliteStore::register_user(self, name).await
     }
-    async fn register_users(&self, names: &[String]) -> Result<Vec<Registration>, StorageError> {
-        SqliteStore::register_users(self, names).await
+    async fn register_users(&self, names: &[String], lab: Option<LabId>) -> Result<Vec<Registration>, StorageError> {
+        SqliteStore::register_users(self, names, lab).await
     }
     async fn add_members(&self, group: GroupId, users: &[UserId]) -> Result<AddMember, StorageError> {
         SqliteStore::add_members(self, group, users).await
@@ -91,6 +94,33 @@ impl MessageStore for SqliteStore {
     }
     async fn user_name(&self, user: UserId) -> Result<Option<String>, StorageError> {
         SqliteStore::user_name(self, user).await
+    }
+    async fn user_lab(&self, user: UserId) -> Result<Option<Option<LabId>>, StorageError> {
+        SqliteStore::user_lab(self, user).await
+    }
+    async fn create_lab(&self, names: &[String]) -> Result<(LabId, Vec<Registration>), StorageError> {
+        SqliteStore::create_lab(self, names).await
+    }
+    async fn device_lab(&self, device: DeviceId) -> Result<Option<Option<LabId>>, StorageError> {
+        SqliteStore::device_lab(self, device).await
+    }
+    async fn lab_members(&self, lab: LabId, limit: i64) -> Result<Vec<LabMember>, StorageError> {
+        SqliteStore::lab_members(self, lab, limit).await
+    }
+    async fn touch_labs(&self, labs: &[LabId], now: i64) -> Result<(), StorageError> {
+        SqliteStore::touch_labs(self, labs, now).await
+    }
+    async fn idle_labs(&self, before: i64) -> Result<Vec<LabId>, StorageError> {
+        SqliteStore::idle_labs(self, before).await
+    }
+    async fn delete_lab(&self, lab: LabId) -> Result<(), StorageError> {
+        SqliteStore::delete_lab(self, lab).await
+    }
+    async fn queue_view(&self, device: DeviceId) -> Result<QueueView, StorageError> {
+        SqliteStore::queue_view(self, device).await
+    }
+    async fn message_copies(&self, lab: LabId, id: MessageId) -> Result<MessageCopies, StorageError> {
+        SqliteStore::message_copies(self, lab, id).await
     }
     async fn enqueue_send(&self, message: NewMessage) -> Result<Pending<SendOutcome>, StorageError> {
         self.writer.enqueue_send(message).await
@@ -117,9 +147,6 @@ impl MessageStore for SqliteStore {
     }
     async fn last_seq(&self, device: DeviceId) -> Result<u64, StorageError> {
         SqliteStore::last_seq(self, device).await
-    }
-    async fn queue_depth(&self, device: DeviceId) -> Result<(u64, u64), StorageError> {
-        SqliteStore::queue_depth(self, device).await
     }
     async fn create_group(&self, creator: UserId, name: &str) -> Result<GroupId, StorageError> {
         SqliteStore::create_group(self, creator, name).await

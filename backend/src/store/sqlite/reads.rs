@@ -88,17 +88,4 @@ impl SqliteStore {
             .await?;
         Ok(seq.unwrap_or(0) as u64)
     }
-
-    /// How many messages wait in `device`'s inbox unacknowledged, and how many push
-    /// wake-ups were recorded for it.
-    pub async fn queue_depth(&self, device: DeviceId) -> Result<(u64, u64), StorageError> {
-        let (pending, wakeups): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM inbox WHERE device_id = ?1 AND kind = 0 AND acked_at IS NULL),
-                    (SELECT COUNT(*) FROM push_outbox WHERE device_id = ?1)",
-        )
-        .bind(device.to_string())
-        .fetch_one(self.pool())
-        .await?;
-        Ok((pending as u64, wakeups as u64))
-    }
 }

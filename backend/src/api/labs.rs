@@ -1,0 +1,151 @@
+//! The lab sandbox API: each browser creates a lab once (`POST /api/labs`) and keeps its
+//! devices' credentials; every control below is authorised by one of those devices and
+//! reaches only devices of the same lab, so one student cannot disturb another's run.
+//!
+//! - `GET /api/lab`: the caller's lab, its devices, who is online, outages, expiry.
+//! - `POST /api/lab/devices/{device}/drop`: cut the device's connection without a close
+//!   frame, as a failing network would.
+//! - `POST /api/lab/devices/{device}/outage` `{"seconds": N}`: cut it and refuse its
+//!   hellos for N seconds ("server unreachable").
+//! - `PUT /api/lab/expiry` `{"seconds": N | null}`: messages sent in this lab from now on
+//!   fail after N seconds undelivered (the FAILED tick without waiting 30 days).
+//! - `GET /api/lab/devices/{device}/queue`: the device's server-side offline queue.
+//! - `GET /api/lab/messages/{id}`: how many rows and deliveries one message id has.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use bluetick_shared::frames::{DeviceId, MessageId};
+use bluetick_shared::lab::{
+    ControlDone, ExpiryRequest, LAB_DEVICE_NAMES, LabCreated, LabDevice, LabId, LabView, MAX_LAB_EXPIRY_SECS,
+    MAX_OUTAGE_SECS, MIN_LAB_EXPIRY_SECS, MessageCopies, OutageRequest, QueueView,
+};
+
+use super::auth::Authenticated;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::DeviceIdentity;
+
+/// Devices a lab view lists at most (the student's three come first).
+const LAB_VIEW_DEVICES: i64 = 16;
+
+pub async fn create(State(state): State<AppState>) -> Result<(StatusCode, Json<LabCreated>), AppError> {
+    let names: Vec<String> = LAB_DEVICE_NAMES.iter().map(|n| n.to_string()).collect();
+    let (lab_id, devices) = state.store.create_lab(&names).await?;
+    tracing::info!(lab = %lab_id, "lab created");
+    Ok((StatusCode::CREATED, Json(LabCreated { lab_id, devices })))
+}
+
+pub async fn view(State(state): State<AppState>, Authenticated(me): Authenticated) -> Result<Json<LabView>, AppError> {
+    let lab = my_lab(&state, &me)?;
+    let members = state.store.lab_members(lab, LAB_VIEW_DEVICES).await?;
+    let devices = members
+        .into_iter()
+        .map(|m| LabDevice {
+            online: state.connections.is_online(m.device),
+            outage_until: state.labs.outage_until(lab, m.device),
+            device_id: m.device,
+            user_id: m.user,
+            name: m.name,
+        })
+        .collect();
+    let expiry_secs = state.labs.expiry_ms(lab).map(|ms| (ms / 1000) as u64);
+    Ok(Json(LabView { lab_id: lab, expiry_secs, devices }))
+}
+
+pub async fn drop_network(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+    Path(device): Path<DeviceId>,
+) -> Result<Json<ControlDone>, AppError> {
+    let lab = my_lab(&state, &me)?;
+    in_lab(&state, lab, device).await?;
+    let dropped = cut(&state, device, "lab: network dropped");
+    Ok(Json(ControlDone { dropped, until: None }))
+}
+
+pub async fn outage(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+    Path(device): Path<DeviceId>,
+    body: Result<Json<OutageRequest>, JsonRejection>,
+) -> Result<Json<ControlDone>, AppError> {
+    let Json(body) =
+        body.map_err(|e| AppError::BadRequest(format!("expected {{\"seconds\": N}}: {}", e.body_text())))?;
+    if body.seconds == 0 || body.seconds > MAX_OUTAGE_SECS {
+        return Err(AppError::BadRequest(format!("seconds must be 1 to {MAX_OUTAGE_SECS}")));
+    }
+    let lab = my_lab(&state, &me)?;
+    in_lab(&state, lab, device).await?;
+    let until = state.labs.start_outage(lab, device, Duration::from_secs(body.seconds));
+    let dropped = cut(&state, device, "lab: server unreachable");
+    Ok(Json(ControlDone { dropped, until: Some(until) }))
+}
+
+pub async fn set_expiry(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+    body: Result<Json<ExpiryRequest>, JsonRejection>,
+) -> Result<Json<LabView>, AppError> {
+    let Json(body) =
+        body.map_err(|e| AppError::BadRequest(format!("expected {{\"seconds\": N or null}}: {}", e.body_text())))?;
+    if let Some(seconds) = body.seconds
+        && !(MIN_LAB_EXPIRY_SECS..=MAX_LAB_EXPIRY_SECS).contains(&seconds)
+    {
+        return Err(AppError::BadRequest(format!(
+            "seconds must be {MIN_LAB_EXPIRY_SECS} to {MAX_LAB_EXPIRY_SECS}, or null for the server's default"
+        )));
+    }
+    let lab = my_lab(&state, &me)?;
+    state.labs.set_expiry_ms(lab, body.seconds.map(|s| s as i64 * 1000));
+    tracing::info!(%lab, seconds = ?body.seconds, "lab expiry set");
+    view(State(state), Authenticated(me)).await
+}
+
+pub async fn queue(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+    Path(device): Path<DeviceId>,
+) -> Result<Json<QueueView>, AppError> {
+    let lab = my_lab(&state, &me)?;
+    in_lab(&state, lab, device).await?;
+    Ok(Json(state.store.queue_view(device).await?))
+}
+
+pub async fn message_copies(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+    Path(id): Path<MessageId>,
+) -> Result<Json<MessageCopies>, AppError> {
+    let lab = my_lab(&state, &me)?;
+    Ok(Json(state.store.message_copies(lab, id).await?))
+}
+
+/// The caller's lab; devices outside labs have no lab controls.
+fn my_lab(state: &AppState, me: &DeviceIdentity) -> Result<LabId, AppError> {
+    let lab = me.lab.ok_or_else(|| AppError::Forbidden("this device is not in a lab sandbox".into()))?;
+    state.labs.touch(lab);
+    Ok(lab)
+}
+
+/// Refuses, as not found, a device outside `lab`: another lab's devices do not exist
+/// as far as this one can tell.
+async fn in_lab(state: &AppState, lab: LabId, device: DeviceId) -> Result<(), AppError> {
+    match state.store.device_lab(device).await? {
+        Some(Some(found)) if found == lab => Ok(()),
+        _ => Err(AppError::NotFound(format!("no device {device} in your lab"))),
+    }
+}
+
+fn cut(state: &AppState, device: DeviceId, reason: &str) -> u32 {
+    match state.connections.peer(device) {
+        Some(peer) => {
+            peer.cut(reason);
+            1
+        }
+        None => 0,
+    }
+}

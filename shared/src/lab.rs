@@ -1,0 +1,117 @@
+//! The lab API's JSON bodies: what the page and the backend exchange over HTTP to run a
+//! student's sandbox (`/api/labs`, `/api/lab/…`). The WebSocket protocol is in
+//! [`crate::frames`]; these are only the lab's controls and views around it.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::frames::{DeviceId, MessageId, Registration, UserId};
+
+/// A lab sandbox's id.
+pub type LabId = Uuid;
+
+/// The devices every new lab starts with, in order: the state-machine lab's own device,
+/// then the two phones of the offline-queue lab.
+pub const LAB_DEVICE_NAMES: [&str; 3] = ["You", "Alice", "Bob"];
+
+/// Longest outage ("server unreachable for N s") a student may inject.
+pub const MAX_OUTAGE_SECS: u64 = 120;
+/// Shortest and longest compressed message expiry a lab may set.
+pub const MIN_LAB_EXPIRY_SECS: u64 = 1;
+pub const MAX_LAB_EXPIRY_SECS: u64 = 3600;
+
+/// `POST /api/labs`: a new sandbox and the credentials of its devices (shown once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabCreated {
+    pub lab_id: LabId,
+    /// One per name in [`LAB_DEVICE_NAMES`], in that order.
+    pub devices: Vec<Registration>,
+}
+
+/// `GET /api/lab`: the caller's sandbox as the server sees it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabView {
+    pub lab_id: LabId,
+    /// The compressed expiry in force for messages sent in this lab, if any.
+    pub expiry_secs: Option<u64>,
+    pub devices: Vec<LabDevice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabDevice {
+    pub device_id: DeviceId,
+    pub user_id: UserId,
+    pub name: String,
+    pub online: bool,
+    /// While an injected outage refuses this device: when it ends (unix ms).
+    pub outage_until: Option<i64>,
+}
+
+/// `POST /api/lab/devices/{device}/outage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageRequest {
+    pub seconds: u64,
+}
+
+/// `PUT /api/lab/expiry`: `null` restores the server's normal expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiryRequest {
+    pub seconds: Option<u64>,
+}
+
+/// What a lab control did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlDone {
+    /// Connections of the device that were cut.
+    pub dropped: u32,
+    /// When the outage ends (unix ms), for an outage.
+    pub until: Option<i64>,
+}
+
+/// `GET /api/lab/devices/{device}/queue`: the server-side offline queue of one device,
+/// read from the database: what waits in its inbox, in the order it will be pushed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueView {
+    pub device_id: DeviceId,
+    /// The highest sequence the device has acknowledged.
+    pub acked_seq: u64,
+    /// The highest sequence handed out.
+    pub last_seq: u64,
+    /// How many entries wait (may exceed `entries.len()`, which is capped).
+    pub waiting: u64,
+    /// The waiting entries, oldest first.
+    pub entries: Vec<QueuedEntry>,
+    /// Push wake-ups recorded for this device (what APNs/FCM would have been asked to
+    /// send), newest first, capped.
+    pub wakeups: Vec<Wakeup>,
+    pub wakeups_total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedEntry {
+    pub seq: u64,
+    /// `message` or `receipt`.
+    pub kind: String,
+    pub message_id: MessageId,
+    pub from_name: String,
+    /// A message's text, or a receipt's state (`delivered`, `read`, `failed`).
+    pub summary: String,
+    pub queued_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wakeup {
+    pub message_id: MessageId,
+    pub at: i64,
+}
+
+/// `GET /api/lab/messages/{id}`: how many times the database holds a message id sent in
+/// this lab. The retry storm shows these: any number of sends, one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageCopies {
+    pub stored_rows: u64,
+    /// Inbox entries (one per recipient device) made for it.
+    pub deliveries: u64,
+}
