@@ -19,6 +19,8 @@
 //! - [`outbox`]: the sending side of a device: messages awaiting their `sent` ack (resent
 //!   with the same id after a reconnect) and each message's forward-only tick.
 //! - [`inbox`]: the receiving side: drop redeliveries, acknowledge cumulatively.
+//! - [`journey`]: a message's five hops (sender device → chat server → dedup →
+//!   recipient server → recipient device) worked out from trace events and ticks.
 //! - [`lab`]: the JSON bodies of the lab API (a student's sandbox, its controls and
 //!   the server-side queue view).
 //! - [`quiz`]: the lesson's five questions and a student's answers (commit once, score,
@@ -29,6 +31,7 @@ pub mod connection;
 pub mod errors;
 pub mod frames;
 pub mod inbox;
+pub mod journey;
 pub mod lab;
 pub mod outbox;
 pub mod quiz;
