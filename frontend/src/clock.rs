@@ -21,3 +21,12 @@ pub fn time_of_day(ms: u64) -> String {
         date.get_milliseconds()
     )
 }
+
+/// The time as a signal, refreshed every `every_ms` for as long as the page lives (for
+/// countdowns and ages on screen).
+pub fn ticking_now(every_ms: u32) -> leptos::prelude::RwSignal<u64> {
+    use leptos::prelude::Set;
+    let now = leptos::prelude::RwSignal::new(now_ms());
+    gloo_timers::callback::Interval::new(every_ms, move || now.set(now_ms())).forget();
+    now
+}

@@ -17,4 +17,5 @@
 pub mod app;
 pub mod clock;
 pub mod components;
+pub mod lab;
 pub mod live;

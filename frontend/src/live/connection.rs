@@ -35,6 +35,18 @@ pub struct ConnectionSignals {
     pub log: RwSignal<Vec<LogLine>>,
 }
 
+/// What a device layered on a connection wants to hear about (see `live::device`).
+pub struct Hooks {
+    /// The `hello` to send when a socket opens (credentials, where to resume).
+    pub hello: Box<dyn Fn() -> ClientFrame>,
+    /// Every frame after the handshake frames the connection itself handles.
+    pub on_frame: Box<dyn Fn(ServerFrame)>,
+    /// The handshake completed.
+    pub on_welcome: Box<dyn Fn()>,
+    /// The socket is gone (closed, dropped or refused).
+    pub on_down: Box<dyn Fn()>,
+}
+
 /// A handle to one live connection; clones share it.
 #[derive(Clone)]
 pub struct LiveConnection {
@@ -51,6 +63,9 @@ struct Driver {
     heartbeat: Option<Interval>,
     signals: ConnectionSignals,
     next_log_id: u64,
+    hooks: Option<Rc<Hooks>>,
+    /// Whether the current socket completed its handshake.
+    ready: bool,
 }
 
 impl LiveConnection {
@@ -73,6 +88,8 @@ impl LiveConnection {
                 heartbeat: None,
                 signals,
                 next_log_id: 0,
+                hooks: None,
+                ready: false,
             })),
         };
         connection.log("WebSocket client initialized, state=DISCONNECTED".into());
@@ -81,6 +98,28 @@ impl LiveConnection {
 
     pub fn signals(&self) -> ConnectionSignals {
         self.driver.borrow().signals
+    }
+
+    /// Lets a device take part: its hello, and the frames for it.
+    pub fn set_hooks(&self, hooks: Hooks) {
+        self.driver.borrow_mut().hooks = Some(Rc::new(hooks));
+    }
+
+    fn hooks(&self) -> Option<Rc<Hooks>> {
+        self.driver.borrow().hooks.clone()
+    }
+
+    /// Sends a frame on the open, handshaken socket.
+    pub fn send(&self, frame: &ClientFrame) -> Result<(), String> {
+        let driver = self.driver.borrow();
+        match (&driver.socket, driver.ready) {
+            (Some(socket), true) => socket.send(frame),
+            _ => Err("not connected".into()),
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.driver.borrow().ready
     }
 
     pub fn connect(&self) {
@@ -127,6 +166,9 @@ impl LiveConnection {
     }
 
     fn perform(&self, action: Action) {
+        if matches!(action, Action::CloseSocket | Action::ScheduleRetry { .. }) {
+            self.went_down();
+        }
         match action {
             Action::OpenSocket { .. } => self.open_socket(),
             Action::CloseSocket => {
@@ -163,6 +205,7 @@ impl LiveConnection {
             let mut driver = self.driver.borrow_mut();
             driver.generation += 1;
             driver.socket = None;
+            driver.ready = false;
             (driver.url.clone(), driver.generation)
         };
         let weak = self.weak();
@@ -192,7 +235,7 @@ impl LiveConnection {
         match event {
             SocketEvent::Open => {
                 self.log("socket open; sending hello".into());
-                let hello = ClientFrame::hello("bluetick-web");
+                let hello = self.hooks().map(|h| (h.hello)()).unwrap_or_else(|| ClientFrame::hello("bluetick-web"));
                 let sent = self.driver.borrow().socket.as_ref().map(|s| s.send(&hello));
                 if let Some(Err(e)) = sent {
                     self.log(format!("could not send hello: {e}"));
@@ -201,16 +244,27 @@ impl LiveConnection {
             SocketEvent::Frame(ServerFrame::Welcome { connection_id, server, heartbeat_ms, .. }) => {
                 self.log(format!("welcome from {server}, connection {connection_id}"));
                 self.start_heartbeats(generation, heartbeat_ms);
+                self.driver.borrow_mut().ready = true;
                 self.dispatch(Event::HandshakeCompleted);
+                if let Some(hooks) = self.hooks() {
+                    (hooks.on_welcome)();
+                }
             }
-            SocketEvent::Frame(ServerFrame::Error { code, message, .. }) => {
+            SocketEvent::Frame(ServerFrame::Error { code, id, message }) => {
                 self.log(format!("server error {code:?}: {message}"));
                 if code.is_fatal() {
                     self.driver.borrow_mut().socket = None;
+                    self.went_down();
                     self.dispatch(Event::Rejected { code, reason: message });
+                } else if let Some(hooks) = self.hooks() {
+                    (hooks.on_frame)(ServerFrame::Error { code, id, message });
                 }
             }
-            SocketEvent::Frame(_) => {}
+            SocketEvent::Frame(frame) => {
+                if let Some(hooks) = self.hooks() {
+                    (hooks.on_frame)(frame);
+                }
+            }
             SocketEvent::Undecodable(text) => self.log(format!("undecodable message: {text}")),
             SocketEvent::Closed { code, reason, clean } => {
                 let how = if clean { "closed" } else { "dropped" };
@@ -234,6 +288,14 @@ impl LiveConnection {
             }
         });
         self.driver.borrow_mut().heartbeat = Some(interval);
+    }
+
+    /// The socket is gone: tell the device once.
+    fn went_down(&self) {
+        let was_ready = std::mem::replace(&mut self.driver.borrow_mut().ready, false);
+        if was_ready && let Some(hooks) = self.hooks() {
+            (hooks.on_down)();
+        }
     }
 
     fn weak(&self) -> Weak<RefCell<Driver>> {

@@ -1,6 +1,12 @@
 //! The browser side of the protocol.
+//!
+//! [`socket`] wraps the browser's WebSocket; [`connection`] drives the shared connection
+//! state machine with it; [`device`] adds what a phone keeps between connections (inbox
+//! cursor, outbox, ticks); [`lab_devices`] makes the lab's three devices once per page.
 
 pub mod connection;
+pub mod device;
+pub mod lab_devices;
 pub mod socket;
 
 /// `ws://<this page's host>/ws` (or `wss://` on https): the backend that served the

@@ -1,0 +1,121 @@
+//! The student's lab sandbox: created on the first visit, kept in `localStorage` so a
+//! reload finds the same devices, and recreated if the server no longer knows it (an
+//! instructor reset the database, or the lab sat idle long enough to be cleaned up).
+//!
+//! [`api`] is the HTTP side; [`Lab`] is what components use: the three devices' ids and
+//! credentials, and the lab controls as methods.
+
+pub mod api;
+
+use bluetick_shared::frames::{DeviceId, MessageId, Registration};
+use bluetick_shared::lab::{
+    ControlDone, ExpiryRequest, LAB_DEVICE_NAMES, LabCreated, LabView, MessageCopies, OutageRequest, QueueView,
+};
+use leptos::prelude::*;
+
+use api::{ApiError, call};
+
+/// Where the lab's credentials are kept between visits.
+const STORAGE_KEY: &str = "bluetick.lab.v1";
+
+/// A lab whose devices are known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lab {
+    pub created: LabCreated,
+}
+
+impl Lab {
+    fn device(&self, index: usize) -> &Registration {
+        &self.created.devices[index]
+    }
+    /// The state-machine lab's device.
+    pub fn you(&self) -> &Registration {
+        self.device(0)
+    }
+    pub fn alice(&self) -> &Registration {
+        self.device(1)
+    }
+    pub fn bob(&self) -> &Registration {
+        self.device(2)
+    }
+
+    pub async fn view(&self) -> Result<LabView, ApiError> {
+        call("GET", "/api/lab", Some(self.you()), None).await
+    }
+
+    /// Cuts `device`'s connection without a close frame.
+    pub async fn drop_network(&self, device: DeviceId) -> Result<ControlDone, ApiError> {
+        call("POST", &format!("/api/lab/devices/{device}/drop"), Some(self.you()), None).await
+    }
+
+    /// Cuts `device` and refuses it for `seconds`.
+    pub async fn outage(&self, device: DeviceId, seconds: u64) -> Result<ControlDone, ApiError> {
+        let body = serde_json::to_string(&OutageRequest { seconds }).expect("serializes");
+        call("POST", &format!("/api/lab/devices/{device}/outage"), Some(self.you()), Some(body)).await
+    }
+
+    /// Sets (or with `None` clears) the lab's compressed message expiry.
+    pub async fn set_expiry(&self, seconds: Option<u64>) -> Result<LabView, ApiError> {
+        let body = serde_json::to_string(&ExpiryRequest { seconds }).expect("serializes");
+        call("PUT", "/api/lab/expiry", Some(self.you()), Some(body)).await
+    }
+
+    pub async fn queue(&self, device: DeviceId) -> Result<QueueView, ApiError> {
+        call("GET", &format!("/api/lab/devices/{device}/queue"), Some(self.you()), None).await
+    }
+
+    pub async fn copies(&self, id: MessageId) -> Result<MessageCopies, ApiError> {
+        call("GET", &format!("/api/lab/messages/{id}"), Some(self.you()), None).await
+    }
+}
+
+/// Where the page is in getting its lab.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LabStatus {
+    Preparing,
+    Ready(Lab),
+    Failed(String),
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+fn saved() -> Option<LabCreated> {
+    let text = storage()?.get_item(STORAGE_KEY).ok()??;
+    let created: LabCreated = serde_json::from_str(&text).ok()?;
+    (created.devices.len() == LAB_DEVICE_NAMES.len()).then_some(created)
+}
+
+fn save(created: &LabCreated) {
+    if let Some(storage) = storage() {
+        let _ = storage.set_item(STORAGE_KEY, &serde_json::to_string(created).expect("serializes"));
+    }
+}
+
+/// The saved lab if the server still knows it, else a new one.
+async fn open_lab() -> Result<Lab, ApiError> {
+    if let Some(created) = saved() {
+        let lab = Lab { created };
+        match lab.view().await {
+            Ok(view) if view.lab_id == lab.created.lab_id => return Ok(lab),
+            Ok(_) | Err(ApiError { status: 401 | 403 | 404, .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let created: LabCreated = call("POST", "/api/labs", None, None).await?;
+    save(&created);
+    Ok(Lab { created })
+}
+
+/// Starts getting the lab; the signal turns `Ready` (or `Failed`) when it is done.
+pub fn start() -> RwSignal<LabStatus> {
+    let status = RwSignal::new(LabStatus::Preparing);
+    wasm_bindgen_futures::spawn_local(async move {
+        status.set(match open_lab().await {
+            Ok(lab) => LabStatus::Ready(lab),
+            Err(e) => LabStatus::Failed(format!("Could not prepare your lab: {e}. Reload to try again.")),
+        });
+    });
+    status
+}

@@ -1,0 +1,43 @@
+//! The lab's three live devices, made once per page and shared by the sections that
+//! show them: "You" (the state-machine lab), Alice and Bob (the offline queue and the
+//! tick pipeline watch the same two phones).
+
+use bluetick_shared::frames::Recipient;
+use leptos::prelude::*;
+
+use super::device::LiveDevice;
+use crate::lab::Lab;
+
+/// How long Bob's phone takes over each pushed entry, so a flush can be watched.
+pub const BOB_PACE_MS: u32 = 400;
+
+#[derive(Clone)]
+pub struct LabDevices {
+    pub lab: Lab,
+    pub you: LiveDevice,
+    pub alice: LiveDevice,
+    pub bob: LiveDevice,
+}
+
+/// Where the page keeps them (devices hold browser objects, so the store is local).
+pub type DeviceStore = StoredValue<Option<LabDevices>, LocalStorage>;
+
+pub fn new_store() -> DeviceStore {
+    StoredValue::new_local(None)
+}
+
+/// The lab's devices, connecting them the first time they are asked for.
+pub fn devices(store: DeviceStore, lab: &Lab) -> LabDevices {
+    if let Some(devices) = store.get_value() {
+        return devices;
+    }
+    let bob = LiveDevice::new(lab.bob().clone(), BOB_PACE_MS, None);
+    let alice = LiveDevice::new(lab.alice().clone(), 0, Some(Recipient::User(lab.bob().user_id)));
+    let you = LiveDevice::new(lab.you().clone(), 0, None);
+    let devices = LabDevices { lab: lab.clone(), you, alice, bob };
+    for device in [&devices.you, &devices.alice, &devices.bob] {
+        device.connection.connect();
+    }
+    store.set_value(Some(devices.clone()));
+    devices
+}
