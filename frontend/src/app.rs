@@ -4,18 +4,26 @@ use leptos::prelude::*;
 
 use crate::components::connection_lab::ConnectionLab;
 use crate::components::fan_out_facts::FanOutFacts;
+use crate::components::idempotent_insert_code::IdempotentInsertCode;
+use crate::components::lab_gate::LabGate;
 use crate::components::lesson_header::LessonHeader;
+use crate::components::message_journey::MessageJourney;
+use crate::components::offline_queue_lab::OfflineQueueLab;
 use crate::components::quiz::{Quiz, saved_quiz};
 use crate::components::scale_section::ScaleSection;
 use crate::components::section_nav::SectionNav;
 use crate::components::technology_cards::TechnologyCards;
 use crate::components::tick_pipeline::TickPipeline;
 use crate::components::why_websocket_callout::WhyWebsocketCallout;
+use crate::live::lab_devices;
 
 #[component]
 pub fn App() -> impl IntoView {
     // The quiz's progress, shared by the quiz and the nav's score.
     let quiz = RwSignal::new(saved_quiz());
+    // This browser's lab sandbox on the server, and its live devices once it is ready.
+    let status = crate::lab::start();
+    let store = lab_devices::new_store();
     view! {
         <a class="skip-link" href="#main">"Skip to the lesson"</a>
         <LessonHeader />
@@ -23,9 +31,12 @@ pub fn App() -> impl IntoView {
         <main id="main">
             <ScaleSection />
             <WhyWebsocketCallout />
-            <ConnectionLab />
-            // The offline queue (#offline-queue) comes here.
-            <TickPipeline />
+            <ConnectionLab status store />
+            <OfflineQueueLab status store />
+            <TickPipeline>
+                <LabGate status store live=|devices| view! { <MessageJourney devices /> } />
+                <IdempotentInsertCode />
+            </TickPipeline>
             <FanOutFacts />
             <TechnologyCards />
             <Quiz state=quiz />

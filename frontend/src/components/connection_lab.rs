@@ -1,18 +1,36 @@
-//! "WebSocket state machine": a real connection to the backend that the student drives.
+//! "WebSocket state machine": a real connection to the backend that the student drives,
+//! including failures the backend injects for this browser's device only: a dropped
+//! network (no close handshake) and an outage that refuses it for N seconds.
 
 use bluetick_shared::connection::ConnectionState;
+use bluetick_shared::lab::MAX_OUTAGE_SECS;
 use leptos::prelude::*;
 
+use crate::clock;
 use crate::components::event_log::EventLog;
 use crate::components::state_machine_diagram::StateMachineDiagram;
-use crate::live::connection::LiveConnection;
+use crate::lab::LabStatus;
+use crate::live::lab_devices::{DeviceStore, LabDevices};
 
 #[component]
-pub fn ConnectionLab() -> impl IntoView {
-    let connection = LiveConnection::new(crate::live::ws_url());
+pub fn ConnectionLab(status: RwSignal<LabStatus>, store: DeviceStore) -> impl IntoView {
+    view! {
+        <section id="state-machine" class="lab-section" aria-labelledby="state-machine-title">
+            <h2 id="state-machine-title">"WebSocket state machine"</h2>
+            <p class="lede">
+                "This is a real WebSocket from your browser to the bluetick server. "
+                "Every state below is where the socket really is."
+            </p>
+            <crate::components::lab_gate::LabGate status store live=|devices| view! { <ConnectionLive devices /> } />
+        </section>
+    }
+}
+
+#[component]
+fn ConnectionLive(devices: LabDevices) -> impl IntoView {
+    let connection = devices.you.connection.clone();
     let view_state = connection.signals();
-    // The lab starts live: connecting at once shows the whole handshake in the log.
-    connection.connect();
+    let state = view_state.state;
 
     let connect = {
         let connection = connection.clone();
@@ -22,8 +40,47 @@ pub fn ConnectionLab() -> impl IntoView {
         let connection = connection.clone();
         move |_| connection.disconnect()
     };
-    let state = view_state.state;
-    let status = move || {
+    // What the last injected failure did, for the status line under the controls.
+    let fault = RwSignal::new(String::new());
+    let outage_until = RwSignal::new(None::<u64>);
+    let outage_secs = RwSignal::new(8u64);
+    let device_id = devices.you.device_id();
+    let drop_network = {
+        let lab = devices.lab.clone();
+        move |_| {
+            let lab = lab.clone();
+            fault.set("Asking the server to cut this connection…".into());
+            wasm_bindgen_futures::spawn_local(async move {
+                fault.set(match lab.drop_network(device_id).await {
+                    Ok(done) if done.dropped > 0 => {
+                        "The server cut the TCP connection without a close frame, like a network failure.".into()
+                    }
+                    Ok(_) => "No connection to drop: connect first.".into(),
+                    Err(e) => format!("Could not drop the network: {e}"),
+                });
+            });
+        }
+    };
+    let start_outage = {
+        let lab = devices.lab.clone();
+        move |_| {
+            let lab = lab.clone();
+            let seconds = outage_secs.get_untracked();
+            wasm_bindgen_futures::spawn_local(async move {
+                match lab.outage(device_id, seconds).await {
+                    Ok(done) => {
+                        outage_until.set(done.until.map(|ms| ms as u64));
+                        fault.set(format!(
+                            "The server refuses this device for {seconds} s: every attempt until then fails."
+                        ));
+                    }
+                    Err(e) => fault.set(format!("Could not start the outage: {e}")),
+                }
+            });
+        }
+    };
+
+    let status_text = move || {
         let s = state.get();
         format!("{} — {}", s.label(), s.explanation())
     };
@@ -38,31 +95,44 @@ pub fn ConnectionLab() -> impl IntoView {
             _ => String::new(),
         }
     };
+    let now = clock::ticking_now(200);
+    let outage_left = move || {
+        let until = outage_until.get()?;
+        let left = until.saturating_sub(now.get());
+        (left > 0).then(|| format!("Server unreachable for this device: {:.1} s left", left as f64 / 1000.0))
+    };
 
     view! {
-        <section id="state-machine" class="lab-section" aria-labelledby="state-machine-title">
-            <h2 id="state-machine-title">"WebSocket state machine"</h2>
-            <p class="lede">
-                "This is a real WebSocket from your browser to the bluetick server. "
-                "Every state below is where the socket really is."
-            </p>
-            <StateMachineDiagram state=state />
-            <p class="status-line" role="status" data-testid="connection-status"
-               data-state=move || state.get().label()>
-                {status}
-            </p>
-            <p class="retry-line" aria-live="polite">{retry}</p>
-            <div class="controls" role="group" aria-label="Connection controls">
-                <button type="button" on:click=connect
-                    disabled=move || state.get() == ConnectionState::Connected>
-                    "Connect"
-                </button>
-                <button type="button" on:click=disconnect
-                    disabled=move || state.get() == ConnectionState::Disconnected>
-                    "Disconnect"
-                </button>
-            </div>
-            <EventLog lines=view_state.log label="Connection event log" />
-        </section>
+        <StateMachineDiagram state=state />
+        <p class="status-line" role="status" data-testid="connection-status" data-state=move || state.get().label()>
+            {status_text}
+        </p>
+        <p class="retry-line" data-testid="retry-line" aria-live="polite">{retry}</p>
+        <div class="controls" role="group" aria-label="Connection controls">
+            <button type="button" on:click=connect disabled=move || state.get() == ConnectionState::Connected>
+                "Connect"
+            </button>
+            <button type="button" on:click=disconnect disabled=move || state.get() == ConnectionState::Disconnected>
+                "Disconnect"
+            </button>
+            <button type="button" on:click=drop_network disabled=move || state.get() != ConnectionState::Connected>
+                "Drop network"
+            </button>
+        </div>
+        <div class="controls outage-controls" role="group" aria-label="Inject a server outage">
+            <label for="outage-seconds">"Server unreachable for"</label>
+            <input id="outage-seconds" type="number" min="1" max=MAX_OUTAGE_SECS.to_string() inputmode="numeric"
+                prop:value=move || outage_secs.get().to_string()
+                on:change=move |e| {
+                    let value = event_target_value(&e).parse().unwrap_or(8u64).clamp(1, MAX_OUTAGE_SECS);
+                    outage_secs.set(value);
+                } />
+            <span>"s"</span>
+            <button type="button" on:click=start_outage>"Start outage"</button>
+        </div>
+        <p class="fault-line" data-testid="fault-line" aria-live="polite">
+            {move || fault.get()} " " {outage_left}
+        </p>
+        <EventLog lines=view_state.log label="Connection event log" />
     }
 }

@@ -1,6 +1,7 @@
 //! "From sender to blue ticks": the path one message takes between two phones, and what
 //! each tick along the way means. The tick table is its own component; the live
-//! pipeline, when it comes, goes in as this section's children.
+//! pipeline (`message_journey`) and the real insert code come in as this section's
+//! children.
 
 use leptos::prelude::*;
 

@@ -1,0 +1,150 @@
+//! The live tick pipeline: Alice sends to Bob and the five hops light up from the
+//! server's own trace events, while her ticks move ✓ → ✓✓ → blue ✓✓ as the real
+//! receipts arrive — or end at ⚠ when a compressed expiry passes with Bob offline.
+
+use bluetick_shared::connection::ConnectionState;
+use bluetick_shared::frames::{MessageId, Recipient};
+use bluetick_shared::journey::{HopState, journey};
+use leptos::prelude::*;
+
+use crate::components::expiry_control::ExpiryControl;
+use crate::components::tick_mark::TickMark;
+use crate::live::device::SentMessage;
+use crate::live::lab_devices::LabDevices;
+
+#[component]
+pub fn MessageJourney(devices: LabDevices) -> impl IntoView {
+    let alice = devices.alice.clone();
+    let bob = devices.bob.clone();
+    let to = Recipient::User(bob.user_id());
+    let sent = alice.signals.sent;
+    let count = RwSignal::new(0u32);
+    // The message being followed: the one chosen, else the newest.
+    let chosen = RwSignal::new(None::<MessageId>);
+    let followed = move || -> Option<SentMessage> {
+        sent.with(|all| match chosen.get() {
+            Some(id) => all.iter().find(|m| m.id == id).cloned(),
+            None => all.last().cloned(),
+        })
+    };
+    let send = {
+        let alice = alice.clone();
+        move |_| {
+            count.update(|n| *n += 1);
+            let id = alice.send_text(to, format!("Hi Bob! ({})", count.get_untracked()));
+            chosen.set(Some(id));
+        }
+    };
+    let read = {
+        let bob = bob.clone();
+        move |_| {
+            bob.read_all();
+        }
+    };
+    let bob_state = bob.connection.signals().state;
+    let toggle_bob = {
+        let bob = bob.clone();
+        move |_| match bob_state.get_untracked() {
+            ConnectionState::Disconnected => bob.connection.connect(),
+            _ => bob.connection.disconnect(),
+        }
+    };
+    let hops = move || {
+        let message = followed();
+        let (wire, tick, stages) = match &message {
+            Some(m) => (m.sends > 0, m.tick, m.stages.clone()),
+            None => return Vec::new(),
+        };
+        let events: Vec<_> = stages.iter().map(|s| (s.stage, s.after_us, s.detail.as_str())).collect();
+        journey(wire, &events, tick).to_vec()
+    };
+
+    view! {
+        <div class="journey" role="group" aria-labelledby="journey-title">
+            <h3 id="journey-title">"Follow one message, live"</h3>
+            <div class="controls" role="group" aria-label="Tick pipeline controls">
+                <button type="button" on:click=send>"Alice sends a message"</button>
+                <button type="button" on:click=read>"Bob opens the chat"</button>
+                <button type="button" on:click=toggle_bob>
+                    {move || if bob_state.get() == ConnectionState::Disconnected {
+                        "Bring Bob online"
+                    } else {
+                        "Take Bob offline"
+                    }}
+                </button>
+            </div>
+            <p class="phone-status" role="status">
+                {move || format!("Bob is {}", bob_state.get().label())}
+            </p>
+            <ExpiryControl devices=devices.clone() />
+            {move || match followed() {
+                None => view! { <p class="queue-empty">"Send a message to follow it through the pipeline."</p> }
+                    .into_any(),
+                Some(message) => view! {
+                    <p class="journey-message" data-testid="journey-message">
+                        <span class="bubble bubble-out">
+                            <span class="bubble-text">{message.body.clone()}</span>
+                            " "
+                            <TickMark state=Signal::derive(move || message.tick) />
+                        </span>
+                        {message.failed_reason.clone().map(|r| view! { <span class="bubble-error">{r}</span> })}
+                    </p>
+                }
+                .into_any(),
+            }}
+            <ol class="journey-hops" aria-label="The message's five hops" data-testid="journey-hops">
+                <For each=hops key=|h| (h.hop.title(), format!("{:?}", h.state), h.note.clone()) let:hop>
+                    <li class=format!("journey-hop hop-{}", state_class(hop.state)) data-state=state_class(hop.state)>
+                        <span class="hop-title">{hop.hop.title()}</span>
+                        <span class="hop-state">{state_word(hop.state)}</span>
+                        <span class="hop-time">
+                            {hop.after_us.map(|us| format!("+{:.1} ms", us as f64 / 1000.0)).unwrap_or_default()}
+                        </span>
+                        <span class="hop-note">{hop.note.clone()}</span>
+                    </li>
+                </For>
+            </ol>
+            <SentPicker sent chosen />
+        </div>
+    }
+}
+
+fn state_class(state: HopState) -> &'static str {
+    match state {
+        HopState::Waiting => "waiting",
+        HopState::Done => "done",
+        HopState::Held => "held",
+        HopState::Failed => "failed",
+    }
+}
+
+fn state_word(state: HopState) -> &'static str {
+    match state {
+        HopState::Waiting => "○ not yet",
+        HopState::Done => "● passed",
+        HopState::Held => "◐ held: recipient offline",
+        HopState::Failed => "⚠ failed",
+    }
+}
+
+/// Alice's recent messages, to pick which one the pipeline follows.
+#[component]
+fn SentPicker(sent: RwSignal<Vec<SentMessage>>, chosen: RwSignal<Option<MessageId>>) -> impl IntoView {
+    view! {
+        <details class="sent-picker">
+            <summary>"Follow an earlier message"</summary>
+            <ul>
+                <For each=move || sent.get().into_iter().rev().take(10) key=|m| (m.id, m.tick) let:message>
+                    <li>
+                        <button type="button" class="link-button"
+                            on:click=move |_| chosen.set(Some(message.id))>
+                            {message.body.clone()}
+                        </button>
+                        " "
+                        <TickMark state=Signal::derive(move || message.tick) />
+                    </li>
+                </For>
+            </ul>
+        </details>
+    }
+}
