@@ -27,4 +27,30 @@ for (const shot of shots) {
   console.log(file);
   await page.close();
 }
+
+// The live labs mid-run: Bob offline with a queue on the server, then a message read.
+for (const shot of [shots[0], shots[2]]) {
+  const page = await browser.newPage({
+    viewport: { width: shot.width, height: shot.height },
+    colorScheme: shot.colorScheme,
+  });
+  await page.goto(url);
+  await page.locator('#offline-queue .phone-status[data-state=CONNECTED]').nth(1).waitFor({ timeout: 15_000 });
+  await page.getByRole('button', { name: 'Take Bob offline' }).first().click();
+  await page.getByRole('button', { name: 'Simulate messages' }).click();
+  await page.locator('[data-testid=queue-count][data-waiting="5"]').waitFor({ timeout: 10_000 });
+  const queueFile = `${outDir}/offline-queue-${shot.name}.png`;
+  await page.locator('#offline-queue').screenshot({ path: queueFile });
+  console.log(queueFile);
+  await page.getByRole('button', { name: 'Bring Bob online' }).first().click();
+  await page.locator('[data-testid=bob-flush][data-drained=true]').waitFor({ timeout: 20_000 });
+  await page.getByRole('button', { name: 'Alice sends a message' }).click();
+  await page.getByTestId('journey-message').locator('[data-tick=delivered]').waitFor({ timeout: 10_000 });
+  await page.getByRole('button', { name: 'Bob opens the chat' }).last().click();
+  await page.getByTestId('journey-message').locator('[data-tick=read]').waitFor({ timeout: 10_000 });
+  const ticksFile = `${outDir}/tick-pipeline-${shot.name}.png`;
+  await page.locator('.journey').screenshot({ path: ticksFile });
+  console.log(ticksFile);
+  await page.close();
+}
 await browser.close();

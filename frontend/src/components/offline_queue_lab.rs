@@ -142,6 +142,7 @@ fn BobPhone(devices: LabDevices) -> impl IntoView {
     };
     let flush = move || match (state.get(), signals.handling.get(), signals.drained.get()) {
         (ConnectionState::Connected, n, _) if n > 0 => format!("Flushing: {n} more pushed, one every {BOB_PACE_MS} ms"),
+        (ConnectionState::Connected, _, Some(0)) => "queue drained ✓ (nothing was waiting)".into(),
         (ConnectionState::Connected, _, Some(up_to)) => format!("queue drained ✓ (everything up to #{up_to})"),
         (ConnectionState::Connected, _, None) => "Receiving the backlog…".into(),
         _ => "Offline: new messages wait on the server".into(),
