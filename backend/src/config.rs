@@ -69,6 +69,11 @@ pub struct Config {
     #[arg(long, env = "BLUETICK_LAB_IDLE_SECS", default_value_t = 12 * 3600)]
     pub lab_idle_secs: u64,
 
+    /// The presence TTL of lab devices (milliseconds): compressed so a student sees a
+    /// silent device go offline in seconds. Lab devices heartbeat four times per TTL.
+    #[arg(long, env = "BLUETICK_LAB_PRESENCE_TTL_MS", default_value_t = 8_000)]
+    pub lab_presence_ttl_ms: u64,
+
     /// How often idle labs are looked for (milliseconds).
     #[arg(long, env = "BLUETICK_LAB_SWEEP_MS", default_value_t = 60_000)]
     pub lab_sweep_ms: u64,

@@ -298,3 +298,43 @@ async fn idle_labs_are_deleted_whole_but_not_while_a_device_is_connected() {
     assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM push_outbox").await, 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn lab_devices_live_with_the_compressed_presence_ttl() {
+    let server = TestServer::start_with(|c| c.lab_presence_ttl_ms = 400).await;
+    let lab = new_lab(&server).await;
+    let mut alice = RawClient::connect(&server.ws_url()).await;
+    let credentials = bluetick_shared::frames::Credentials {
+        device_id: device(&lab, "Alice").device_id,
+        token: device(&lab, "Alice").token.clone(),
+    };
+    alice.send(&ClientFrame::hello_as("raw-test", credentials, 0)).await;
+    match alice.recv().await {
+        ServerFrame::Welcome { presence_ttl_ms, heartbeat_ms, .. } => {
+            assert_eq!((presence_ttl_ms, heartbeat_ms), (400, 100), "the welcome tells the lab's TTL");
+        }
+        other => panic!("expected welcome, got {other:?}"),
+    }
+    alice.send(&ClientFrame::WatchPresence { users: vec![device(&lab, "Bob").user_id] }).await;
+    // Bob connects, then goes silent (a frozen phone): he is offline after the lab's TTL.
+    let _bob = RawClient::connect_as(&server.ws_url(), device(&lab, "Bob"), 0).await;
+    // Alice heartbeats every 100 ms meanwhile, as the page does, and stays online.
+    let mut saw_online = false;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "Bob never went offline");
+        let frame = tokio::time::timeout(Duration::from_millis(100), alice.recv_or_close()).await;
+        alice.send(&ClientFrame::Heartbeat).await;
+        match frame {
+            Err(_) => {}
+            Ok(Ok(ServerFrame::Presence { online: true, .. })) => saw_online = true,
+            Ok(Ok(ServerFrame::Presence { online: false, last_seen, .. })) if saw_online => {
+                assert!(last_seen.is_some(), "offline comes with a last-seen time");
+                break;
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(close)) => panic!("Alice was closed: {close:?}"),
+        }
+    }
+    server.stop().await;
+}

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use bluetick_shared::frames::{GroupId, MAX_GROUP_MEMBERS, UserId};
+use bluetick_shared::frames::{DeviceId, GroupId, MAX_GROUP_MEMBERS, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -27,6 +27,9 @@ pub struct CrowdStarted {
     pub crowd_id: Uuid,
     pub group: GroupId,
     pub members: Vec<UserId>,
+    /// Each member's device, in the same order (pipeline traces name devices).
+    #[serde(default)]
+    pub devices: Vec<DeviceId>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -82,6 +85,7 @@ pub async fn start(
     let names: Vec<String> = (1..=spec.size).map(|i| format!("Member {i:04}")).collect();
     let members = state.store.register_users(&names, me.lab).await?;
     let users: Vec<UserId> = members.iter().map(|m| m.user_id).collect();
+    let devices: Vec<DeviceId> = members.iter().map(|m| m.device_id).collect();
     match state.store.add_members(group, &users).await? {
         AddMember::Added => {}
         AddMember::GroupFull => {
@@ -89,10 +93,15 @@ pub async fn start(
         }
         other => return Err(AppError::NotFound(format!("cannot add members: {other:?}"))),
     }
-    let crowd = Crowd::start(state.ws_url.clone(), members, &spec, config.heartbeat_ms);
+    // Lab devices live with the lab's compressed presence TTL; heartbeat to match it.
+    let heartbeat_ms = match me.lab {
+        Some(_) => (config.lab_presence_ttl_ms / 4).max(25),
+        None => config.heartbeat_ms,
+    };
+    let crowd = Crowd::start(state.ws_url.clone(), members, &spec, heartbeat_ms);
     let (crowd_id, _) = state.crowds.insert(me.user, crowd);
     tracing::info!(%crowd_id, %group, size = spec.size, offline = spec.offline, "crowd started");
-    Ok((StatusCode::CREATED, Json(CrowdStarted { crowd_id, group, members: users })))
+    Ok((StatusCode::CREATED, Json(CrowdStarted { crowd_id, group, members: users, devices })))
 }
 
 pub async fn report(

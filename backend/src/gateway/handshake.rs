@@ -44,6 +44,9 @@ impl Session {
             };
             if let Some(lab) = identity.lab {
                 self.state.labs.touch(lab);
+                let ttl = self.state.config.lab_presence_ttl_ms.max(100);
+                self.presence_ttl = std::time::Duration::from_millis(ttl);
+                self.heartbeat = std::time::Duration::from_millis(ttl / 4);
                 if let Some(left) = self.state.labs.outage_left(lab, identity.device) {
                     // The lab's "server unreachable": no answer at all, the connection
                     // just goes away, so the client's reconnect logic is what shows.
@@ -55,15 +58,14 @@ impl Session {
         }
         self.handshaken = true;
         tracing::info!(%client, device = ?self.device.as_ref().map(|d| d.device), "handshake complete");
-        let config = &self.state.config;
         let welcome = ServerFrame::Welcome {
             protocol: PROTOCOL_VERSION,
             server: crate::SERVER_NAME.to_string(),
             connection_id: self.connection_id,
             device: self.device.as_ref().map(|d| d.device),
             user: self.device.as_ref().map(|d| d.user),
-            heartbeat_ms: config.heartbeat_ms,
-            presence_ttl_ms: config.presence_ttl_ms,
+            heartbeat_ms: self.heartbeat.as_millis() as u64,
+            presence_ttl_ms: self.presence_ttl.as_millis() as u64,
         };
         if !self.send(welcome).await {
             return Ok(Some(Ending::PeerGone));

@@ -44,6 +44,8 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
         let (kick_tx, kicks) = mpsc::channel(1);
         let writer = tokio::spawn(write_loop(sink, queue).in_current_span());
 
+        let presence_ttl = Duration::from_millis(state.config.presence_ttl_ms);
+        let heartbeat = Duration::from_millis(state.config.heartbeat_ms);
         let mut session = Session {
             peer: Peer::new(connection_id, outbox.clone(), kick_tx),
             state,
@@ -59,6 +61,8 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
             pending_pusher: None,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             last_heard: Instant::now(),
+            presence_ttl,
+            heartbeat,
         };
         let ending = session.read_loop(&mut stream).await;
         tracing::debug!(?ending, "ending");
@@ -129,14 +133,17 @@ pub(super) struct Session {
     pub(super) in_flight: Arc<Semaphore>,
     /// When the client last sent anything: the presence TTL counts from here.
     last_heard: Instant,
+    /// This connection's presence TTL and heartbeat interval (lab devices have shorter).
+    pub(super) presence_ttl: Duration,
+    pub(super) heartbeat: Duration,
 }
 
 impl Session {
     async fn read_loop(&mut self, stream: &mut SplitStream<WebSocket>) -> Ending {
         let config = self.state.config.clone();
         let handshake_deadline = Instant::now() + Duration::from_secs(config.handshake_timeout_secs);
-        let ttl = Duration::from_millis(config.presence_ttl_ms);
         loop {
+            let ttl = self.presence_ttl;
             let presence_deadline = self.last_heard + ttl;
             let message = tokio::select! {
                 _ = self.state.shutdown.cancelled() => {
