@@ -1,6 +1,14 @@
 //! Pipeline traces: every step a message takes, sent to whoever observes its
 //! conversation. The lesson's tick pipeline is drawn from these events, so what a
 //! student sees animate is what the server actually did, when it did it.
+//!
+//! A group message makes three traces per member (pushed or queued, acked, read): three
+//! thousand frames within a second or two for a 1,024-member group. They do not go
+//! straight into the connection's small frame queue, which would call the observer a
+//! slow consumer and cut it off; each observing connection has a trace queue of its own
+//! ([`TRACE_QUEUE`] frames) that a forwarder task drains into the connection with
+//! backpressure. Should even that fill, traces are dropped and counted, never the
+//! connection: traces are a view of the work, not the work.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,7 +18,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Recipient, ServerFrame, TraceStage, UserId};
 use uuid::Uuid;
 
-use crate::peer::Peer;
+/// Traces one observing connection may have waiting.
+pub const TRACE_QUEUE: usize = 8192;
+
+/// Where one observing connection's traces go.
+#[derive(Debug, Clone)]
+pub struct TraceSink {
+    pub connection_id: Uuid,
+    pub frames: tokio::sync::mpsc::Sender<ServerFrame>,
+}
 
 /// A conversation: two users (in either order), or a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,14 +48,16 @@ impl Conversation {
 
 #[derive(Debug, Default)]
 pub struct TraceBus {
-    observers: Mutex<HashMap<Conversation, Vec<Peer>>>,
+    observers: Mutex<HashMap<Conversation, Vec<TraceSink>>>,
+    /// Traces dropped because an observer's trace queue was full.
+    pub dropped: std::sync::atomic::AtomicU64,
     /// How many observers exist, so that emitting costs one atomic load when nobody
     /// watches (the usual case under load).
     count: AtomicUsize,
 }
 
 impl TraceBus {
-    pub fn observe(&self, conversation: Conversation, peer: Peer) {
+    pub fn observe(&self, conversation: Conversation, peer: TraceSink) {
         let mut observers = self.observers.lock().unwrap();
         let list = observers.entry(conversation).or_default();
         if !list.iter().any(|p| p.connection_id == peer.connection_id) {
@@ -78,7 +96,14 @@ impl TraceBus {
         let Some(list) = observers.get_mut(&conversation) else { return };
         let frame = ServerFrame::Trace { id, stage, at_us: unix_micros(), device, detail: detail() };
         let before = list.len();
-        list.retain(|p| p.push(&frame));
+        list.retain(|sink| match sink.frames.try_send(frame.clone()) {
+            Ok(()) => true,
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => false,
+        });
         let removed = before - list.len();
         if list.is_empty() {
             observers.remove(&conversation);

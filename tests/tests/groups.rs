@@ -282,3 +282,36 @@ async fn group_crash_mid_fanout() {
     assert_eq!(db::count(data.path(), "SELECT COUNT(*) FROM messages").await, 20);
     drop(server);
 }
+
+/// A group message makes three traces per member within a second or two. Before traces
+/// had their own queue, an observer of a big group overflowed its connection's frame
+/// queue and was cut off as a slow consumer halfway through.
+#[tokio::test]
+async fn an_observer_of_a_big_group_gets_every_member_trace_and_stays_connected() {
+    let server = TestServer::start().await;
+    let owner = register(server.addr, "Owner").await;
+    let group = create_group(server.addr, &owner, "watched").await;
+    let members = 600;
+    let crowd = start_crowd(server.addr, &owner, group, serde_json::json!({ "size": members })).await;
+    let deadline = Instant::now() + WAIT;
+    while crowd_report(server.addr, &owner, &crowd).await.members.iter().any(|m| !m.log.online) {
+        assert!(Instant::now() < deadline, "the crowd never came online");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut raw = RawClient::connect_as(&server.ws_url(), &owner, 0).await;
+    raw.send(&ClientFrame::Observe { with: Recipient::Group(group) }).await;
+    let id = uuid::Uuid::now_v7();
+    raw.send(&ClientFrame::Send { id, to: Recipient::Group(group), body: "everyone".into() }).await;
+    let mut acked = std::collections::HashSet::new();
+    while acked.len() < crowd.devices.len() {
+        match raw.recv_or_close().await {
+            Ok(ServerFrame::Trace { stage: bluetick_shared::frames::TraceStage::Acked, device: Some(d), .. }) => {
+                acked.insert(d);
+            }
+            Ok(_) => {}
+            Err(close) => panic!("the observer was cut off after {} acked traces: {close:?}", acked.len()),
+        }
+    }
+    assert!(crowd.devices.iter().all(|d| acked.contains(d)), "one acked trace per member device");
+    server.stop().await;
+}

@@ -199,7 +199,8 @@ impl Session {
         let me = self.me()?;
         // Only conversations you are part of: any 1:1 with you, or a group you belong to.
         self.check_recipient(&me, with).await?;
-        self.state.traces.observe(Conversation::of(me.user, with), self.peer.clone());
+        let sink = self.trace_sink();
+        self.state.traces.observe(Conversation::of(me.user, with), sink);
         Ok(None)
     }
 

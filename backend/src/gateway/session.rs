@@ -58,6 +58,7 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
             pushed_up_to: Arc::new(AtomicU64::new(0)),
             pusher: None,
             progress_pusher: None,
+            trace_sink: None,
             pending_pusher: None,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             last_heard: Instant::now(),
@@ -128,6 +129,8 @@ pub(super) struct Session {
     pub(super) pusher: Option<JoinHandle<()>>,
     /// Sends merged group progress counts (see `ProgressSlot`).
     pub(super) progress_pusher: Option<JoinHandle<()>>,
+    /// This connection's trace queue and the task forwarding it, once it observes.
+    trace_sink: Option<(crate::trace::TraceSink, JoinHandle<()>)>,
     /// Starts the pusher once `welcome` is queued.
     pub(super) pending_pusher: Option<tokio::sync::oneshot::Sender<()>>,
     pub(super) in_flight: Arc<Semaphore>,
@@ -227,9 +230,30 @@ impl Session {
         self.outbox.send(Message::Text(frame.to_json().into())).await.is_ok()
     }
 
+    /// The connection's trace queue, made on first use with a task that forwards it to
+    /// the client at the pace the client reads.
+    pub(super) fn trace_sink(&mut self) -> crate::trace::TraceSink {
+        if let Some((sink, _)) = &self.trace_sink {
+            return sink.clone();
+        }
+        let (frames, mut queue) = mpsc::channel::<ServerFrame>(crate::trace::TRACE_QUEUE);
+        let outbox = self.outbox.clone();
+        let task = tokio::spawn(async move {
+            while let Some(frame) = queue.recv().await {
+                if outbox.send(Message::Text(frame.to_json().into())).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let sink = crate::trace::TraceSink { connection_id: self.connection_id, frames };
+        self.trace_sink = Some((sink.clone(), task));
+        sink
+    }
+
     /// Takes this connection out of routing, presence and every subscription.
     fn leave(&mut self) {
-        for task in [self.pusher.take(), self.progress_pusher.take()].into_iter().flatten() {
+        let tracer = self.trace_sink.take().map(|(_, task)| task);
+        for task in [self.pusher.take(), self.progress_pusher.take(), tracer].into_iter().flatten() {
             task.abort();
         }
         self.state.presence.forget(self.connection_id);
