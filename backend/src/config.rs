@@ -74,6 +74,11 @@ pub struct Config {
     #[arg(long, env = "BLUETICK_LAB_PRESENCE_TTL_MS", default_value_t = 8_000)]
     pub lab_presence_ttl_ms: u64,
 
+    /// A crowd whose owner's device has been disconnected this long is stopped, freeing
+    /// its places under the crowd caps (seconds).
+    #[arg(long, env = "BLUETICK_CROWD_ORPHAN_SECS", default_value_t = 120)]
+    pub crowd_orphan_secs: u64,
+
     /// How often idle labs are looked for (milliseconds).
     #[arg(long, env = "BLUETICK_LAB_SWEEP_MS", default_value_t = 60_000)]
     pub lab_sweep_ms: u64,

@@ -240,6 +240,9 @@ pub struct CrowdRegistry {
 struct RunningCrowd {
     id: uuid::Uuid,
     owner: bluetick_shared::frames::UserId,
+    /// The device that started it; while it stays away, the crowd is nobody's.
+    owner_device: bluetick_shared::frames::DeviceId,
+    orphaned_since: Option<Instant>,
     crowd: Arc<Crowd>,
 }
 
@@ -271,11 +274,47 @@ impl CrowdRegistry {
         Ok(())
     }
 
-    pub fn insert(&self, owner: bluetick_shared::frames::UserId, crowd: Crowd) -> (uuid::Uuid, Arc<Crowd>) {
+    pub fn insert(
+        &self,
+        owner: bluetick_shared::frames::UserId,
+        owner_device: bluetick_shared::frames::DeviceId,
+        crowd: Crowd,
+    ) -> (uuid::Uuid, Arc<Crowd>) {
         let id = uuid::Uuid::now_v7();
         let crowd = Arc::new(crowd);
-        self.crowds.lock().unwrap().push(RunningCrowd { id, owner, crowd: crowd.clone() });
+        let running = RunningCrowd { id, owner, owner_device, orphaned_since: None, crowd: crowd.clone() };
+        self.crowds.lock().unwrap().push(running);
         (id, crowd)
+    }
+
+    /// Stops crowds whose owner's device has been disconnected for longer than `grace`
+    /// (a student who closed the tab): they would otherwise hold the server's crowd
+    /// places for hours. Returns how many were stopped.
+    pub async fn stop_orphans(
+        &self,
+        is_online: impl Fn(bluetick_shared::frames::DeviceId) -> bool,
+        grace: Duration,
+    ) -> usize {
+        let now = Instant::now();
+        let stopped: Vec<RunningCrowd> = {
+            let mut crowds = self.crowds.lock().unwrap();
+            for running in crowds.iter_mut() {
+                running.orphaned_since = match (is_online(running.owner_device), running.orphaned_since) {
+                    (true, _) => None,
+                    (false, None) => Some(now),
+                    (false, since) => since,
+                };
+            }
+            let (stopped, kept) = std::mem::take(&mut *crowds)
+                .into_iter()
+                .partition(|c| c.orphaned_since.is_some_and(|since| now.duration_since(since) >= grace));
+            *crowds = kept;
+            stopped
+        };
+        for running in &stopped {
+            running.crowd.stop().await;
+        }
+        stopped.len()
     }
 
     pub fn get(&self, id: uuid::Uuid) -> Option<(bluetick_shared::frames::UserId, Arc<Crowd>)> {

@@ -1,6 +1,6 @@
 //! Lab sandboxes at run time: each browser's controls (a compressed message expiry, an
 //! injected outage per device) and the sweep that deletes labs nobody has used for a
-//! while.
+//! while and stops crowds whose owner left.
 //!
 //! The controls live in memory: they are short-lived classroom effects, and a restart
 //! ending them is what a student would expect of "the server restarted". The lab itself,
@@ -105,6 +105,11 @@ pub async fn sweep(state: AppState) {
 }
 
 async fn sweep_once(state: &AppState, idle: Duration) -> Result<(), crate::store::StorageError> {
+    let grace = Duration::from_secs(state.config.crowd_orphan_secs);
+    let orphans = state.crowds.stop_orphans(|device| state.connections.is_online(device), grace).await;
+    if orphans > 0 {
+        tracing::info!(crowds = orphans, "stopped crowds whose owner went away");
+    }
     let now = unix_millis();
     let active = state.labs.take_active();
     if !active.is_empty() {

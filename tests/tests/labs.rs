@@ -338,3 +338,39 @@ async fn lab_devices_live_with_the_compressed_presence_ttl() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_crowd_stops_once_its_owner_has_been_gone_a_while_but_not_before() {
+    let server = TestServer::start_with(|c| {
+        c.crowd_orphan_secs = 1;
+        c.lab_sweep_ms = 100;
+    })
+    .await;
+    let lab = new_lab(&server).await;
+    let other = new_lab(&server).await;
+    let mut crowds = Vec::new();
+    for owner in [device(&lab, "Alice"), device(&other, "Alice")] {
+        let (status, body) = as_device(server.addr, owner, "POST", "/api/groups", Some(r#"{"name":"g"}"#)).await;
+        assert_eq!(status, 201, "{body}");
+        let group: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let path = format!("/api/groups/{}/crowd", group["id"].as_str().unwrap());
+        let (status, body) = as_device(server.addr, owner, "POST", &path, Some(r#"{"size":3}"#)).await;
+        assert_eq!(status, 201, "{body}");
+        let crowd: serde_json::Value = serde_json::from_str(&body).unwrap();
+        crowds.push(format!("/api/crowds/{}", crowd["crowd_id"].as_str().unwrap()));
+    }
+    // The second lab's Alice stays connected; the first one's never connects.
+    let _present = RawClient::connect_as(&server.ws_url(), device(&other, "Alice"), 0).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (status, _) = as_device(server.addr, device(&lab, "Alice"), "GET", &crowds[0], None).await;
+        if status == 404 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the orphaned crowd kept running");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, body) = as_device(server.addr, device(&other, "Alice"), "GET", &crowds[1], None).await;
+    assert_eq!(status, 200, "the crowd of a present owner keeps running: {body}");
+    server.stop().await;
+}
