@@ -1,6 +1,6 @@
 //! "The fan-out problem": why groups are the expensive part of messaging, the four
-//! ideas that tame them, and how three platforms chose differently. Static facts; the
-//! numbers are the lesson's.
+//! ideas that tame them, and how three platforms chose differently. The facts and numbers
+//! are the lesson's; the live fan-out lab (`fan_out_lab`) comes in as its children.
 
 use leptos::prelude::*;
 
@@ -51,7 +51,7 @@ const PLATFORMS: [(&str, &str, &str, &str); 3] = [
 ];
 
 #[component]
-pub fn FanOutFacts() -> impl IntoView {
+pub fn FanOutFacts(#[prop(optional)] children: Option<Children>) -> impl IntoView {
     view! {
         <section id="fan-out" class="lab-section" aria-labelledby="fan-out-title">
             <h2 id="fan-out-title">"The fan-out problem"</h2>
@@ -66,6 +66,7 @@ pub fn FanOutFacts() -> impl IntoView {
                 <span class="op">"="</span>
                 <strong>"58M operations/s"</strong>
             </p>
+            {children.map(|children| children())}
             <p>
                 "That is the load of large-group delivery. Broadcasting each message naively to every member "
                 "would melt a cluster, so the work is split up:"

@@ -24,7 +24,8 @@ pub fn MessageJourney(devices: LabDevices) -> impl IntoView {
     let followed = move || -> Option<SentMessage> {
         sent.with(|all| match chosen.get() {
             Some(id) => all.iter().find(|m| m.id == id).cloned(),
-            None => all.last().cloned(),
+            // The newest message to Bob; group messages have the fan-out lab.
+            None => all.iter().rev().find(|m| !m.group).cloned(),
         })
     };
     let send = {
@@ -134,7 +135,8 @@ fn SentPicker(sent: RwSignal<Vec<SentMessage>>, chosen: RwSignal<Option<MessageI
         <details class="sent-picker">
             <summary>"Follow an earlier message"</summary>
             <ul>
-                <For each=move || sent.get().into_iter().rev().take(10) key=|m| (m.id, m.tick) let:message>
+                <For each=move || sent.get().into_iter().rev().filter(|m| !m.group).take(10) key=|m| (m.id, m.tick)
+                    let:message>
                     <li>
                         <button type="button" class="link-button"
                             on:click=move |_| chosen.set(Some(message.id))>

@@ -20,6 +20,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("offline-queue", "Offline queue"),
     ("tick-pipeline", "Ticks"),
     ("fan-out", "Fan-out"),
+    ("presence", "Presence"),
     ("technologies", "Technologies"),
     ("quiz", "Quiz"),
 ];

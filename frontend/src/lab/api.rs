@@ -52,6 +52,8 @@ pub async fn call<T: DeserializeOwned>(
         .map_err(unreachable)?
         .as_string()
         .unwrap_or_default();
+    // An empty body (204 No Content) reads as JSON null, which `()` accepts.
+    let text = if text.is_empty() { "null".to_string() } else { text };
     if !response.ok() {
         // Every error body is {"error": code, "message": sentence}.
         let message = serde_json::from_str::<serde_json::Value>(&text)

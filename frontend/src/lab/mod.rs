@@ -7,7 +7,7 @@
 
 pub mod api;
 
-use bluetick_shared::frames::{DeviceId, MessageId, Registration};
+use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration};
 use bluetick_shared::lab::{
     ControlDone, ExpiryRequest, LAB_DEVICE_NAMES, LabCreated, LabView, MessageCopies, OutageRequest, QueueView,
 };
@@ -67,6 +67,58 @@ impl Lab {
     pub async fn copies(&self, id: MessageId) -> Result<MessageCopies, ApiError> {
         call("GET", &format!("/api/lab/messages/{id}"), Some(self.you()), None).await
     }
+
+    /// A new group with Alice as its first member.
+    pub async fn create_group(&self, name: &str) -> Result<GroupCreated, ApiError> {
+        let body = serde_json::json!({ "name": name }).to_string();
+        call("POST", "/api/groups", Some(self.alice()), Some(body)).await
+    }
+
+    /// Starts `size` simulated members in Alice's group, the first `offline` of them
+    /// offline for `back_after_ms`.
+    pub async fn start_crowd(
+        &self,
+        group: GroupId,
+        size: usize,
+        offline: usize,
+        back_after_ms: u64,
+    ) -> Result<CrowdStarted, ApiError> {
+        let body = serde_json::json!({ "size": size, "offline": offline, "back_after_ms": back_after_ms }).to_string();
+        call("POST", &format!("/api/groups/{group}/crowd"), Some(self.alice()), Some(body)).await
+    }
+
+    pub async fn stop_crowd(&self, crowd: uuid::Uuid) -> Result<(), ApiError> {
+        call("DELETE", &format!("/api/crowds/{crowd}"), Some(self.alice()), None).await
+    }
+
+    /// Which crowd members are online.
+    pub async fn crowd_online(&self, crowd: uuid::Uuid) -> Result<Vec<bool>, ApiError> {
+        let report: CrowdReport = call("GET", &format!("/api/crowds/{crowd}"), Some(self.alice()), None).await?;
+        Ok(report.members.into_iter().map(|m| m.online).collect())
+    }
+}
+
+/// The parts of `POST /api/groups`'s answer the page uses.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct GroupCreated {
+    pub id: GroupId,
+}
+
+/// The parts of `POST /api/groups/{g}/crowd`'s answer the page uses.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct CrowdStarted {
+    pub crowd_id: uuid::Uuid,
+    pub devices: Vec<DeviceId>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct CrowdReport {
+    members: Vec<CrowdMember>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct CrowdMember {
+    online: bool,
 }
 
 /// Where the page is in getting its lab.

@@ -55,6 +55,14 @@ pub struct LiveConnection {
 
 struct Driver {
     url: String,
+    /// The device's name, for the wire inspector.
+    label: String,
+    /// Heartbeats stopped on purpose (a frozen phone, for the presence lab).
+    heartbeats_paused: bool,
+    /// When this connection last put a frame on the wire (ms since epoch).
+    last_sent_ms: u64,
+    /// The presence TTL the server announced in its welcome.
+    presence_ttl_ms: u64,
     machine: ConnectionMachine,
     socket: Option<LabSocket>,
     generation: u64,
@@ -69,7 +77,7 @@ struct Driver {
 }
 
 impl LiveConnection {
-    pub fn new(url: String) -> LiveConnection {
+    pub fn new(url: String, label: &str) -> LiveConnection {
         let signals = ConnectionSignals {
             state: RwSignal::new(ConnectionState::Disconnected),
             attempt: RwSignal::new(0),
@@ -80,6 +88,10 @@ impl LiveConnection {
         let connection = LiveConnection {
             driver: Rc::new(RefCell::new(Driver {
                 url,
+                label: label.to_string(),
+                heartbeats_paused: false,
+                last_sent_ms: 0,
+                presence_ttl_ms: 0,
                 machine: ConnectionMachine::default(),
                 socket: None,
                 generation: 0,
@@ -111,11 +123,35 @@ impl LiveConnection {
 
     /// Sends a frame on the open, handshaken socket.
     pub fn send(&self, frame: &ClientFrame) -> Result<(), String> {
-        let driver = self.driver.borrow();
+        let mut driver = self.driver.borrow_mut();
         match (&driver.socket, driver.ready) {
-            (Some(socket), true) => socket.send(frame),
+            (Some(socket), true) => {
+                socket.send(frame)?;
+                driver.last_sent_ms = clock::now_ms();
+                Ok(())
+            }
             _ => Err("not connected".into()),
         }
+    }
+
+    /// Stops (or resumes) heartbeats, as a frozen phone would.
+    pub fn set_heartbeats_paused(&self, paused: bool) {
+        self.driver.borrow_mut().heartbeats_paused = paused;
+        self.log(if paused { "heartbeats paused".into() } else { "heartbeats resumed".into() });
+    }
+
+    pub fn heartbeats_paused(&self) -> bool {
+        self.driver.borrow().heartbeats_paused
+    }
+
+    /// The presence TTL from the last welcome (0 before the first).
+    pub fn presence_ttl_ms(&self) -> u64 {
+        self.driver.borrow().presence_ttl_ms
+    }
+
+    /// When a frame last left on this connection (ms since epoch; 0 if never).
+    pub fn last_sent_ms(&self) -> u64 {
+        self.driver.borrow().last_sent_ms
     }
 
     pub fn is_ready(&self) -> bool {
@@ -201,15 +237,15 @@ impl LiveConnection {
     }
 
     fn open_socket(&self) {
-        let (url, generation) = {
+        let (url, label, generation) = {
             let mut driver = self.driver.borrow_mut();
             driver.generation += 1;
             driver.socket = None;
             driver.ready = false;
-            (driver.url.clone(), driver.generation)
+            (driver.url.clone(), driver.label.clone(), driver.generation)
         };
         let weak = self.weak();
-        let opened = LabSocket::open(&url, move |event| {
+        let opened = LabSocket::open(&url, &label, move |event| {
             if let Some(connection) = upgrade(&weak) {
                 connection.on_socket_event(generation, event);
             }
@@ -237,11 +273,15 @@ impl LiveConnection {
                 self.log("socket open; sending hello".into());
                 let hello = self.hooks().map(|h| (h.hello)()).unwrap_or_else(|| ClientFrame::hello("bluetick-web"));
                 let sent = self.driver.borrow().socket.as_ref().map(|s| s.send(&hello));
+                self.driver.borrow_mut().last_sent_ms = clock::now_ms();
                 if let Some(Err(e)) = sent {
                     self.log(format!("could not send hello: {e}"));
                 }
             }
-            SocketEvent::Frame(ServerFrame::Welcome { connection_id, server, heartbeat_ms, .. }) => {
+            SocketEvent::Frame(ServerFrame::Welcome {
+                connection_id, server, heartbeat_ms, presence_ttl_ms, ..
+            }) => {
+                self.driver.borrow_mut().presence_ttl_ms = presence_ttl_ms;
                 self.log(format!("welcome from {server}, connection {connection_id}"));
                 self.start_heartbeats(generation, heartbeat_ms);
                 self.driver.borrow_mut().ready = true;
@@ -280,11 +320,13 @@ impl LiveConnection {
         let weak = self.weak();
         let interval = Interval::new(every_ms.clamp(250, u32::MAX as u64) as u32, move || {
             let Some(connection) = upgrade(&weak) else { return };
-            let driver = connection.driver.borrow();
+            let mut driver = connection.driver.borrow_mut();
             if driver.generation == generation
+                && !driver.heartbeats_paused
                 && let Some(socket) = &driver.socket
+                && socket.send(&ClientFrame::Heartbeat).is_ok()
             {
-                let _ = socket.send(&ClientFrame::Heartbeat);
+                driver.last_sent_ms = clock::now_ms();
             }
         });
         self.driver.borrow_mut().heartbeat = Some(interval);

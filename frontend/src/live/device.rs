@@ -9,11 +9,13 @@
 //! untouched, and the server-side queue view shows the acks draining it.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
+use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{
-    ClientFrame, Credentials, MessageId, Recipient, Registration, ServerFrame, TickState, TraceStage,
+    ClientFrame, Credentials, DeviceId, GroupProgress, MessageId, Recipient, Registration, ServerFrame, TickState,
+    TraceStage, UserId,
 };
 use bluetick_shared::inbox::{Arrival, InboxCursor};
 use bluetick_shared::outbox::Outbox;
@@ -60,8 +62,20 @@ pub struct SentMessage {
     pub failed_reason: Option<String>,
     pub error: Option<String>,
     pub sent_at_us: i64,
+    /// The message's own steps (for a group: those not about one member's device).
     pub stages: Vec<StageEvent>,
+    pub group: bool,
 }
+
+/// What a watched user's presence is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PresenceState {
+    pub online: bool,
+    pub last_seen: Option<i64>,
+}
+
+/// One member-level step of a group message: which device, what, when (µs since epoch).
+pub type MemberTrace = (MessageId, TraceStage, Option<DeviceId>, i64);
 
 #[derive(Clone, Copy)]
 pub struct DeviceSignals {
@@ -73,6 +87,11 @@ pub struct DeviceSignals {
     pub handling: RwSignal<usize>,
     /// Set once the server said the backlog was pushed and the phone handled it all.
     pub drained: RwSignal<Option<u64>>,
+    /// Delivered and read counts of group messages, kept apart from `sent` because they
+    /// change hundreds of times a second during a fan-out.
+    pub progress: RwSignal<HashMap<MessageId, GroupProgress>>,
+    /// Presence of the users this device watches.
+    pub presence: RwSignal<HashMap<UserId, PresenceState>>,
 }
 
 struct Inner {
@@ -82,7 +101,11 @@ struct Inner {
     pending: VecDeque<ServerFrame>,
     pace_ms: u32,
     pacer: Option<Interval>,
-    observe: Option<Recipient>,
+    observe: Vec<Recipient>,
+    watching: Vec<UserId>,
+    /// Gets each group message's per-member traces (the fan-out grid), which are far too
+    /// many to keep in a signal.
+    member_traces: Option<Rc<dyn Fn(MemberTrace)>>,
     next_log_id: u64,
 }
 
@@ -111,12 +134,15 @@ impl LiveDevice {
             .and_then(|s| s.get_item(&cursor_key(&registration)).ok().flatten())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
+        let name = registration.name.clone();
         let signals = DeviceSignals {
             received: RwSignal::new(Vec::new()),
             sent: RwSignal::new(Vec::new()),
             log: RwSignal::new(Vec::new()),
             handling: RwSignal::new(0),
             drained: RwSignal::new(None),
+            presence: RwSignal::new(HashMap::new()),
+            progress: RwSignal::new(HashMap::new()),
         };
         let device = LiveDevice {
             inner: Rc::new(RefCell::new(Inner {
@@ -126,10 +152,12 @@ impl LiveDevice {
                 pending: VecDeque::new(),
                 pace_ms,
                 pacer: None,
-                observe,
+                observe: observe.into_iter().collect(),
+                watching: Vec::new(),
+                member_traces: None,
                 next_log_id: 0,
             })),
-            connection: LiveConnection::new(super::ws_url()),
+            connection: LiveConnection::new(super::ws_url(), &name),
             signals,
         };
         device.install_hooks();
@@ -142,6 +170,38 @@ impl LiveDevice {
 
     pub fn device_id(&self) -> bluetick_shared::frames::DeviceId {
         self.inner.borrow().registration.device_id
+    }
+
+    /// Also observe the pipeline of the conversation with `with`, now and after every
+    /// reconnect.
+    pub fn observe(&self, with: Recipient) {
+        let known = self.inner.borrow().observe.contains(&with);
+        if !known {
+            self.inner.borrow_mut().observe.push(with);
+        }
+        if self.connection.is_ready() {
+            self.put(&ClientFrame::Observe { with });
+        }
+    }
+
+    /// Watch these users' presence, now and after every reconnect.
+    pub fn watch(&self, users: Vec<UserId>) {
+        {
+            let mut inner = self.inner.borrow_mut();
+            for user in &users {
+                if !inner.watching.contains(user) {
+                    inner.watching.push(*user);
+                }
+            }
+        }
+        if self.connection.is_ready() {
+            self.put(&ClientFrame::WatchPresence { users });
+        }
+    }
+
+    /// Where per-member traces of group messages go.
+    pub fn on_member_trace(&self, listener: impl Fn(MemberTrace) + 'static) {
+        self.inner.borrow_mut().member_traces = Some(Rc::new(listener));
     }
 
     fn install_hooks(&self) {
@@ -228,6 +288,7 @@ impl LiveDevice {
                 error: None,
                 sent_at_us: clock::now_ms() as i64 * 1000,
                 stages: Vec::new(),
+                group: matches!(to, Recipient::Group(_)),
             });
             if sent.len() > KEPT {
                 sent.remove(0);
@@ -284,12 +345,15 @@ impl LiveDevice {
     fn on_welcome(&self) {
         self.log("← welcome: connected as this device".into());
         self.signals.drained.set(None);
-        let (observe, unacknowledged) = {
+        let (observe, watching, unacknowledged) = {
             let inner = self.inner.borrow();
-            (inner.observe, inner.outbox.unacknowledged())
+            (inner.observe.clone(), inner.watching.clone(), inner.outbox.unacknowledged())
         };
-        if let Some(with) = observe {
+        for with in observe {
             self.put(&ClientFrame::Observe { with });
+        }
+        if !watching.is_empty() {
+            self.put(&ClientFrame::WatchPresence { users: watching });
         }
         // An ack whose connection died before the server read it goes again.
         self.ack();
@@ -331,15 +395,34 @@ impl LiveDevice {
                 self.signals.handling.set(self.inner.borrow().pending.len());
                 self.pump();
             }
-            ServerFrame::Trace { id, stage, at_us, detail, .. } => {
+            ServerFrame::Trace { id, stage, at_us, detail, device } => {
+                let group = self.signals.sent.with_untracked(|s| s.iter().any(|m| m.id == id && m.group));
+                if group && device.is_some() {
+                    let listener = self.inner.borrow().member_traces.clone();
+                    if let Some(listener) = listener {
+                        listener((id, stage, device, at_us));
+                    }
+                    return;
+                }
                 self.signals.sent.update(|sent| {
                     if let Some(m) = sent.iter_mut().find(|m| m.id == id) {
                         m.stages.push(StageEvent { stage, after_us: (at_us - m.sent_at_us).max(0), detail });
                     }
                 });
             }
+            ServerFrame::GroupProgress { id, progress } => self.set_progress(id, progress),
+            ServerFrame::Presence { user, online, last_seen } => {
+                self.signals.presence.update(|p| {
+                    p.insert(user, PresenceState { online, last_seen });
+                });
+            }
             ServerFrame::Error { code, id, message } => {
                 self.log(format!("← error {code:?}: {message}"));
+                if code == ErrorCode::PresenceExpired && self.connection.heartbeats_paused() {
+                    // A frozen phone does not reconnect either: it stays offline until
+                    // the student resumes it.
+                    self.connection.disconnect();
+                }
                 if let Some(id) = id {
                     self.signals.sent.update(|sent| {
                         if let Some(m) = sent.iter_mut().find(|m| m.id == id) {
@@ -397,7 +480,10 @@ impl LiveDevice {
                 }
                 self.ack();
             }
-            ServerFrame::Receipt { seq, id, state, reason, .. } => {
+            ServerFrame::Receipt { seq, id, state, reason, progress, .. } => {
+                if let Some(progress) = progress {
+                    self.set_progress(id, progress);
+                }
                 if self.arrive(seq) {
                     let change = self.inner.borrow_mut().outbox.advance(id, state);
                     if change.is_some() {
@@ -421,6 +507,21 @@ impl LiveDevice {
             _ => {}
         }
         true
+    }
+
+    fn set_progress(&self, id: MessageId, progress: GroupProgress) {
+        self.signals.progress.update(|all| {
+            let merged = match all.get(&id) {
+                Some(old) => GroupProgress {
+                    delivered: old.delivered.max(progress.delivered),
+                    read: old.read.max(progress.read),
+                    total: old.total.max(progress.total),
+                    fanned_out: old.fanned_out || progress.fanned_out,
+                },
+                None => progress,
+            };
+            all.insert(id, merged);
+        });
     }
 
     /// Records an arrival; false for a redelivery (dropped, but acknowledged again).

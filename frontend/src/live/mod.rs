@@ -2,12 +2,14 @@
 //!
 //! [`socket`] wraps the browser's WebSocket; [`connection`] drives the shared connection
 //! state machine with it; [`device`] adds what a phone keeps between connections (inbox
-//! cursor, outbox, ticks); [`lab_devices`] makes the lab's three devices once per page.
+//! cursor, outbox, ticks); [`lab_devices`] makes the lab's three devices once per page;
+//! [`wire`] records every frame for the wire inspector.
 
 pub mod connection;
 pub mod device;
 pub mod lab_devices;
 pub mod socket;
+pub mod wire;
 
 /// `ws://<this page's host>/ws` (or `wss://` on https): the backend that served the
 /// page, or `trunk serve`'s proxy to it.

@@ -22,13 +22,16 @@ pub enum SocketEvent {
 /// An open (or opening) socket. Dropping it detaches the handlers and closes it.
 pub struct LabSocket {
     ws: WebSocket,
+    /// The device's name in the wire inspector.
+    label: String,
     _on_open: Closure<dyn FnMut(Event)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
 }
 
 impl LabSocket {
-    pub fn open(url: &str, on_event: impl Fn(SocketEvent) + 'static) -> Result<LabSocket, String> {
+    pub fn open(url: &str, label: &str, on_event: impl Fn(SocketEvent) + 'static) -> Result<LabSocket, String> {
+        let name = label.to_string();
         let ws = WebSocket::new(url).map_err(|e| format!("{e:?}"))?;
         let on_event = std::rc::Rc::new(on_event);
 
@@ -37,10 +40,13 @@ impl LabSocket {
         let handler = on_event.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let event = match e.data().as_string() {
-                Some(text) => match ServerFrame::from_json(&text) {
-                    Ok(frame) => SocketEvent::Frame(frame),
-                    Err(_) => SocketEvent::Undecodable(text),
-                },
+                Some(text) => {
+                    super::wire::record(&name, false, &text);
+                    match ServerFrame::from_json(&text) {
+                        Ok(frame) => SocketEvent::Frame(frame),
+                        Err(_) => SocketEvent::Undecodable(text),
+                    }
+                }
                 None => SocketEvent::Undecodable("(binary message)".into()),
             };
             handler(event);
@@ -52,11 +58,14 @@ impl LabSocket {
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Ok(LabSocket { ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
+        Ok(LabSocket { ws, label: label.to_string(), _on_open: on_open, _on_message: on_message, _on_close: on_close })
     }
 
     pub fn send(&self, frame: &ClientFrame) -> Result<(), String> {
-        self.ws.send_with_str(&frame.to_json()).map_err(|e| format!("{e:?}"))
+        let text = frame.to_json();
+        self.ws.send_with_str(&text).map_err(|e| format!("{e:?}"))?;
+        super::wire::record(&self.label, true, &text);
+        Ok(())
     }
 
     /// A clean close: close frame 1000.
