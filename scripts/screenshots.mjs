@@ -51,6 +51,23 @@ for (const shot of [shots[0], shots[2]]) {
   const ticksFile = `${outDir}/tick-pipeline-${shot.name}.png`;
   await page.locator('.journey').screenshot({ path: ticksFile });
   console.log(ticksFile);
+  await page.getByLabel('Group size').fill('300');
+  await page.getByLabel('Offline at start').fill('40');
+  await page.getByLabel('Offline at start').press('Tab');
+  await page.getByRole('button', { name: 'Start the group' }).click();
+  await page.locator('[data-testid=fanout-status][data-ready=true]').waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Send to the group' }).click();
+  await page.getByTestId('grid-summary').filter({ hasText: /[1-9]\d* held offline/ }).waitFor({ timeout: 30_000 });
+  const fanoutFile = `${outDir}/fan-out-${shot.name}.png`;
+  await page.locator('.fanout-lab').screenshot({ path: fanoutFile });
+  console.log(fanoutFile);
+  await page.getByRole('button', { name: "Pause Bob's heartbeats" }).click();
+  await page.locator('#presence [data-name=Bob][data-online=false]').waitFor({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Wire inspector' }).click();
+  const inspectorFile = `${outDir}/presence-and-inspector-${shot.name}.png`;
+  await page.locator('#presence').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: inspectorFile });
+  console.log(inspectorFile);
   await page.close();
 }
 await browser.close();
