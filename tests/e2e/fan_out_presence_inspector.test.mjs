@@ -2,15 +2,11 @@
 // inspector, in a real browser against the real server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, openPage } from './support.mjs';
+import { labReady, launchBrowser, openPage } from './support.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser?.close(); });
-
-async function labReady(page) {
-  await page.locator('#offline-queue .phone-status[data-state=CONNECTED]').nth(1).waitFor({ timeout: 15_000 });
-}
 
 test('a 1,024-member fan-out reaches everyone, offline members fill in, and the 1,025th is refused', async () => {
   const page = await openPage(browser);

@@ -2,15 +2,11 @@
 // real browser against the real server: every assertion reads what the page shows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, openPage } from './support.mjs';
+import { labReady, launchBrowser, openPage } from './support.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser?.close(); });
-
-async function labReady(page) {
-  await page.locator('#offline-queue .phone-status[data-state=CONNECTED]').nth(1).waitFor({ timeout: 15_000 });
-}
 
 test('messages queue on the server while Bob is offline and flush in order when he returns', async () => {
   const page = await openPage(browser);

@@ -31,3 +31,8 @@ export async function openPage(browser, { width = 1280, height = 900 } = {}) {
   await page.goto(baseUrl);
   return page;
 }
+
+// Waits until the page's lab sandbox is ready and Alice and Bob are connected.
+export async function labReady(page) {
+  await page.locator('#offline-queue .phone-status[data-state=CONNECTED]').nth(1).waitFor({ timeout: 15_000 });
+}
