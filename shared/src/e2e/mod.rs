@@ -233,7 +233,11 @@ impl DeviceCrypto {
             .account
             .create_outbound_session(olm::SessionConfig::version_1(), identity, one_time_key)
             .map_err(|e| E2eError::Session(e.to_string()))?;
-        self.peers.entry(claimed.device_id).or_insert(Peer { curve25519: identity, sessions: Vec::new() }).sessions.push(session);
+        self.peers
+            .entry(claimed.device_id)
+            .or_insert(Peer { curve25519: identity, sessions: Vec::new() })
+            .sessions
+            .push(session);
         Ok(())
     }
 
@@ -245,11 +249,8 @@ impl DeviceCrypto {
     fn encrypt_olm(&mut self, devices: &[DeviceId], content: &OlmContent) -> Result<Envelope, E2eError> {
         let mut ciphertexts = BTreeMap::new();
         for &device in devices {
-            let session = self
-                .peers
-                .get_mut(&device)
-                .and_then(|p| p.sessions.last_mut())
-                .ok_or(E2eError::NoSession(device))?;
+            let session =
+                self.peers.get_mut(&device).and_then(|p| p.sessions.last_mut()).ok_or(E2eError::NoSession(device))?;
             let payload = OlmPayload { sender_device: self.device, recipient_device: device, content: content.clone() };
             let plaintext = serde_json::to_vec(&payload).expect("a payload always serializes");
             let message = session.encrypt(plaintext).map_err(|e| E2eError::Session(e.to_string()))?;
@@ -288,34 +289,31 @@ impl DeviceCrypto {
         {
             return Err(E2eError::IdentityChanged(from_device));
         }
-        let peer = self.peers.entry(from_device).or_insert(Peer { curve25519: sender_key, sessions: Vec::new() });
         // Try the existing sessions, newest first; the one that works becomes the one we
         // send with, so both sides settle on the same session.
-        let mut plaintext = None;
-        for i in (0..peer.sessions.len()).rev() {
-            let matches = match &message {
-                OlmMessage::PreKey(m) => m.session_id() == peer.sessions[i].session_id(),
-                OlmMessage::Normal(_) => true,
-            };
-            if !matches {
-                continue;
-            }
-            if let Ok(p) = peer.sessions[i].decrypt(&message) {
-                let session = peer.sessions.remove(i);
-                peer.sessions.push(session);
-                plaintext = Some(p);
-                break;
+        let mut found = None;
+        if let Some(peer) = self.peers.get_mut(&from_device) {
+            for i in (0..peer.sessions.len()).rev() {
+                let matches = match &message {
+                    OlmMessage::PreKey(m) => m.session_id() == peer.sessions[i].session_id(),
+                    OlmMessage::Normal(_) => true,
+                };
+                if matches && let Ok(p) = peer.sessions[i].decrypt(&message) {
+                    let session = peer.sessions.remove(i);
+                    peer.sessions.push(session);
+                    found = Some(p);
+                    break;
+                }
             }
         }
-        let plaintext = match (plaintext, &message) {
-            (Some(p), _) => p,
+        let (plaintext, new_session) = match (found, &message) {
+            (Some(p), _) => (p, None),
             (None, OlmMessage::PreKey(m)) => {
                 let created = self
                     .account
                     .create_inbound_session(olm::SessionConfig::version_1(), sender_key, m)
                     .map_err(|e| E2eError::Session(e.to_string()))?;
-                peer.sessions.push(created.session);
-                created.plaintext
+                (created.plaintext, Some(created.session))
             }
             (None, OlmMessage::Normal(_)) => return Err(E2eError::Decrypt("no session decrypts it".into())),
         };
@@ -325,6 +323,14 @@ impl DeviceCrypto {
         }
         if payload.recipient_device != self.device {
             return Err(E2eError::Forged("recipient device"));
+        }
+        // Only a message that checks out makes a new peer or session.
+        if let Some(session) = new_session {
+            self.peers
+                .entry(from_device)
+                .or_insert(Peer { curve25519: sender_key, sessions: Vec::new() })
+                .sessions
+                .push(session);
         }
         let pre_key = matches!(message, OlmMessage::PreKey(_));
         match payload.content {
@@ -484,7 +490,8 @@ impl DeviceCrypto {
         if pickled.version != 1 {
             return Err(E2eError::Pickle(format!("unknown pickle version {}", pickled.version)));
         }
-        let account = Account::from_pickle(olm::AccountPickle::from_encrypted(&pickled.account, key).map_err(|e| bad(&e))?);
+        let account =
+            Account::from_pickle(olm::AccountPickle::from_encrypted(&pickled.account, key).map_err(|e| bad(&e))?);
         let mut peers = HashMap::new();
         for p in pickled.peers {
             let curve25519 = Curve25519PublicKey::from_base64(&p.curve25519).map_err(|e| bad(&e))?;

@@ -91,8 +91,7 @@ fn olm_pre_key_messages_until_the_peer_answers() {
     let (a, b) = (alice.crypto.device_id(), bob.crypto.device_id());
     connect(&mut alice, &mut bob);
     // Bob is offline: three messages pile up, all pre-key messages.
-    let sent: Vec<Envelope> =
-        (0..3).map(|i| alice.crypto.encrypt_text(&[b], &format!("hello {i}")).unwrap()).collect();
+    let sent: Vec<Envelope> = (0..3).map(|i| alice.crypto.encrypt_text(&[b], &format!("hello {i}")).unwrap()).collect();
     assert!(sent.iter().all(|e| olm_type(e, b) == OLM_PRE_KEY));
     for (i, envelope) in sent.iter().enumerate() {
         let got = bob.crypto.decrypt(a, me(&bob), &envelope.to_json()).unwrap();
@@ -124,8 +123,13 @@ fn olm_refuses_a_ciphertext_passed_off_as_another_devices() {
     let envelope = alice.crypto.encrypt_text(&[b], "from alice").unwrap();
     let mallory = Uuid::new_v4();
     assert_eq!(bob.crypto.decrypt(mallory, me(&bob), &envelope.to_json()), Err(E2eError::Forged("sender device")));
+    assert_eq!(bob.crypto.peer_identity(mallory), None, "a refused message pins no identity");
+    assert!(!bob.crypto.has_session(mallory));
     let mut carol = device();
-    assert_eq!(carol.crypto.decrypt(alice.crypto.device_id(), me(&carol), &envelope.to_json()), Err(E2eError::NotForThisDevice));
+    assert_eq!(
+        carol.crypto.decrypt(alice.crypto.device_id(), me(&carol), &envelope.to_json()),
+        Err(E2eError::NotForThisDevice)
+    );
     assert_eq!(bob.crypto.decrypt(mallory, me(&bob), "just text"), Ok(Decrypted::Plaintext("just text".into())));
 }
 
@@ -141,7 +145,11 @@ fn megolm_rotates_when_a_member_leaves() {
 
     let share = alice.crypto.prepare_group(group, &[a, b, c]);
     assert!(share.rotated);
-    assert_eq!(share.needs_key, { let mut v = vec![b, c]; v.sort(); v });
+    assert_eq!(share.needs_key, {
+        let mut v = vec![b, c];
+        v.sort();
+        v
+    });
     let keys = alice.crypto.share_room_key(group, &share.needs_key).unwrap();
     let first = alice.crypto.encrypt_group(group, "before").unwrap();
     // A group message before its key arrives waits; after the key, it decrypts.
@@ -216,7 +224,9 @@ fn pickle_round_trip_keeps_every_session() {
     let key2 = [9u8; 32];
     let mut alice_again = DeviceCrypto::unpickle(&alice.crypto.pickle(&key2), &key2).unwrap();
     let reply = bob_again.encrypt_text(&[a], "after reload").unwrap();
-    assert!(matches!(alice_again.decrypt(b, me(&alice), &reply.to_json()).unwrap(), Decrypted::Text { body, .. } if body == "after reload"));
+    assert!(
+        matches!(alice_again.decrypt(b, me(&alice), &reply.to_json()).unwrap(), Decrypted::Text { body, .. } if body == "after reload")
+    );
     // Alice's group session survived too: same session, Bob already has its key.
     let same = alice_again.prepare_group(group, &[b]);
     assert!(!same.rotated && same.needs_key.is_empty());
