@@ -266,7 +266,9 @@ async fn e2e_no_plaintext() {
     let texts: BTreeSet<String> = got
         .iter()
         .map(|g| match &g.content {
-            Ok(Decrypted::Text { body, .. } | Decrypted::Group { body, .. } | Decrypted::Plaintext(body)) => body.clone(),
+            Ok(Decrypted::Text { body, .. } | Decrypted::Group { body, .. } | Decrypted::Plaintext(body)) => {
+                body.clone()
+            }
             other => panic!("{other:?}"),
         })
         .collect();
@@ -342,7 +344,10 @@ async fn e2e_one_time_key_once() {
     assert_eq!(fallback.len(), 40 - ONE_TIME_KEY_TARGET);
     assert!(fallback.iter().all(|k| k == &fallback[0] && !distinct.contains(&k.key)), "then the fallback key");
     assert_eq!(bob.key_count().await.unwrap(), KeyCount { one_time_keys: 0, fallback_key: true });
-    assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM one_time_keys WHERE claimed_at IS NOT NULL").await, 20);
+    assert_eq!(
+        db::count(server.data_dir(), "SELECT COUNT(*) FROM one_time_keys WHERE claimed_at IS NOT NULL").await,
+        20
+    );
 
     // Below the low-water mark Bob publishes new keys; none of the claimed ones returns.
     let mut bob = bob;
@@ -366,9 +371,10 @@ async fn e2e_key_upload_rules() {
 
     let (status, _) = bluetick_tests::http::get(server.addr, "/api/keys/count").await;
     assert_eq!(status, 401, "who is asking?");
-    let (status, body) = bluetick_backend::client::http::request(server.addr, "PUT", "/api/keys", Some(&upload_json), None)
-        .await
-        .unwrap();
+    let (status, body) =
+        bluetick_backend::client::http::request(server.addr, "PUT", "/api/keys", Some(&upload_json), None)
+            .await
+            .unwrap();
     assert_eq!(status, 401, "{body}");
     // Bob cannot publish Alice's keys as his: the signatures name Alice's device.
     let (status, body) = as_device(server.addr, &bob, "PUT", "/api/keys", Some(&upload_json)).await;
@@ -376,7 +382,8 @@ async fn e2e_key_upload_rules() {
     // A one-time key with a wrong signature is refused, and nothing is stored.
     let mut forged = upload.clone();
     forged.one_time_keys[0].key = upload.one_time_keys[1].key.clone();
-    let (status, body) = as_device(server.addr, &alice, "PUT", "/api/keys", Some(&serde_json::to_string(&forged).unwrap())).await;
+    let (status, body) =
+        as_device(server.addr, &alice, "PUT", "/api/keys", Some(&serde_json::to_string(&forged).unwrap())).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM one_time_keys").await, 0);
     assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM device_keys").await, 0);
@@ -389,7 +396,8 @@ async fn e2e_key_upload_rules() {
     assert_eq!(serde_json::from_str::<KeyCount>(&body).unwrap().one_time_keys as usize, ONE_TIME_KEY_TARGET);
     // Identity keys cannot be swapped once published.
     let other = DeviceCrypto::new(alice.device_id).key_upload(0, false).unwrap();
-    let (status, body) = as_device(server.addr, &alice, "PUT", "/api/keys", Some(&serde_json::to_string(&other).unwrap())).await;
+    let (status, body) =
+        as_device(server.addr, &alice, "PUT", "/api/keys", Some(&serde_json::to_string(&other).unwrap())).await;
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("identity_mismatch"), "{body}");
     // Bob sees Alice's device and its identity keys.
@@ -399,5 +407,40 @@ async fn e2e_key_upload_rules() {
     assert_eq!(devices.devices.len(), 1);
     assert_eq!(devices.devices[0].identity, alice_crypto.identity_keys());
     alice_crypto.mark_keys_published();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn e2e_crowd_decrypts() {
+    use bluetick_backend::api::crowds::{CrowdReport, CrowdStarted};
+    let server = TestServer::start().await;
+    let alice = e2e_device(server.addr, "Alice").await;
+    let group = create_group(server.addr, &alice.registration, &[]).await;
+    let spec = serde_json::json!({ "size": 5, "encrypted": true, "read_delay_ms": [0, 10] }).to_string();
+    let (status, body) =
+        as_device(server.addr, &alice.registration, "POST", &format!("/api/groups/{group}/crowd"), Some(&spec)).await;
+    assert_eq!(status, 201, "{body}");
+    let crowd: CrowdStarted = serde_json::from_str(&body).unwrap();
+    let owner = alice.registration.clone();
+    let report = || async {
+        let (status, body) =
+            as_device(server.addr, &owner, "GET", &format!("/api/crowds/{}", crowd.crowd_id), None).await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<CrowdReport>(&body).unwrap()
+    };
+    // Every member has a vodozemac account and publishes its keys before it connects.
+    let started = tokio::time::Instant::now();
+    while !report().await.members.iter().all(|m| m.log.keys_published && m.log.online) {
+        assert!(started.elapsed() < EVENT_TIMEOUT, "the crowd never published its keys");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut alice = Phone::connect(&server, alice).await;
+    let (_, share) = alice.e2e.send_group(&mut alice.conn, group, "hello, crowd").await.unwrap();
+    assert_eq!(share.needs_key.len(), 5, "every member device gets the room key over Olm");
+    while !report().await.members.iter().all(|m| m.log.decrypted == 1) {
+        assert!(started.elapsed() < EVENT_TIMEOUT, "the crowd never decrypted the message");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(report().await.members.iter().all(|m| m.log.undecryptable == 0));
     server.stop().await;
 }
