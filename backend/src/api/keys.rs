@@ -47,7 +47,10 @@ pub async fn publish(
     }
 }
 
-pub async fn count(State(state): State<AppState>, Authenticated(me): Authenticated) -> Result<Json<KeyCount>, AppError> {
+pub async fn count(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+) -> Result<Json<KeyCount>, AppError> {
     Ok(Json(state.store.key_count(me.device).await?))
 }
 

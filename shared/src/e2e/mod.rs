@@ -30,6 +30,16 @@
 //!    string, every secret in it encrypted with a 32-byte pickle key (vodozemac's pickle
 //!    encryption). Device ids, group ids and public keys in it are not secret and stay
 //!    readable.
+//!
+//! ## Trust, and what is left out
+//! Signatures prove a one-time key belongs to the identity the directory names for that
+//! device; nothing here proves the identity belongs to the person. Comparing identity
+//! fingerprints ([`DeviceCrypto::identity_keys`], the Ed25519 key) out of band is the
+//! safety-number step a UI would add. A peer device's identity key is pinned on first
+//! contact; a different one later is refused ([`E2eError::IdentityChanged`]). Not done:
+//! rotating the fallback key after use, copies of one's own messages for one's other
+//! devices, and remembering Megolm message indices across reloads to refuse replays (the
+//! inbox already drops redeliveries).
 
 pub mod envelope;
 pub mod keys;

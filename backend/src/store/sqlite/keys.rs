@@ -4,7 +4,9 @@
 //! marks it claimed: SQLite runs one writer at a time and a write statement reads under
 //! its write lock, so two claims can never pick the same row.
 
-use bluetick_shared::e2e::keys::{ClaimedDevice, DeviceKeys, IdentityKeys, KeyCount, KeyUpload, SignedKey, UserDevices};
+use bluetick_shared::e2e::keys::{
+    ClaimedDevice, DeviceKeys, IdentityKeys, KeyCount, KeyUpload, SignedKey, UserDevices,
+};
 use bluetick_shared::frames::{DeviceId, UserId};
 use bluetick_shared::lab::LabId;
 use uuid::Uuid;
