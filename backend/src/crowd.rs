@@ -4,7 +4,9 @@
 //! same [`client`](crate::client) library as everyone else, heartbeats, acknowledges
 //! what it receives and reads it after a random delay. Some start offline and come back
 //! later, reconnecting with the shared backoff policy. A seed makes a run reproducible:
-//! the same seed gives every member the same delays.
+//! the same seed gives every member the same delays. In an `encrypted` crowd every
+//! member also has a vodozemac account: it publishes its keys before it first connects
+//! and decrypts what it receives ([`E2eDevice`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,6 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::client::e2e::E2eDevice;
 use crate::client::{Connection, DeviceState, Event};
 
 /// How a crowd behaves.
@@ -36,6 +39,9 @@ pub struct CrowdSpec {
     /// Same seed, same delays.
     #[serde(default)]
     pub seed: u64,
+    /// Members publish end-to-end encryption keys and decrypt what they receive.
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 fn default_back_after_ms() -> u64 {
@@ -57,6 +63,15 @@ pub struct MemberLog {
     /// Redeliveries the client library dropped.
     pub duplicates_dropped: u64,
     pub connects: u32,
+    /// Encrypted crowds: whether the member's keys are in the key directory.
+    #[serde(default)]
+    pub keys_published: bool,
+    /// Encrypted crowds: messages decrypted (room keys not counted).
+    #[serde(default)]
+    pub decrypted: usize,
+    /// Encrypted crowds: messages that could not be decrypted.
+    #[serde(default)]
+    pub undecryptable: usize,
 }
 
 /// A running crowd. Dropping it does not stop it; call [`Crowd::stop`].
@@ -85,6 +100,7 @@ impl Crowd {
                 rng: fastrand::Rng::with_seed(spec.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(index as u64)),
                 logs: logs.clone(),
                 stop: stop.clone(),
+                e2e: spec.encrypted.then(|| api_addr(&url)).flatten().map(|addr| E2eDevice::new(addr, member.clone())),
             };
             tasks.spawn(behaviour.run(DeviceState::new(member.clone())));
         }
@@ -122,6 +138,12 @@ struct Behaviour {
     rng: fastrand::Rng,
     logs: Arc<Mutex<Vec<MemberLog>>>,
     stop: CancellationToken,
+    e2e: Option<E2eDevice>,
+}
+
+/// `ws://host:port/ws` → `host:port`, where the key directory answers too.
+fn api_addr(ws_url: &str) -> Option<std::net::SocketAddr> {
+    ws_url.strip_prefix("ws://")?.split('/').next()?.parse().ok()
 }
 
 impl Behaviour {
@@ -132,6 +154,14 @@ impl Behaviour {
         let backoff = Backoff { base_ms: 200, factor: 2, cap_ms: 5_000, jitter: 0.5 };
         let mut attempt = 0;
         loop {
+            if let Some(e2e) = self.e2e.as_mut()
+                && !self.logs.lock().unwrap()[self.index].keys_published
+            {
+                match e2e.publish_keys().await {
+                    Ok(_) => self.log(|log| log.keys_published = true),
+                    Err(e) => tracing::debug!(member = self.index, error = %e, "crowd member could not publish keys"),
+                }
+            }
             match Connection::connect(&self.url, state.clone()).await {
                 Ok(connection) => {
                     attempt = 0;
@@ -212,6 +242,20 @@ impl Behaviour {
             let delay = self.rng.u64(low.min(high)..=high.max(low));
             reads.push((Instant::now() + Duration::from_millis(delay), seq));
             self.log(|log| log.received.push(message.id));
+            if let Some(e2e) = self.e2e.as_mut() {
+                let (mut decrypted, mut undecryptable) = (0, 0);
+                for got in e2e.receive(message) {
+                    match got.content {
+                        Ok(bluetick_shared::e2e::Decrypted::RoomKey { .. }) => {}
+                        Ok(_) => decrypted += 1,
+                        Err(_) => undecryptable += 1,
+                    }
+                }
+                self.log(|log| {
+                    log.decrypted += decrypted;
+                    log.undecryptable += undecryptable;
+                });
+            }
         }
         self.log(|log| log.duplicates_dropped = dropped);
         Ok(())

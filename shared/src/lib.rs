@@ -16,6 +16,9 @@
 //! - [`connection`]: the client's connection state machine
 //!   (DISCONNECTED → CONNECTING → CONNECTED ⇄ RECONNECTING). It takes events and the
 //!   current time and returns the actions to perform; the caller owns sockets and timers.
+//! - [`e2e`]: end-to-end encryption on the device with vodozemac (Olm for 1:1, Megolm
+//!   for groups): key bundles and signatures, the envelope carried in `send.body`,
+//!   sessions, rotation, and the encrypted pickle a browser keeps across reloads.
 //! - [`outbox`]: the sending side of a device: messages awaiting their `sent` ack (resent
 //!   with the same id after a reconnect) and each message's forward-only tick.
 //! - [`inbox`]: the receiving side: drop redeliveries, acknowledge cumulatively.
@@ -28,6 +31,7 @@
 
 pub mod backoff;
 pub mod connection;
+pub mod e2e;
 pub mod errors;
 pub mod frames;
 pub mod inbox;

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod crowds;
 pub mod devices;
 pub mod groups;
+pub mod keys;
 pub mod labs;
 
 use axum::Router;
@@ -20,6 +21,10 @@ pub fn router() -> Router<AppState> {
         .route("/groups/{group}/members/{user}", delete(groups::remove_member))
         .route("/groups/{group}/crowd", post(crowds::start))
         .route("/crowds/{crowd}", get(crowds::report).delete(crowds::stop))
+        .route("/keys", put(keys::publish))
+        .route("/keys/count", get(keys::count))
+        .route("/keys/claim", post(keys::claim))
+        .route("/keys/users/{user}", get(keys::user_devices))
         .route("/labs", post(labs::create))
         .route("/lab", get(labs::view))
         .route("/lab/expiry", put(labs::set_expiry))

@@ -6,8 +6,9 @@
 //! the last inbox sequence it has, drop redeliveries ([`InboxCursor`]), acknowledge,
 //! keep unacknowledged sends and resend them with the same id after a reconnect
 //! ([`Outbox`]), and apply receipts forward-only. [`http`] is the small HTTP client for
-//! the API (registration, groups, crowds).
+//! the API (registration, groups, crowds). [`e2e`] adds end-to-end encryption on top.
 
+pub mod e2e;
 pub mod http;
 
 use std::time::Duration;

@@ -20,12 +20,22 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bluetick_shared::e2e::keys::{ClaimedDevice, KeyCount, KeyUpload, UserDevices};
 use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration, UserId};
 use bluetick_shared::lab::{LabId, MessageCopies, QueueView};
 
 pub use types::{
     AddMember, DeviceIdentity, FanoutOutcome, InboxEntry, LabMember, NewMessage, ReceiptsOutcome, SendOutcome, Touched,
 };
+
+/// What publishing keys did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishKeys {
+    /// Stored; the device's key counts now.
+    Published(KeyCount),
+    /// The device published other identity keys before; nothing was stored.
+    IdentityMismatch,
+}
 
 /// The database file's name inside the data dir.
 pub const DB_FILE: &str = "bluetick.sqlite3";
@@ -112,6 +122,23 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
     async fn pending_fanouts(&self) -> Result<Vec<i64>, StorageError>;
     /// Fans a group message out to up to `limit` more members, in one transaction.
     async fn fanout_batch(&self, job: i64, limit: i64, now: i64) -> Result<FanoutOutcome, StorageError>;
+
+    /// Publishes `device`'s public keys for end-to-end encryption (see
+    /// [`bluetick_shared::e2e::keys`]); the upload's signatures are already checked.
+    async fn publish_keys(&self, device: DeviceId, upload: &KeyUpload, now: i64) -> Result<PublishKeys, StorageError>;
+    /// Unclaimed one-time keys of `device`, and whether it has a fallback key.
+    async fn key_count(&self, device: DeviceId) -> Result<KeyCount, StorageError>;
+    /// Hands `claimer` one key per device (of users in `lab`): each one-time key at most
+    /// once, also under concurrent claims; the fallback key when none is left.
+    async fn claim_keys(
+        &self,
+        claimer: DeviceId,
+        devices: &[DeviceId],
+        lab: Option<LabId>,
+        now: i64,
+    ) -> Result<Vec<ClaimedDevice>, StorageError>;
+    /// The devices of `user` that have published identity keys.
+    async fn user_device_keys(&self, user: UserId) -> Result<UserDevices, StorageError>;
 
     /// How many times a server has started on this database.
     async fn boot_count(&self) -> Result<i64, StorageError>;

@@ -8,6 +8,7 @@
 //!
 //! - [`devices`]: registration and authentication; [`groups`]: groups and members.
 //! - [`fanout`]: group fan-out in resumable batches.
+//! - [`keys`]: the key directory for end-to-end encryption (one-time keys claimed once).
 //! - [`labs`]: lab sandboxes: creating, listing, the queue view, deleting idle ones.
 //! - [`writer`]: the single writer task: every message, ack, read and expiry goes
 //!   through it and is committed in batches.
@@ -17,6 +18,7 @@
 pub mod devices;
 pub mod fanout;
 pub mod groups;
+pub mod keys;
 pub mod labs;
 pub mod ops;
 pub mod reads;
@@ -26,13 +28,14 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use bluetick_shared::e2e::keys::{ClaimedDevice, KeyCount, KeyUpload, UserDevices};
 use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration, UserId};
 use bluetick_shared::lab::{LabId, MessageCopies, QueueView};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{
     AddMember, DB_FILE, DeviceIdentity, FanoutOutcome, InboxEntry, LabMember, MessageStore, NewMessage, Pending,
-    ReceiptsOutcome, SendOutcome, StorageError, unix_millis,
+    PublishKeys, ReceiptsOutcome, SendOutcome, StorageError, unix_millis,
 };
 use writer::Writer;
 
@@ -171,6 +174,24 @@ impl MessageStore for SqliteStore {
     }
     async fn fanout_batch(&self, job: i64, limit: i64, now: i64) -> Result<FanoutOutcome, StorageError> {
         self.writer.fanout(job, limit, now).await
+    }
+    async fn publish_keys(&self, device: DeviceId, upload: &KeyUpload, now: i64) -> Result<PublishKeys, StorageError> {
+        SqliteStore::publish_keys(self, device, upload, now).await
+    }
+    async fn key_count(&self, device: DeviceId) -> Result<KeyCount, StorageError> {
+        SqliteStore::key_count(self, device).await
+    }
+    async fn claim_keys(
+        &self,
+        claimer: DeviceId,
+        devices: &[DeviceId],
+        lab: Option<LabId>,
+        now: i64,
+    ) -> Result<Vec<ClaimedDevice>, StorageError> {
+        SqliteStore::claim_keys(self, claimer, devices, lab, now).await
+    }
+    async fn user_device_keys(&self, user: UserId) -> Result<UserDevices, StorageError> {
+        SqliteStore::user_device_keys(self, user).await
     }
     async fn boot_count(&self) -> Result<i64, StorageError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM boots").fetch_one(&self.pool).await?)
