@@ -184,7 +184,7 @@ pub async fn run(args: &FanoutArgs, visible: bool) -> Result<Report, Error> {
     for (id, sent) in &s.sent {
         let got = board.get(id).map_or(0, |a| a.count as u64);
         ledger.delivered += got;
-        ledger.delivered_ticks += sent.delivered.is_some() as u64;
+        ledger.delivered_ticks += sent.delivered.is_some() as u64 * members;
         if sent.committed {
             ledger.committed += members;
             ledger.lost += members.saturating_sub(got);
