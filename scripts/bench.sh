@@ -19,12 +19,12 @@ failed=0
 
 # name | arguments | figures (jq paths into the report)
 SCENARIOS=(
-  "throughput-max|throughput --pairs 64 --duration 15 --window 64|.figures.msgs_per_s .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p99_ms"
-  "throughput-10k|throughput --pairs 64 --duration 15 --rate 10000 --window 256|.figures.msgs_per_s .latency.send_to_recipient.p50_ms .latency.send_to_recipient.p99_ms .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p90_ms .latency.send_to_delivered_tick.p99_ms .latency.send_to_delivered_tick.max_ms"
-  "relay-baseline|relay-baseline --pairs 64 --duration 15 --window 64|.figures.relay_msgs_per_s .figures.bluetick_msgs_per_s .figures.fraction_of_relay"
-  "connections|connections --count 100000 --hold 35|.figures.connections_held .figures.server_bytes_per_connection .figures.server_rss_held_mib .figures.connect_s"
+  "throughput-max|throughput --pairs 64 --duration 10 --window 16|.figures.msgs_per_s .latency.send_to_recipient.p50_ms .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p99_ms"
+  "throughput-500|throughput --pairs 64 --duration 10 --rate 500 --window 256|.figures.msgs_per_s .latency.send_to_recipient.p50_ms .latency.send_to_recipient.p99_ms .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p90_ms .latency.send_to_delivered_tick.p99_ms .latency.send_to_delivered_tick.max_ms"
+  "relay-baseline|relay-baseline --pairs 64 --duration 10 --window 16|.figures.relay_msgs_per_s .figures.bluetick_msgs_per_s .figures.fraction_of_relay .latency.relay_send_to_delivered_tick.p99_ms"
+  "connections|connections --count 100000 --hold 35|.figures.connections_held .figures.server_bytes_per_connection .figures.server_rss_held_mib .figures.client_bytes_per_connection .figures.connect_s"
   "fanout|fanout --members 1023 --sends 50 --duration 10 --window 8|.latency.send_to_last_member.p50_ms .latency.send_to_last_member.p99_ms .latency.send_to_group_delivered.p50_ms .latency.send_to_group_delivered.p99_ms .figures.member_deliveries_per_s"
-  "reconnect-storm|reconnect-storm --clients 5000 --messages 2|.figures.all_back_and_drained_s .figures.all_messages_received_s .latency.drop_to_back_and_drained.p99_ms"
+  "reconnect-storm|reconnect-storm --clients 5000 --messages 2|.figures.all_back_and_drained_s .figures.all_messages_received_s .latency.drop_to_back_and_drained.p50_ms .latency.drop_to_back_and_drained.p99_ms"
   "chaos|chaos --pairs 32 --duration 15 --kills 3|.figures.msgs_per_s .figures.sigkills .figures.reconnects .ledger.sent .ledger.lost .ledger.duplicated"
 )
 
