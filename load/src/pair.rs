@@ -27,7 +27,7 @@ use crate::net::{Dialer, backoff};
 use crate::report::Latency;
 
 /// Frames taken from one socket before acknowledging them together.
-const BATCH: usize = 256;
+pub const BATCH: usize = 256;
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// How every pair of a run behaves.

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::ledger::Ledger;
 use crate::net::{Dialer, backoff};
+use crate::pair::BATCH;
 use crate::report::{Latency, Report, progress};
 use crate::target::{Error, Setup, TargetArgs};
 
@@ -236,7 +237,9 @@ impl GroupSender {
             tokio::select! {
                 frame = self.conn.recv_frame() => {
                     let mut frame = Some(frame?);
+                    let mut taken = 0;
                     while let Some(f) = frame.take() {
+                        taken += 1;
                         if let Some(Event::Tick(change)) = self.conn.absorb(f).await?
                             && let Some(sent) = self.sent.get_mut(&change.id)
                         {
@@ -246,7 +249,9 @@ impl GroupSender {
                                 self.ticked += 1;
                             }
                         }
-                        frame = self.conn.recv_frame().now_or_never().transpose()?;
+                        if taken < BATCH {
+                            frame = self.conn.recv_frame().now_or_never().transpose()?;
+                        }
                     }
                     self.conn.ack().await?;
                 }
@@ -298,7 +303,9 @@ async fn member(i: usize, device: Registration, dialer: Arc<Dialer>, board: Arc<
                 frame = conn.recv_frame() => {
                     let result = async {
                         let mut frame = Some(frame?);
+                        let mut taken = 0;
                         while let Some(f) = frame.take() {
+                            taken += 1;
                             if let Some(Event::Message { message, .. }) = conn.absorb(f).await? {
                                 if seen.insert(message.id) {
                                     board.arrive(message.id);
@@ -306,7 +313,9 @@ async fn member(i: usize, device: Registration, dialer: Arc<Dialer>, board: Arc<
                                     board.duplicated.fetch_add(1, Ordering::Relaxed);
                                 }
                             }
-                            frame = conn.recv_frame().now_or_never().transpose()?;
+                            if taken < BATCH {
+                                frame = conn.recv_frame().now_or_never().transpose()?;
+                            }
                         }
                         conn.ack().await
                     }

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::ledger::{Fate, tally};
 use crate::net::{Dialer, backoff};
+use crate::pair::BATCH;
 use crate::report::{Latency, Report, progress};
 use crate::target::{Error, Setup, TargetArgs};
 
@@ -50,6 +51,7 @@ struct Board {
     back: AtomicU64,
     complete: AtomicU64,
     attempts: AtomicU64,
+    unexpected: AtomicU64,
     back_after: Mutex<Latency>,
     complete_after: Mutex<Latency>,
 }
@@ -135,6 +137,7 @@ pub async fn run(args: &StormArgs, visible: bool) -> Result<Report, Error> {
     }
     report.ledger = tally(board.fates.lock().unwrap().values());
     report.ledger.redeliveries += redeliveries;
+    report.ledger.unexpected = board.unexpected.load(Ordering::Relaxed);
     Ok(report)
 }
 
@@ -143,7 +146,9 @@ async fn read_ticks(s: &mut Connection, board: &Board, wait: Duration) -> Result
     let mut ticked = 0;
     let Ok(frame) = tokio::time::timeout(wait, s.recv_frame()).await else { return Ok(0) };
     let mut frame = Some(frame?);
+    let mut taken = 0;
     while let Some(f) = frame.take() {
+        taken += 1;
         if let Some(Event::Tick(change)) = s.absorb(f).await? {
             let mut fates = board.fates.lock().unwrap();
             if let Some(fate) = fates.get_mut(&change.id) {
@@ -154,7 +159,9 @@ async fn read_ticks(s: &mut Connection, board: &Board, wait: Duration) -> Result
                 }
             }
         }
-        frame = s.recv_frame().now_or_never().transpose()?;
+        if taken < BATCH {
+            frame = s.recv_frame().now_or_never().transpose()?;
+        }
     }
     s.ack().await?;
     Ok(ticked)
@@ -223,7 +230,9 @@ impl Client {
                             let mut fates = self.board.fates.lock().unwrap();
                             match fates.get_mut(&message.id) {
                                 Some(fate) => fate.shown += 1,
-                                None => drop(fates),
+                                None => {
+                                    self.board.unexpected.fetch_add(1, Ordering::Relaxed);
+                                }
                             }
                             seen.insert(message.id);
                         }

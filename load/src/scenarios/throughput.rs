@@ -4,6 +4,10 @@
 //! which needs the send committed (fsync), pushed, acknowledged by the recipient, that
 //! ack committed and the receipt pushed back.
 //!
+//! At a target rate, latency counts from when a message was due to be sent, not from
+//! when the sender got round to it, so a sender held back by its window or a slow server
+//! shows up in the figures instead of hiding (coordinated omission).
+//!
 //! [`drive`] is shared with `chaos` and `relay-baseline`.
 
 use std::sync::Arc;
