@@ -128,7 +128,10 @@ impl Connection {
         Connection::hello(ws, state).await
     }
 
-    async fn hello(ws: WebSocketStream<MaybeTlsStream<TcpStream>>, state: DeviceState) -> Result<Connection, ClientError> {
+    async fn hello(
+        ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+        state: DeviceState,
+    ) -> Result<Connection, ClientError> {
         let mut connection = Connection { ws, state, duplicates_dropped: 0, auto_ack: true };
         let hello = ClientFrame::hello_as(
             "bluetick-rust-client",
