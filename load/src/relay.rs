@@ -12,10 +12,8 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use bluetick_shared::frames::{
-    ClientFrame, DeviceId, MessageId, PROTOCOL_VERSION, Recipient, ServerFrame, TickState,
-};
 use bluetick_backend::store::unix_millis;
+use bluetick_shared::frames::{ClientFrame, DeviceId, MessageId, PROTOCOL_VERSION, Recipient, ServerFrame, TickState};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -100,7 +98,8 @@ async fn connection(stream: TcpStream, routes: Arc<Routes>) {
             ClientFrame::Hello { auth, .. } => {
                 let device = auth.map_or_else(Uuid::now_v7, |a| a.device_id);
                 me = Some(device);
-                let slot = Slot { outbox: outbox.clone(), connection: connection_id, next_seq: 0, unacked: VecDeque::new() };
+                let slot =
+                    Slot { outbox: outbox.clone(), connection: connection_id, next_seq: 0, unacked: VecDeque::new() };
                 routes.0.lock().unwrap().insert(device, slot);
                 let welcome = ServerFrame::Welcome {
                     protocol: PROTOCOL_VERSION,
@@ -159,7 +158,10 @@ async fn connection(stream: TcpStream, routes: Arc<Routes>) {
                     });
                 }
             }
-            ClientFrame::Heartbeat | ClientFrame::Read { .. } | ClientFrame::WatchPresence { .. } | ClientFrame::Observe { .. } => {}
+            ClientFrame::Heartbeat
+            | ClientFrame::Read { .. }
+            | ClientFrame::WatchPresence { .. }
+            | ClientFrame::Observe { .. } => {}
         }
     }
     if let Some(device) = me {

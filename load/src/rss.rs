@@ -26,10 +26,10 @@ pub fn raise_fd_limit() -> u64 {
         if limit.rlim_cur < limit.rlim_max {
             let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                return raised.rlim_cur as u64;
+                return raised.rlim_cur;
             }
         }
-        limit.rlim_cur as u64
+        limit.rlim_cur
     }
 }
 

@@ -26,7 +26,8 @@ pub const LISTENING: &str = "listening on http://";
 /// flags, logging warnings only, with the open-files limit raised as far as allowed.
 pub async fn serve(flags: Vec<String>) -> ExitCode {
     raise_fd_limit();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,bluetick_backend::routes=error"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,bluetick_backend::routes=error"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let mut config = Config::parse_from(std::iter::once("bluetick".to_string()).chain(flags));
     if !config.static_dir.join("index.html").is_file() {
@@ -57,8 +58,7 @@ pub fn announce(what: &str, listener: &TcpListener) {
 
 /// SIGTERM or Ctrl-C.
 pub async fn terminated() {
-    let mut term =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}

@@ -202,7 +202,13 @@ impl Backend {
     }
 }
 
-async fn call(addr: SocketAddr, bearer: Option<&str>, method: &str, path: &str, body: Option<&str>) -> Result<String, Error> {
+async fn call(
+    addr: SocketAddr,
+    bearer: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<String, Error> {
     let (status, text) = request(addr, method, path, body, bearer).await.map_err(|e| e.to_string())?;
     if (200..300).contains(&status) { Ok(text) } else { Err(format!("{method} {path} → {status}: {text}")) }
 }

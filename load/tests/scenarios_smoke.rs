@@ -9,11 +9,8 @@ use serde_json::Value;
 /// Runs `bluetick-load --json ARGS` and returns its report (whatever the exit code, so a
 /// failed ledger shows up in the assertion message).
 fn run(args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_bluetick-load"))
-        .arg("--json")
-        .args(args)
-        .output()
-        .expect("run bluetick-load");
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_bluetick-load")).arg("--json").args(args).output().expect("run bluetick-load");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let report: Value = serde_json::from_str(stdout.trim())

@@ -157,7 +157,10 @@ pub async fn run(args: &FanoutArgs, visible: bool) -> Result<Report, Error> {
             while board.incomplete() < args.window.max(1) {
                 s.send(&board).await.map_err(|e| e.to_string())?;
             }
-            bar.set_message(format!("sustained: {} member deliveries", board.delivered.load(Ordering::Relaxed) - before));
+            bar.set_message(format!(
+                "sustained: {} member deliveries",
+                board.delivered.load(Ordering::Relaxed) - before
+            ));
             let window = args.window.max(1);
             s.pump(&board, end, |_, board| board.incomplete() < window).await.map_err(|e| e.to_string())?;
         }
@@ -167,7 +170,9 @@ pub async fn run(args: &FanoutArgs, visible: bool) -> Result<Report, Error> {
     bar.set_message("draining");
     let drain_end = Instant::now() + MESSAGE_TIMEOUT;
     let total = s.sent.len();
-    s.pump(&board, drain_end, |s, board| board.incomplete() == 0 && s.ticked == total).await.map_err(|e| e.to_string())?;
+    s.pump(&board, drain_end, |s, board| board.incomplete() == 0 && s.ticked == total)
+        .await
+        .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
 
     stop.cancel();

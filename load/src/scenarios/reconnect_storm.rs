@@ -65,12 +65,20 @@ pub async fn run(args: &StormArgs, visible: bool) -> Result<Report, Error> {
     let board = Arc::new(Board::default());
     let storm = CancellationToken::new();
     let stop = CancellationToken::new();
-    let policy = Backoff { base_ms: args.backoff_ms.max(1), factor: 2, cap_ms: 10 * args.backoff_ms.max(1), jitter: 0.5 };
+    let policy =
+        Backoff { base_ms: args.backoff_ms.max(1), factor: 2, cap_ms: 10 * args.backoff_ms.max(1), jitter: 0.5 };
     let recipients: Vec<Registration> = devices.clone();
     let mut tasks = tokio::task::JoinSet::new();
     let t0 = Arc::new(Mutex::new(Instant::now()));
     for (i, device) in devices.into_iter().enumerate() {
-        let c = Client { i: i + 1, dialer: dialer.clone(), board: board.clone(), policy, expect: args.messages, t0: t0.clone() };
+        let c = Client {
+            i: i + 1,
+            dialer: dialer.clone(),
+            board: board.clone(),
+            policy,
+            expect: args.messages,
+            t0: t0.clone(),
+        };
         tasks.spawn(c.run(device, storm.clone(), stop.clone()));
     }
     let bar = progress(visible);
@@ -80,7 +88,10 @@ pub async fn run(args: &StormArgs, visible: bool) -> Result<Report, Error> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut report = Report::new("reconnect-storm");
-    report.parameter("clients", args.clients).parameter("messages", args.messages).parameter("backoff_ms", args.backoff_ms);
+    report
+        .parameter("clients", args.clients)
+        .parameter("messages", args.messages)
+        .parameter("backoff_ms", args.backoff_ms);
     if (board.ready.load(Ordering::Relaxed) as usize) < args.clients {
         report.fail("not every client came online");
     }
