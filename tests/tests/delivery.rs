@@ -319,6 +319,9 @@ async fn presence_ttl() {
     let alice = register(server.addr, "Alice").await;
     let bob = register(server.addr, "Bob").await;
     let mut watcher = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
+    // The watcher's own (empty) backlog first: its `drained` comes from the inbox pusher
+    // after a database read and may otherwise arrive after Bob's presence changes.
+    assert_eq!(next(&mut watcher).await, Event::Drained { up_to: 0 });
     watcher.send_frame(&ClientFrame::WatchPresence { users: vec![bob.user_id] }).await.unwrap();
     assert!(matches!(next_presence(&mut watcher).await, Event::Presence { online: false, last_seen: None, .. }));
 

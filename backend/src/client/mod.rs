@@ -116,6 +116,23 @@ impl Connection {
     /// every unacknowledged message with its original id.
     pub async fn connect(url: &str, state: DeviceState) -> Result<Connection, ClientError> {
         let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), false).await?;
+        Connection::hello(ws, state).await
+    }
+
+    /// Like [`Connection::connect`], over a TCP stream the caller opened: the load
+    /// generator binds its sockets to several loopback source addresses so that a hundred
+    /// thousand connections do not run out of ephemeral ports.
+    pub async fn connect_over(stream: TcpStream, url: &str, state: DeviceState) -> Result<Connection, ClientError> {
+        let (ws, _) =
+            tokio_tungstenite::client_async_with_config(url, MaybeTlsStream::Plain(stream), Some(socket_config()))
+                .await?;
+        Connection::hello(ws, state).await
+    }
+
+    async fn hello(
+        ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+        state: DeviceState,
+    ) -> Result<Connection, ClientError> {
         let mut connection = Connection { ws, state, duplicates_dropped: 0, auto_ack: true };
         let hello = ClientFrame::hello_as(
             "bluetick-rust-client",

@@ -1,0 +1,24 @@
+//! # bluetick-load
+//!
+//! The load generator: real clients (the backend's client library over real
+//! WebSockets) against a real bluetick server, with an exact ledger of every message.
+//!
+//! - [`scenarios`]: one module per scenario: `throughput`, `connections`, `fanout`,
+//!   `reconnect_storm`, `chaos`, `relay_baseline`.
+//! - [`pair`]: one sender and one recipient driven together (throughput, chaos, relay).
+//! - [`ledger`]: lost, duplicated, unconfirmed; the verdict.
+//! - [`report`]: figures, latency histograms, human and `--json` output, progress line.
+//! - [`target`]: devices and groups, then the server: owned (a child process on a fresh
+//!   database) or external (`--url`); [`serve`]: the child processes; [`relay`]: the
+//!   bare WebSocket relay; [`net`]: connecting from many loopback source addresses;
+//!   [`rss`]: memory and open-file limits.
+
+pub mod ledger;
+pub mod net;
+pub mod pair;
+pub mod relay;
+pub mod report;
+pub mod rss;
+pub mod scenarios;
+pub mod serve;
+pub mod target;

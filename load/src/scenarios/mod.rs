@@ -1,0 +1,8 @@
+//! One module per scenario; each returns a [`Report`](crate::report::Report).
+
+pub mod chaos;
+pub mod connections;
+pub mod fanout;
+pub mod reconnect_storm;
+pub mod relay_baseline;
+pub mod throughput;

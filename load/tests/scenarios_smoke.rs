@@ -1,0 +1,101 @@
+//! Every scenario, briefly and at small N, through the real binary with `--json`: it
+//! must finish, do real work, and keep an exact ledger. No timing is asserted: these
+//! prove the scenarios work, the figures in BENCHMARKS.md come from release runs.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Runs `bluetick-load --json ARGS` and returns its report (whatever the exit code, so a
+/// failed ledger shows up in the assertion message).
+fn run(args: &[&str]) -> Value {
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_bluetick-load")).arg("--json").args(args).output().expect("run bluetick-load");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); stdout: {stdout}\nstderr: {stderr}"));
+    assert!(output.status.success(), "exit {:?}: {report:#}\nstderr: {stderr}", output.status);
+    report
+}
+
+fn ledger(report: &Value, field: &str) -> u64 {
+    report["ledger"][field].as_u64().unwrap_or_else(|| panic!("no ledger.{field} in {report:#}"))
+}
+
+/// Exact, and every message went all the way: delivered and ticked DELIVERED.
+fn assert_complete(report: &Value) {
+    assert_eq!(report["exact"], Value::Bool(true), "{report:#}");
+    assert_eq!(report["ok"], Value::Bool(true), "{report:#}");
+    let sent = ledger(report, "sent");
+    assert!(sent > 0, "nothing was sent: {report:#}");
+    assert_eq!(ledger(report, "delivered"), sent, "{report:#}");
+    assert_eq!(ledger(report, "lost"), 0, "{report:#}");
+    assert_eq!(ledger(report, "duplicated"), 0, "{report:#}");
+}
+
+#[test]
+fn throughput_at_full_speed_delivers_every_message_once() {
+    let report = run(&["throughput", "--pairs", "4", "--duration", "1", "--window", "8"]);
+    assert_complete(&report);
+    assert_eq!(ledger(&report, "delivered_ticks"), ledger(&report, "sent"), "{report:#}");
+    assert!(report["figures"]["msgs_per_s"].as_f64().unwrap() > 0.0, "{report:#}");
+    assert!(report["latency"]["send_to_delivered_tick"]["count"].as_u64().unwrap() > 0, "{report:#}");
+}
+
+#[test]
+fn throughput_at_a_target_rate_delivers_every_message_once() {
+    let report = run(&["throughput", "--pairs", "2", "--duration", "1", "--rate", "100"]);
+    assert_complete(&report);
+}
+
+#[test]
+fn idle_connections_stay_open_past_the_presence_ttl_with_heartbeats() {
+    // A 2 s TTL and a 3 s hold: without heartbeats the server would close them all.
+    let report = run(&[
+        "connections",
+        "--count",
+        "200",
+        "--hold",
+        "3",
+        "--heartbeat-ms",
+        "400",
+        "--server-arg=--presence-ttl-ms=2000",
+    ]);
+    assert_eq!(report["ok"], Value::Bool(true), "{report:#}");
+    assert_eq!(report["figures"]["connections_held"], 200, "{report:#}");
+    assert!(report["figures"]["heartbeats"].as_u64().unwrap() >= 200, "{report:#}");
+    assert!(report["figures"]["server_bytes_per_connection"].as_f64().unwrap() > 0.0, "{report:#}");
+}
+
+#[test]
+fn fanout_reaches_every_member_exactly_once() {
+    let report = run(&["fanout", "--members", "20", "--sends", "5", "--duration", "1", "--window", "4"]);
+    assert_complete(&report);
+    assert_eq!(report["latency"]["send_to_last_member"]["count"], 5, "{report:#}");
+    assert_eq!(report["parameters"]["group_size"], 21, "{report:#}");
+}
+
+#[test]
+fn a_reconnect_storm_loses_and_duplicates_nothing() {
+    let report = run(&["reconnect-storm", "--clients", "50", "--messages", "2", "--backoff-ms", "100"]);
+    assert_complete(&report);
+    assert_eq!(ledger(&report, "sent"), 100, "{report:#}");
+    assert_eq!(report["latency"]["drop_to_back_and_drained"]["count"], 50, "{report:#}");
+}
+
+#[test]
+fn chaos_keeps_the_ledger_exact_across_sigkills() {
+    let report = run(&["chaos", "--pairs", "4", "--duration", "3", "--kills", "2", "--down-ms", "200"]);
+    assert_complete(&report);
+    assert_eq!(report["figures"]["sigkills"], 2, "{report:#}");
+    assert!(report["figures"]["reconnects"].as_u64().unwrap() > 0, "the kills did not cut anyone off: {report:#}");
+}
+
+#[test]
+fn relay_baseline_measures_both_and_their_ratio() {
+    let report = run(&["relay-baseline", "--pairs", "2", "--duration", "1", "--window", "8"]);
+    assert_complete(&report);
+    assert!(report["figures"]["relay_msgs_per_s"].as_f64().unwrap() > 0.0, "{report:#}");
+    assert!(report["figures"]["fraction_of_relay"].as_f64().unwrap() > 0.0, "{report:#}");
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs each load scenario 3 times (release build, --json) and prints each figure as
+# "median (min – max)": the numbers BENCHMARKS.md reports.
+#
+#   scripts/bench.sh                 # every scenario
+#   scripts/bench.sh throughput      # the ones named
+#
+# Results are kept in bench-results/ (one JSON report per run). Every run must keep
+# an exact ledger; a run that does not is reported and fails the script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${CARGO_TARGET_DIR:=target}"
+RUNS="${RUNS:-3}"
+B="$CARGO_TARGET_DIR/release/bluetick-load"
+cargo build --release -p bluetick-load >&2
+OUT=bench-results
+mkdir -p "$OUT"
+failed=0
+
+# name | arguments | figures (jq paths into the report)
+SCENARIOS=(
+  "throughput-max|throughput --pairs 64 --duration 10 --window 16|.figures.msgs_per_s .latency.send_to_recipient.p50_ms .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p99_ms"
+  "throughput-500|throughput --pairs 64 --duration 10 --rate 500 --window 256|.figures.msgs_per_s .latency.send_to_recipient.p50_ms .latency.send_to_recipient.p99_ms .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p90_ms .latency.send_to_delivered_tick.p99_ms .latency.send_to_delivered_tick.max_ms"
+  "relay-baseline|relay-baseline --pairs 64 --duration 10 --window 16|.figures.relay_msgs_per_s .figures.bluetick_msgs_per_s .figures.fraction_of_relay .latency.relay_send_to_delivered_tick.p99_ms"
+  "connections|connections --count 100000 --hold 35|.figures.connections_held .figures.server_bytes_per_connection .figures.server_rss_held_mib .figures.client_bytes_per_connection .figures.connect_s"
+  "fanout|fanout --members 1023 --sends 50 --duration 10 --window 8|.latency.send_to_last_member.p50_ms .latency.send_to_last_member.p99_ms .latency.send_to_group_delivered.p50_ms .latency.send_to_group_delivered.p99_ms .figures.member_deliveries_per_s"
+  "reconnect-storm|reconnect-storm --clients 5000 --messages 2|.figures.all_back_and_drained_s .figures.all_messages_received_s .latency.drop_to_back_and_drained.p50_ms .latency.drop_to_back_and_drained.p99_ms"
+  "chaos|chaos --pairs 32 --duration 15 --kills 3|.figures.msgs_per_s .figures.sigkills .figures.reconnects .ledger.sent .ledger.lost .ledger.duplicated"
+)
+
+want=("$@")
+for entry in "${SCENARIOS[@]}"; do
+  IFS='|' read -r name args figures <<<"$entry"
+  if ((${#want[@]})) && [[ ! " ${want[*]} " == *" $name "* ]]; then continue; fi
+  for i in $(seq 1 "$RUNS"); do
+    echo "== $name run $i: bluetick-load $args" >&2
+    # shellcheck disable=SC2086
+    if ! "$B" --json $args >"$OUT/$name-$i.json"; then
+      echo "!! $name run $i failed: $(jq -r '.verdict + " " + (.failures|join("; "))' "$OUT/$name-$i.json" 2>/dev/null)" >&2
+      failed=1
+    fi
+  done
+  echo "$name:"
+  for f in $figures; do
+    values=$(for i in $(seq 1 "$RUNS"); do jq -r "$f // \"null\"" "$OUT/$name-$i.json" 2>/dev/null || echo null; done | sort -g)
+    read -r -a v <<<"$(echo $values)"
+    n=${#v[@]}
+    echo "  $f: median ${v[$((n / 2))]} (min ${v[0]}, max ${v[$((n - 1))]})  runs: $(echo $values)"
+  done
+  for i in $(seq 1 "$RUNS"); do echo "  run $i verdict: $(jq -r .verdict "$OUT/$name-$i.json" 2>/dev/null)"; done
+done
+exit $failed
