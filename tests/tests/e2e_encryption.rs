@@ -14,7 +14,7 @@ use bluetick_shared::e2e::keys::{ClaimedKeys, KeyCount, ONE_TIME_KEY_TARGET};
 use bluetick_shared::e2e::{Decrypted, DeviceCrypto, E2eError};
 use bluetick_shared::frames::{ClientFrame, Delivery, GroupId, MessageId, Recipient, Registration, TickState};
 use bluetick_tests::db;
-use bluetick_tests::events::{EVENT_TIMEOUT, wait_for_ticks};
+use bluetick_tests::events::EVENT_TIMEOUT;
 use bluetick_tests::http::{as_device, register};
 use bluetick_tests::server::TestServer;
 use uuid::Uuid;
@@ -276,7 +276,9 @@ async fn e2e_no_plaintext() {
     bob.e2e.send_text(&mut bob.conn, alice_user, &reply).await.unwrap();
     let got = alice.receive(1).await;
     assert_eq!(text(&got[0]), reply);
-    wait_for_ticks(&mut alice.conn, &ids[..1], TickState::Delivered).await;
+    while alice.conn.state.outbox.state(&ids[0]).is_none_or(|s| s < TickState::Delivered) {
+        alice.next_event().await;
+    }
 
     let frames: Vec<&String> = alice.frames.iter().chain(&bob.frames).chain(&carol.frames).collect();
     assert!(frames.iter().any(|f| f.contains("\"trace\"")), "trace frames were recorded");
