@@ -108,10 +108,15 @@ pub struct Wakeup {
 }
 
 /// `GET /api/lab/messages/{id}`: how many times the database holds a message id sent in
-/// this lab. The retry storm shows these: any number of sends, one row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// this lab, and what it holds. The retry storm shows the counts (any number of sends,
+/// one row); the encryption section shows the body: for an encrypted message, only
+/// ciphertext.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageCopies {
     pub stored_rows: u64,
     /// Inbox entries (one per recipient device) made for it.
     pub deliveries: u64,
+    /// The body column of the stored row, byte for byte; `None` if there is no row.
+    #[serde(default)]
+    pub stored_body: Option<String>,
 }

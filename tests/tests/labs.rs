@@ -256,12 +256,13 @@ async fn a_retry_storm_leaves_one_row_and_one_delivery() {
     let (status, body) = as_device(server.addr, alice, "GET", &format!("/api/lab/messages/{id}"), None).await;
     assert_eq!(status, 200, "{body}");
     let copies: MessageCopies = serde_json::from_str(&body).unwrap();
-    assert_eq!(copies, MessageCopies { stored_rows: 1, deliveries: 1 });
-    // Another lab asking about the same id sees nothing of it.
+    assert_eq!(copies, MessageCopies { stored_rows: 1, deliveries: 1, stored_body: Some("storm".into()) });
+    // Another lab asking about the same id sees nothing of it, body included.
     let other = new_lab(&server).await;
     let (_, body) =
         as_device(server.addr, device(&other, "Alice"), "GET", &format!("/api/lab/messages/{id}"), None).await;
-    assert_eq!(serde_json::from_str::<MessageCopies>(&body).unwrap().stored_rows, 0);
+    let theirs = serde_json::from_str::<MessageCopies>(&body).unwrap();
+    assert_eq!((theirs.stored_rows, theirs.stored_body), (0, None));
     server.stop().await;
 }
 

@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use bluetick_shared::e2e::keys::{ClaimedKeys, KeyClaim, KeyCount, UserDevices};
-use bluetick_shared::e2e::{Decrypted, DeviceCrypto, E2eError, GroupShare};
+use bluetick_shared::e2e::receiver::Receiver;
+use bluetick_shared::e2e::{DeviceCrypto, E2eError, GroupShare};
 use bluetick_shared::frames::{Delivery, DeviceId, GroupId, MessageId, Registration, UserId};
 use serde::de::DeserializeOwned;
 
@@ -37,19 +38,15 @@ pub enum E2eClientError {
 }
 
 /// A received message, decrypted (or why not).
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub delivery: Delivery,
-    pub content: Result<Decrypted, E2eError>,
-}
+pub use bluetick_shared::e2e::receiver::Opened as Received;
 
 /// A device that encrypts everything it sends.
 pub struct E2eDevice {
     pub addr: SocketAddr,
     pub registration: Registration,
     pub crypto: DeviceCrypto,
-    /// Group messages whose room key has not arrived yet, in arrival order.
-    waiting: Vec<Delivery>,
+    /// Group messages whose room key has not arrived yet.
+    receiver: Receiver,
 }
 
 impl E2eDevice {
@@ -61,12 +58,12 @@ impl E2eDevice {
 
     /// A device with existing crypto state (say, unpickled).
     pub fn with_crypto(addr: SocketAddr, registration: Registration, crypto: DeviceCrypto) -> E2eDevice {
-        E2eDevice { addr, registration, crypto, waiting: Vec::new() }
+        E2eDevice { addr, registration, crypto, receiver: Receiver::new() }
     }
 
     /// How many group messages wait for a room key.
     pub fn waiting(&self) -> usize {
-        self.waiting.len()
+        self.receiver.waiting()
     }
 
     async fn call<T: DeserializeOwned>(
@@ -174,18 +171,6 @@ impl E2eDevice {
     /// Decrypts a delivery. A group message whose key has not arrived waits (and yields
     /// nothing now); a room key releases the messages waiting for it.
     pub fn receive(&mut self, delivery: Delivery) -> Vec<Received> {
-        let content = self.crypto.decrypt(delivery.from_device, delivery.to, &delivery.body);
-        if let Err(E2eError::UnknownGroupSession(_)) = content {
-            self.waiting.push(delivery);
-            return Vec::new();
-        }
-        let released_key = matches!(content, Ok(Decrypted::RoomKey { .. }));
-        let mut out = vec![Received { delivery, content }];
-        if released_key {
-            for waiting in std::mem::take(&mut self.waiting) {
-                out.extend(self.receive(waiting));
-            }
-        }
-        out
+        self.receiver.receive(&mut self.crypto, delivery)
     }
 }

@@ -6,6 +6,9 @@
 //!
 //! - [`keys`]: the key directory's JSON bodies and the key signatures.
 //! - [`envelope`]: the JSON carried in `send.body` (ciphertext and routing facts only).
+//! - [`inspect`]: what a ciphertext reveals without a key (ratchet key, chain index).
+//! - [`receiver`]: group messages waiting for a late room key.
+//! - `olm_sessions`, `group_sessions`, `pickle`: the parts of [`DeviceCrypto`].
 //!
 //! ## A device's life
 //! 1. [`DeviceCrypto::new`] makes an account (identity keys). [`DeviceCrypto::key_upload`]
@@ -42,18 +45,23 @@
 //! inbox already drops redeliveries).
 
 pub mod envelope;
+mod group_sessions;
+pub mod inspect;
 pub mod keys;
+mod olm_sessions;
+mod pickle;
+pub mod receiver;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+pub use olm_sessions::ExportedSessionReplay;
 
-use serde::{Deserialize, Serialize};
-use vodozemac::megolm::{self, GroupSession, InboundGroupSession, MegolmMessage, SessionKey};
-use vodozemac::olm::{self, Account, OlmMessage, Session};
-use vodozemac::{Curve25519PublicKey, base64_decode, base64_encode};
+use std::collections::{BTreeSet, HashMap};
 
-use crate::frames::{DeviceId, GroupId, Recipient};
-use envelope::{Envelope, GroupPayload, OlmCiphertext, OlmContent, OlmPayload};
-use keys::{ClaimedDevice, IdentityKeys, KeyUpload, ONE_TIME_KEY_LOW_WATER, ONE_TIME_KEY_TARGET, SignedKey};
+use vodozemac::Curve25519PublicKey;
+use vodozemac::megolm::{GroupSession, InboundGroupSession};
+use vodozemac::olm::{Account, Session};
+
+use crate::frames::{DeviceId, GroupId};
+use keys::{IdentityKeys, KeyUpload, ONE_TIME_KEY_LOW_WATER, ONE_TIME_KEY_TARGET, SignedKey};
 
 /// A 32-byte key that encrypts a pickled [`DeviceCrypto`].
 pub type PickleKey = [u8; 32];
@@ -218,352 +226,6 @@ impl DeviceCrypto {
         let signature = self.account.sign(keys::signed_key_message(self.device, &key_id, &key)).to_base64();
         SignedKey { key_id, key, signature }
     }
-
-    /// Whether there is an Olm session with `device` to encrypt to.
-    pub fn has_session(&self, device: DeviceId) -> bool {
-        self.peers.get(&device).is_some_and(|p| !p.sessions.is_empty())
-    }
-
-    /// The Curve25519 identity key a peer device has shown, if any.
-    pub fn peer_identity(&self, device: DeviceId) -> Option<String> {
-        self.peers.get(&device).map(|p| p.curve25519.to_base64())
-    }
-
-    /// Starts an outbound Olm session with a claimed device after checking that its
-    /// one-time (or fallback) key is signed by its identity key for that device.
-    pub fn start_session(&mut self, claimed: &ClaimedDevice) -> Result<(), E2eError> {
-        let one_time_key = claimed.identity.verify(claimed.device_id, &claimed.one_time_key)?;
-        let identity = claimed.identity.curve25519_key()?;
-        if let Some(peer) = self.peers.get(&claimed.device_id)
-            && peer.curve25519 != identity
-        {
-            return Err(E2eError::IdentityChanged(claimed.device_id));
-        }
-        let session = self
-            .account
-            .create_outbound_session(olm::SessionConfig::version_1(), identity, one_time_key)
-            .map_err(|e| E2eError::Session(e.to_string()))?;
-        self.peers
-            .entry(claimed.device_id)
-            .or_insert(Peer { curve25519: identity, sessions: Vec::new() })
-            .sessions
-            .push(session);
-        Ok(())
-    }
-
-    /// A 1:1 text message for every one of `devices` (each needs a session).
-    pub fn encrypt_text(&mut self, devices: &[DeviceId], body: &str) -> Result<Envelope, E2eError> {
-        self.encrypt_olm(devices, &OlmContent::Text { body: body.to_string() })
-    }
-
-    fn encrypt_olm(&mut self, devices: &[DeviceId], content: &OlmContent) -> Result<Envelope, E2eError> {
-        let mut ciphertexts = BTreeMap::new();
-        for &device in devices {
-            let session =
-                self.peers.get_mut(&device).and_then(|p| p.sessions.last_mut()).ok_or(E2eError::NoSession(device))?;
-            let payload = OlmPayload { sender_device: self.device, recipient_device: device, content: content.clone() };
-            let plaintext = serde_json::to_vec(&payload).expect("a payload always serializes");
-            let message = session.encrypt(plaintext).map_err(|e| E2eError::Session(e.to_string()))?;
-            let (message_type, bytes) = message.to_parts();
-            ciphertexts.insert(device, OlmCiphertext { message_type: message_type as u8, body: base64_encode(bytes) });
-        }
-        Ok(Envelope::Olm { sender_key: self.account.curve25519_key().to_base64(), ciphertexts })
-    }
-
-    /// Decrypts a delivered body sent by `from_device` to `to`.
-    pub fn decrypt(&mut self, from_device: DeviceId, to: Recipient, body: &str) -> Result<Decrypted, E2eError> {
-        match Envelope::parse(body) {
-            None => Ok(Decrypted::Plaintext(body.to_string())),
-            Some(Envelope::Olm { sender_key, ciphertexts }) => {
-                let ciphertext = ciphertexts.get(&self.device).ok_or(E2eError::NotForThisDevice)?;
-                self.decrypt_olm(from_device, &sender_key, ciphertext)
-            }
-            Some(Envelope::Megolm { sender_key, session_id, ciphertext }) => {
-                self.decrypt_megolm(from_device, to, &sender_key, &session_id, &ciphertext)
-            }
-        }
-    }
-
-    fn decrypt_olm(
-        &mut self,
-        from_device: DeviceId,
-        sender_key: &str,
-        ciphertext: &OlmCiphertext,
-    ) -> Result<Decrypted, E2eError> {
-        let sender_key = Curve25519PublicKey::from_base64(sender_key).map_err(|e| E2eError::BadKey(e.to_string()))?;
-        let bytes = base64_decode(&ciphertext.body).map_err(|e| E2eError::Decrypt(e.to_string()))?;
-        let message = OlmMessage::from_parts(ciphertext.message_type as usize, &bytes)
-            .map_err(|e| E2eError::Decrypt(e.to_string()))?;
-        if let Some(peer) = self.peers.get(&from_device)
-            && peer.curve25519 != sender_key
-        {
-            return Err(E2eError::IdentityChanged(from_device));
-        }
-        // Try the existing sessions, newest first; the one that works becomes the one we
-        // send with, so both sides settle on the same session.
-        let mut found = None;
-        if let Some(peer) = self.peers.get_mut(&from_device) {
-            for i in (0..peer.sessions.len()).rev() {
-                let matches = match &message {
-                    OlmMessage::PreKey(m) => m.session_id() == peer.sessions[i].session_id(),
-                    OlmMessage::Normal(_) => true,
-                };
-                if matches && let Ok(p) = peer.sessions[i].decrypt(&message) {
-                    let session = peer.sessions.remove(i);
-                    peer.sessions.push(session);
-                    found = Some(p);
-                    break;
-                }
-            }
-        }
-        let (plaintext, new_session) = match (found, &message) {
-            (Some(p), _) => (p, None),
-            (None, OlmMessage::PreKey(m)) => {
-                let created = self
-                    .account
-                    .create_inbound_session(olm::SessionConfig::version_1(), sender_key, m)
-                    .map_err(|e| E2eError::Session(e.to_string()))?;
-                (created.plaintext, Some(created.session))
-            }
-            (None, OlmMessage::Normal(_)) => return Err(E2eError::Decrypt("no session decrypts it".into())),
-        };
-        let payload: OlmPayload = serde_json::from_slice(&plaintext).map_err(|e| E2eError::Decrypt(e.to_string()))?;
-        if payload.sender_device != from_device {
-            return Err(E2eError::Forged("sender device"));
-        }
-        if payload.recipient_device != self.device {
-            return Err(E2eError::Forged("recipient device"));
-        }
-        // Only a message that checks out makes a new peer or session.
-        if let Some(session) = new_session {
-            self.peers
-                .entry(from_device)
-                .or_insert(Peer { curve25519: sender_key, sessions: Vec::new() })
-                .sessions
-                .push(session);
-        }
-        let pre_key = matches!(message, OlmMessage::PreKey(_));
-        match payload.content {
-            OlmContent::Text { body } => Ok(Decrypted::Text { body, pre_key }),
-            OlmContent::RoomKey { group, session_id, session_key } => {
-                let key = SessionKey::from_base64(&session_key).map_err(|e| E2eError::BadKey(e.to_string()))?;
-                let session = InboundGroupSession::new(&key, megolm::SessionConfig::version_1());
-                if session.session_id() != session_id {
-                    return Err(E2eError::Forged("room key session id"));
-                }
-                self.inbound.entry(session_id.clone()).or_insert(InboundGroup {
-                    group,
-                    sender_device: from_device,
-                    sender_key,
-                    session,
-                });
-                Ok(Decrypted::RoomKey { group, session_id })
-            }
-        }
-    }
-
-    fn decrypt_megolm(
-        &mut self,
-        from_device: DeviceId,
-        to: Recipient,
-        sender_key: &str,
-        session_id: &str,
-        ciphertext: &str,
-    ) -> Result<Decrypted, E2eError> {
-        let inbound =
-            self.inbound.get_mut(session_id).ok_or_else(|| E2eError::UnknownGroupSession(session_id.to_string()))?;
-        if inbound.sender_device != from_device || inbound.sender_key.to_base64() != sender_key {
-            return Err(E2eError::Forged("group session of another sender"));
-        }
-        if to != Recipient::Group(inbound.group) {
-            return Err(E2eError::Forged("group session of another group"));
-        }
-        let message = MegolmMessage::from_base64(ciphertext).map_err(|e| E2eError::Decrypt(e.to_string()))?;
-        let decrypted = inbound.session.decrypt(&message).map_err(|e| E2eError::Decrypt(e.to_string()))?;
-        let payload: GroupPayload =
-            serde_json::from_slice(&decrypted.plaintext).map_err(|e| E2eError::Decrypt(e.to_string()))?;
-        if payload.group != inbound.group {
-            return Err(E2eError::Forged("group"));
-        }
-        Ok(Decrypted::Group {
-            group: payload.group,
-            body: payload.body,
-            session_id: session_id.to_string(),
-            message_index: decrypted.message_index,
-        })
-    }
-
-    /// Readies this device's Megolm session for `group`, whose other members' devices
-    /// are `member_devices` right now. Starts a new session on the first send and
-    /// whenever a device that was given the current key is no longer among them (a
-    /// member left: the new session's key never reaches it). Returns the devices that
-    /// still need the current key.
-    pub fn prepare_group(&mut self, group: GroupId, member_devices: &[DeviceId]) -> GroupShare {
-        let members: BTreeSet<DeviceId> = member_devices.iter().copied().filter(|d| *d != self.device).collect();
-        let rotated = match self.outbound.get(&group) {
-            None => true,
-            Some(current) => !current.shared_with.is_subset(&members),
-        };
-        if rotated {
-            self.outbound.insert(
-                group,
-                OutboundGroup {
-                    session: GroupSession::new(megolm::SessionConfig::version_1()),
-                    shared_with: BTreeSet::new(),
-                },
-            );
-        }
-        let current = &self.outbound[&group];
-        GroupShare {
-            rotated,
-            session_id: current.session.session_id(),
-            needs_key: members.difference(&current.shared_with).copied().collect(),
-        }
-    }
-
-    /// Forgets the outbound session of `group`: the next [`DeviceCrypto::prepare_group`]
-    /// starts a new one.
-    pub fn rotate_group(&mut self, group: GroupId) {
-        self.outbound.remove(&group);
-    }
-
-    /// The id of this device's current Megolm session for `group`.
-    pub fn group_session_id(&self, group: GroupId) -> Option<String> {
-        self.outbound.get(&group).map(|o| o.session.session_id())
-    }
-
-    /// The current group session's key for `devices` (all with Olm sessions), as one
-    /// Olm envelope to send to their user; they count as having the key from now on.
-    pub fn share_room_key(&mut self, group: GroupId, devices: &[DeviceId]) -> Result<Envelope, E2eError> {
-        let current = self.outbound.get(&group).ok_or(E2eError::NoGroupSession(group))?;
-        let content = OlmContent::RoomKey {
-            group,
-            session_id: current.session.session_id(),
-            session_key: current.session.session_key().to_base64(),
-        };
-        let envelope = self.encrypt_olm(devices, &content)?;
-        self.outbound.get_mut(&group).expect("checked above").shared_with.extend(devices.iter().copied());
-        Ok(envelope)
-    }
-
-    /// A group message, encrypted once for every member with the key they were sent.
-    pub fn encrypt_group(&mut self, group: GroupId, body: &str) -> Result<Envelope, E2eError> {
-        let sender_key = self.account.curve25519_key().to_base64();
-        let current = self.outbound.get_mut(&group).ok_or(E2eError::NoGroupSession(group))?;
-        let payload = GroupPayload { group, body: body.to_string() };
-        let message = current.session.encrypt(serde_json::to_vec(&payload).expect("a payload always serializes"));
-        Ok(Envelope::Megolm { sender_key, session_id: current.session.session_id(), ciphertext: message.to_base64() })
-    }
-
-    /// The whole state as one string; every secret in it is encrypted with `key`.
-    pub fn pickle(&self, key: &PickleKey) -> String {
-        let pickled = Pickled {
-            version: 1,
-            device: self.device,
-            account: self.account.pickle().encrypt(key),
-            peers: self
-                .peers
-                .iter()
-                .map(|(device, peer)| PickledPeer {
-                    device: *device,
-                    curve25519: peer.curve25519.to_base64(),
-                    sessions: peer.sessions.iter().map(|s| s.pickle().encrypt(key)).collect(),
-                })
-                .collect(),
-            outbound: self
-                .outbound
-                .iter()
-                .map(|(group, o)| PickledOutbound {
-                    group: *group,
-                    session: o.session.pickle().encrypt(key),
-                    shared_with: o.shared_with.iter().copied().collect(),
-                })
-                .collect(),
-            inbound: self
-                .inbound
-                .values()
-                .map(|i| PickledInbound {
-                    group: i.group,
-                    sender_device: i.sender_device,
-                    sender_key: i.sender_key.to_base64(),
-                    session: i.session.pickle().encrypt(key),
-                })
-                .collect(),
-        };
-        serde_json::to_string(&pickled).expect("a pickle always serializes")
-    }
-
-    /// Restores a state saved by [`DeviceCrypto::pickle`] with the same key.
-    pub fn unpickle(pickle: &str, key: &PickleKey) -> Result<DeviceCrypto, E2eError> {
-        let bad = |e: &dyn std::fmt::Display| E2eError::Pickle(e.to_string());
-        let pickled: Pickled = serde_json::from_str(pickle).map_err(|e| bad(&e))?;
-        if pickled.version != 1 {
-            return Err(E2eError::Pickle(format!("unknown pickle version {}", pickled.version)));
-        }
-        let account =
-            Account::from_pickle(olm::AccountPickle::from_encrypted(&pickled.account, key).map_err(|e| bad(&e))?);
-        let mut peers = HashMap::new();
-        for p in pickled.peers {
-            let curve25519 = Curve25519PublicKey::from_base64(&p.curve25519).map_err(|e| bad(&e))?;
-            let sessions = p
-                .sessions
-                .iter()
-                .map(|s| olm::SessionPickle::from_encrypted(s, key).map(Session::from_pickle).map_err(|e| bad(&e)))
-                .collect::<Result<Vec<_>, _>>()?;
-            peers.insert(p.device, Peer { curve25519, sessions });
-        }
-        let mut outbound = HashMap::new();
-        for o in pickled.outbound {
-            let session = GroupSession::from_pickle(
-                megolm::GroupSessionPickle::from_encrypted(&o.session, key).map_err(|e| bad(&e))?,
-            );
-            outbound.insert(o.group, OutboundGroup { session, shared_with: o.shared_with.into_iter().collect() });
-        }
-        let mut inbound = HashMap::new();
-        for i in pickled.inbound {
-            let session = InboundGroupSession::from_pickle(
-                megolm::InboundGroupSessionPickle::from_encrypted(&i.session, key).map_err(|e| bad(&e))?,
-            );
-            let sender_key = Curve25519PublicKey::from_base64(&i.sender_key).map_err(|e| bad(&e))?;
-            inbound.insert(
-                session.session_id(),
-                InboundGroup { group: i.group, sender_device: i.sender_device, sender_key, session },
-            );
-        }
-        Ok(DeviceCrypto { device: pickled.device, account, peers, outbound, inbound })
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct Pickled {
-    version: u32,
-    device: DeviceId,
-    account: String,
-    peers: Vec<PickledPeer>,
-    outbound: Vec<PickledOutbound>,
-    inbound: Vec<PickledInbound>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct PickledPeer {
-    device: DeviceId,
-    curve25519: String,
-    sessions: Vec<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct PickledOutbound {
-    group: GroupId,
-    session: String,
-    shared_with: Vec<DeviceId>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct PickledInbound {
-    group: GroupId,
-    sender_device: DeviceId,
-    sender_key: String,
-    session: String,
 }
 
 #[cfg(test)]

@@ -180,11 +180,13 @@ impl SqliteStore {
         })
     }
 
-    /// How many message rows, and inbox entries, the id `id` sent from inside `lab` has.
+    /// How many message rows, and inbox entries, the id `id` sent from inside `lab` has,
+    /// and the body exactly as the database holds it.
     pub async fn message_copies(&self, lab: LabId, id: MessageId) -> Result<MessageCopies, StorageError> {
-        let (rows, deliveries): (i64, i64) = sqlx::query_as(
+        let (rows, deliveries, body): (i64, i64, Option<String>) = sqlx::query_as(
             "SELECT COUNT(*),
-                    COALESCE(SUM((SELECT COUNT(*) FROM inbox i WHERE i.message_id = m.id AND i.kind = 0)), 0)
+                    COALESCE(SUM((SELECT COUNT(*) FROM inbox i WHERE i.message_id = m.id AND i.kind = 0)), 0),
+                    MIN(m.body)
              FROM messages m JOIN users u ON u.id = m.sender_user
              WHERE m.client_id = ? AND u.lab_id = ?",
         )
@@ -192,6 +194,6 @@ impl SqliteStore {
         .bind(lab.to_string())
         .fetch_one(self.pool())
         .await?;
-        Ok(MessageCopies { stored_rows: rows as u64, deliveries: deliveries as u64 })
+        Ok(MessageCopies { stored_rows: rows as u64, deliveries: deliveries as u64, stored_body: body })
     }
 }
