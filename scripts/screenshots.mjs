@@ -70,4 +70,46 @@ for (const shot of [shots[0], shots[2]]) {
   console.log(inspectorFile);
   await page.close();
 }
+
+// The encryption section after a short conversation, the forward-secrecy experiment and a
+// group message sent after Bob was removed.
+for (const shot of [shots[0], shots[2]]) {
+  const page = await browser.newPage({
+    viewport: { width: shot.width, height: shot.height },
+    colorScheme: shot.colorScheme,
+  });
+  await page.goto(url);
+  await page.locator('#offline-queue .phone-status[data-state=CONNECTED]').nth(1).waitFor({ timeout: 15_000 });
+  const rows = page.getByTestId('cipher-rows').locator('.cipher-row');
+  for (const [who, text] of [['Encrypt and send as Alice →', 'Meet at the station at 6'],
+                             ['Encrypt and send as Alice →', 'Bring the tickets'],
+                             ['← Reply as Bob', 'On my way']]) {
+    const before = await rows.count();
+    await page.getByLabel('Message', { exact: true }).fill(text);
+    await page.getByRole('button', { name: who }).click();
+    await rows.nth(before).getByTestId('decrypted').waitFor({ timeout: 20_000 });
+  }
+  await page.getByRole('button', { name: "Steal Bob's session and decrypt the captured message" }).click();
+  await page.getByTestId('secrecy-outcome').locator('[data-result]').waitFor({ timeout: 5_000 });
+  const convFile = `${outDir}/encryption-${shot.name}.png`;
+  await page.locator('.cipher-lab').screenshot({ path: convFile });
+  console.log(convFile);
+  const secrecyFile = `${outDir}/forward-secrecy-${shot.name}.png`;
+  await page.locator('.secrecy-demo').screenshot({ path: secrecyFile });
+  console.log(secrecyFile);
+  const group = page.locator('.group-e2e');
+  await group.getByRole('button', { name: "Make Alice's group with You and Bob" }).click();
+  await group.getByTestId('group-members').filter({ hasText: 'Bob' }).waitFor({ timeout: 10_000 });
+  await group.getByRole('button', { name: 'Encrypt once and send as Alice' }).click();
+  await group.locator('.group-row').nth(0).getByTestId('bob-shows').filter({ hasText: 'Megolm' }).waitFor({ timeout: 20_000 });
+  await group.getByRole('button', { name: 'Remove Bob' }).click();
+  await group.getByTestId('group-members').filter({ hasText: 'removed' }).waitFor({ timeout: 10_000 });
+  await group.getByLabel('Group message', { exact: true }).fill('Surprise party for Bob');
+  await group.getByRole('button', { name: 'Encrypt once and send as Alice' }).click();
+  await group.locator('.group-row').nth(1).getByTestId('bob-tries').waitFor({ timeout: 20_000 });
+  const groupFile = `${outDir}/group-encryption-${shot.name}.png`;
+  await group.screenshot({ path: groupFile });
+  console.log(groupFile);
+  await page.close();
+}
 await browser.close();

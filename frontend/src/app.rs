@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::connection_lab::ConnectionLab;
+use crate::components::encryption_section::{EncryptionLab, EncryptionSection};
 use crate::components::fan_out_facts::FanOutFacts;
 use crate::components::fan_out_lab::FanOutLab;
 use crate::components::idempotent_insert_code::IdempotentInsertCode;
@@ -46,6 +47,9 @@ pub fn App() -> impl IntoView {
                 <LabGate status store live=|devices| view! { <FanOutLab devices /> } />
             </FanOutFacts>
             <PresenceLab status store />
+            <EncryptionSection>
+                <LabGate status store live=|devices| view! { <EncryptionLab devices /> } />
+            </EncryptionSection>
             <TechnologyCards />
             <Quiz state=quiz />
         </main>

@@ -1,10 +1,15 @@
 //! What the student sees, one component per file.
 
+pub mod cipher_conversation;
+pub mod ciphertext_facts;
 pub mod connection_lab;
+pub mod encryption_section;
 pub mod event_log;
 pub mod expiry_control;
 pub mod fan_out_facts;
 pub mod fan_out_lab;
+pub mod forward_secrecy_demo;
+pub mod group_encryption_lab;
 pub mod idempotent_insert_code;
 pub mod lab_gate;
 pub mod lesson_header;

@@ -21,6 +21,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("tick-pipeline", "Ticks"),
     ("fan-out", "Fan-out"),
     ("presence", "Presence"),
+    ("encryption", "Encryption"),
     ("technologies", "Technologies"),
     ("quiz", "Quiz"),
 ];

@@ -76,9 +76,9 @@ const TECHNOLOGIES: [Technology; 4] = [
         ],
         not: "home-made crypto",
         why_not: "cryptography fails in ways its own authors cannot see; only proven designs are safe.",
-        here: "vodozemac, an implementation of the same ideas: Olm for one-to-one chats and Megolm for \
-               groups. It is coming to this lab.",
-        code: None,
+        here: "vodozemac, an audited implementation of the same ideas: Olm for one-to-one chats and Megolm \
+               sender keys for groups. The encryption section above runs it in this page's phones.",
+        code: Some("shared/src/e2e/mod.rs"),
     },
 ];
 

@@ -7,7 +7,7 @@
 
 pub mod api;
 
-use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration};
+use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration, UserId};
 use bluetick_shared::lab::{
     ControlDone, ExpiryRequest, LAB_DEVICE_NAMES, LabCreated, LabView, MessageCopies, OutageRequest, QueueView,
 };
@@ -66,6 +66,31 @@ impl Lab {
 
     pub async fn copies(&self, id: MessageId) -> Result<MessageCopies, ApiError> {
         call("GET", &format!("/api/lab/messages/{id}"), Some(self.you()), None).await
+    }
+
+    /// The database's copy of message `id` once it is committed: asked a few times, as
+    /// the SENT ack and this call race. `None` if it never showed up.
+    pub async fn stored(&self, id: MessageId) -> Option<MessageCopies> {
+        for _ in 0..20 {
+            match self.copies(id).await {
+                Ok(found) if found.stored_rows > 0 => return Some(found),
+                _ => gloo_timers::future::TimeoutFuture::new(200).await,
+            }
+        }
+        None
+    }
+
+    /// Alice adds `user` to her group.
+    pub async fn add_member(&self, group: GroupId, user: UserId) -> Result<(), ApiError> {
+        let body = serde_json::json!({ "user_id": user }).to_string();
+        call::<serde_json::Value>("POST", &format!("/api/groups/{group}/members"), Some(self.alice()), Some(body))
+            .await
+            .map(|_| ())
+    }
+
+    /// Alice removes `user` from her group.
+    pub async fn remove_member(&self, group: GroupId, user: UserId) -> Result<(), ApiError> {
+        call("DELETE", &format!("/api/groups/{group}/members/{user}"), Some(self.alice()), None).await
     }
 
     /// A new group with Alice as its first member.

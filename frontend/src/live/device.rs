@@ -12,10 +12,13 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
+use bluetick_shared::e2e::Decrypted;
+use bluetick_shared::e2e::envelope::Envelope;
+use bluetick_shared::e2e::inspect::fingerprint;
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{
-    ClientFrame, Credentials, DeviceId, GroupProgress, MessageId, Recipient, Registration, ServerFrame, TickState,
-    TraceStage, UserId,
+    ClientFrame, Credentials, Delivery, DeviceId, GroupProgress, MessageId, Recipient, Registration, ServerFrame,
+    TickState, TraceStage, UserId,
 };
 use bluetick_shared::inbox::{Arrival, InboxCursor};
 use bluetick_shared::outbox::Outbox;
@@ -23,6 +26,7 @@ use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 
 use super::connection::{Hooks, LiveConnection};
+use super::e2e::PageCrypto;
 use crate::clock;
 use crate::components::event_log::LogLine;
 
@@ -36,8 +40,11 @@ pub struct Received {
     pub seq: u64,
     pub id: MessageId,
     pub from_name: String,
+    /// What the phone shows: the plaintext (decrypted, if it came encrypted).
     pub body: String,
     pub read: bool,
+    /// How it was protected on the way ("Olm pre-key message", "Megolm #3"), if it was.
+    pub lock: Option<String>,
 }
 
 /// One server step of a sent message, from its trace events.
@@ -106,6 +113,10 @@ struct Inner {
     /// Gets each group message's per-member traces (the fan-out grid), which are far too
     /// many to keep in a signal.
     member_traces: Option<Rc<dyn Fn(MemberTrace)>>,
+    /// This device's end-to-end keys and sessions, if it encrypts.
+    crypto: Option<Rc<PageCrypto>>,
+    /// Inbox numbers of encrypted messages waiting for their group key.
+    waiting_seqs: HashMap<MessageId, u64>,
     next_log_id: u64,
 }
 
@@ -155,6 +166,8 @@ impl LiveDevice {
                 observe: observe.into_iter().collect(),
                 watching: Vec::new(),
                 member_traces: None,
+                crypto: None,
+                waiting_seqs: HashMap::new(),
                 next_log_id: 0,
             })),
             connection: LiveConnection::new(super::ws_url(), &name),
@@ -197,6 +210,15 @@ impl LiveDevice {
         if self.connection.is_ready() {
             self.put(&ClientFrame::WatchPresence { users });
         }
+    }
+
+    /// From now on, decrypt what arrives with `crypto` (and let senders use it).
+    pub fn set_crypto(&self, crypto: Rc<PageCrypto>) {
+        self.inner.borrow_mut().crypto = Some(crypto);
+    }
+
+    pub fn crypto(&self) -> Option<Rc<PageCrypto>> {
+        self.inner.borrow().crypto.clone()
     }
 
     /// Where per-member traces of group messages go.
@@ -275,12 +297,18 @@ impl LiveDevice {
     /// Sends a new message; it waits in the outbox (and is resent with the same id) until
     /// the server acknowledges it.
     pub fn send_text(&self, to: Recipient, body: String) -> MessageId {
+        self.send_body(to, body.clone(), body)
+    }
+
+    /// Sends `wire` (say, an envelope of ciphertext) while the phone shows `shown`.
+    pub fn send_body(&self, to: Recipient, shown: String, wire: String) -> MessageId {
         let id = uuid::Uuid::now_v7();
-        let frame = self.inner.borrow_mut().outbox.queue(id, to, body.clone());
+        let frame = self.inner.borrow_mut().outbox.queue(id, to, wire.clone());
+        let body = wire;
         self.signals.sent.update(|sent| {
             sent.push(SentMessage {
                 id,
-                body: body.clone(),
+                body: shown,
                 tick: None,
                 acks: 0,
                 sends: 0,
@@ -297,7 +325,7 @@ impl LiveDevice {
         if self.connection.is_ready() {
             self.transmit(&frame, &body);
         } else {
-            self.log(format!("offline: \"{body}\" waits in the outbox"));
+            self.log(format!("offline: {} waits in the outbox", loggable(&body)));
         }
         id
     }
@@ -319,7 +347,7 @@ impl LiveDevice {
     fn transmit(&self, frame: &ClientFrame, body: &str) {
         let Some(id) = frame.message_id() else { return };
         if self.put(frame) {
-            self.log(format!("→ send \"{body}\" (id …{})", short(id)));
+            self.log(format!("→ send {} (id …{})", loggable(body), short(id)));
             self.signals.sent.update(|sent| {
                 if let Some(m) = sent.iter_mut().find(|m| m.id == id) {
                     m.sends += 1;
@@ -360,7 +388,7 @@ impl LiveDevice {
         for frame in unacknowledged {
             if let ClientFrame::Send { body, .. } = &frame {
                 let body = body.clone();
-                self.log(format!("resending \"{body}\" with its original id"));
+                self.log(format!("resending {} with its original id", loggable(&body)));
                 self.transmit(&frame, &body);
             }
         }
@@ -464,19 +492,16 @@ impl LiveDevice {
         match frame {
             ServerFrame::Message { seq, message } => {
                 if self.arrive(seq) {
-                    self.log(format!("← message #{seq} from {}: \"{}\"", message.from_name, message.body));
-                    self.signals.received.update(|r| {
-                        r.push(Received {
-                            seq,
-                            id: message.id,
-                            from_name: message.from_name.clone(),
-                            body: message.body.clone(),
-                            read: false,
+                    self.log(format!("← message #{seq} from {}: {}", message.from_name, loggable(&message.body)));
+                    let shown = self.open(seq, message);
+                    if !shown.is_empty() {
+                        self.signals.received.update(|r| {
+                            r.extend(shown);
+                            while r.len() > KEPT {
+                                r.remove(0);
+                            }
                         });
-                        if r.len() > KEPT {
-                            r.remove(0);
-                        }
-                    });
+                    }
                 }
                 self.ack();
             }
@@ -507,6 +532,49 @@ impl LiveDevice {
             _ => {}
         }
         true
+    }
+
+    /// What the phone shows for a delivery: as is, or decrypted. A group key shows
+    /// nothing itself but may release group messages that were waiting for it.
+    fn open(&self, seq: u64, message: Delivery) -> Vec<Received> {
+        let crypto = self.inner.borrow().crypto.clone();
+        let Some(crypto) = crypto.filter(|_| Envelope::parse(&message.body).is_some()) else {
+            return vec![Received {
+                seq,
+                id: message.id,
+                from_name: message.from_name,
+                body: message.body,
+                read: false,
+                lock: None,
+            }];
+        };
+        self.inner.borrow_mut().waiting_seqs.insert(message.id, seq);
+        let mut shown = Vec::new();
+        for opened in crypto.open(message) {
+            let delivery = opened.delivery;
+            let Some(seq) = self.inner.borrow_mut().waiting_seqs.remove(&delivery.id) else { continue };
+            let (body, lock) = match opened.content {
+                Ok(Decrypted::Plaintext(body)) => (body, None),
+                Ok(Decrypted::Text { body, pre_key }) => {
+                    (body, Some(if pre_key { "Olm pre-key message" } else { "Olm message" }.to_string()))
+                }
+                Ok(Decrypted::Group { body, message_index, .. }) => {
+                    (body, Some(format!("Megolm message #{message_index}")))
+                }
+                Ok(Decrypted::RoomKey { session_id, .. }) => {
+                    self.log(format!(
+                        "group key from {} (session {}) installed",
+                        delivery.from_name,
+                        fingerprint(&session_id)
+                    ));
+                    continue;
+                }
+                Err(e) => (format!("⚠ cannot decrypt: {e}"), Some("undecryptable".to_string())),
+            };
+            self.log(format!("decrypted #{seq}: \"{body}\""));
+            shown.push(Received { seq, id: delivery.id, from_name: delivery.from_name, body, read: false, lock });
+        }
+        shown
     }
 
     fn set_progress(&self, id: MessageId, progress: GroupProgress) {
@@ -548,6 +616,14 @@ impl LiveDevice {
                 self.inner.borrow_mut().inbox.ack_lost(0);
             }
         }
+    }
+}
+
+/// A body for the log: encrypted ones by size, not as a screen of base64.
+fn loggable(body: &str) -> String {
+    match Envelope::parse(body) {
+        Some(_) => format!("{} bytes of ciphertext", body.len()),
+        None => format!("\"{body}\""),
     }
 }
 

@@ -1,11 +1,13 @@
 //! The lab's three live devices, made once per page and shared by the sections that
 //! show them: "You" (the state-machine lab), Alice and Bob (the offline queue and the
-//! tick pipeline watch the same two phones).
+//! tick pipeline watch the same two phones). Each has its encryption keys (published to
+//! the key directory once per page) for the encryption section.
 
 use bluetick_shared::frames::Recipient;
 use leptos::prelude::*;
 
 use super::device::LiveDevice;
+use super::e2e::PageCrypto;
 use crate::lab::Lab;
 
 /// How long Bob's phone takes over each pushed entry, so a flush can be watched.
@@ -36,6 +38,18 @@ pub fn devices(store: DeviceStore, lab: &Lab) -> LabDevices {
     let you = LiveDevice::new(lab.you().clone(), 0, None);
     let devices = LabDevices { lab: lab.clone(), you, alice, bob };
     for device in [&devices.you, &devices.alice, &devices.bob] {
+        // Keys before the connection, so an encrypted message pushed at once decrypts.
+        let registration = [lab.you(), lab.alice(), lab.bob()]
+            .into_iter()
+            .find(|r| r.device_id == device.device_id())
+            .expect("a lab device");
+        let crypto = PageCrypto::load_or_new(registration);
+        device.set_crypto(crypto.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = crypto.publish_keys().await {
+                leptos::logging::warn!("could not publish this device's keys: {e}");
+            }
+        });
         device.connection.connect();
     }
     store.set_value(Some(devices.clone()));

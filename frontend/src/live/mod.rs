@@ -2,11 +2,12 @@
 //!
 //! [`socket`] wraps the browser's WebSocket; [`connection`] drives the shared connection
 //! state machine with it; [`device`] adds what a phone keeps between connections (inbox
-//! cursor, outbox, ticks); [`lab_devices`] makes the lab's three devices once per page;
+//! cursor, outbox, ticks); [`e2e`] its encryption keys and sessions; [`lab_devices`] makes the lab's three devices once per page;
 //! [`wire`] records every frame for the wire inspector.
 
 pub mod connection;
 pub mod device;
+pub mod e2e;
 pub mod lab_devices;
 pub mod socket;
 pub mod wire;
