@@ -83,7 +83,9 @@ async fn send_to_group(
             stored: None,
         })
     });
-    let stored = devices.lab.stored(id).await;
+    // Fan-out runs after the commit: wait until every member device has its delivery.
+    let expected = members.len() as u64;
+    let stored = devices.lab.stored_until(id, |c| c.deliveries >= expected).await;
     rows.update(|r| {
         if let Some(row) = r.iter_mut().find(|row| row.id == id) {
             row.stored = Some(stored);

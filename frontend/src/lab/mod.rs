@@ -71,13 +71,28 @@ impl Lab {
     /// The database's copy of message `id` once it is committed: asked a few times, as
     /// the SENT ack and this call race. `None` if it never showed up.
     pub async fn stored(&self, id: MessageId) -> Option<MessageCopies> {
-        for _ in 0..20 {
+        self.stored_until(id, |_| true).await
+    }
+
+    /// Like [`Lab::stored`], but keeps asking (for a few seconds) until `done` holds —
+    /// say, until a group message's fan-out has made every delivery. Returns the last
+    /// answer either way.
+    pub async fn stored_until(&self, id: MessageId, done: impl Fn(&MessageCopies) -> bool) -> Option<MessageCopies> {
+        let mut last = None;
+        for _ in 0..25 {
             match self.copies(id).await {
-                Ok(found) if found.stored_rows > 0 => return Some(found),
-                _ => gloo_timers::future::TimeoutFuture::new(200).await,
+                Ok(found) if found.stored_rows > 0 => {
+                    let finished = done(&found);
+                    last = Some(found);
+                    if finished {
+                        break;
+                    }
+                }
+                _ => {}
             }
+            gloo_timers::future::TimeoutFuture::new(200).await;
         }
-        None
+        last
     }
 
     /// Alice adds `user` to her group.

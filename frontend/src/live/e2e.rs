@@ -16,7 +16,9 @@ use std::rc::Rc;
 
 use bluetick_shared::e2e::keys::{ClaimedKeys, KeyClaim, KeyCount, UserDevices};
 use bluetick_shared::e2e::receiver::{Opened, Receiver};
-use bluetick_shared::e2e::{DeviceCrypto, E2eError, ExportedSessionReplay, GroupShare, PickleKey, random_pickle_key};
+use bluetick_shared::e2e::{
+    Decrypted, DeviceCrypto, E2eError, ExportedSessionReplay, GroupShare, PickleKey, random_pickle_key,
+};
 use bluetick_shared::frames::{Delivery, DeviceId, GroupId, Registration, UserId};
 use vodozemac::{base64_decode, base64_encode};
 
@@ -200,9 +202,19 @@ impl PageCrypto {
 
     /// Decrypts a delivery (a group message without its key yet waits, and comes out
     /// with the room key that unlocks it).
-    pub fn open(&self, delivery: Delivery) -> Vec<Opened> {
+    pub fn open(self: &Rc<Self>, delivery: Delivery) -> Vec<Opened> {
         let opened = self.receiver.borrow_mut().receive(&mut self.crypto.borrow_mut(), delivery);
         self.save();
+        // A pre-key message means a peer claimed one of our one-time keys: top the
+        // directory up if it is running low.
+        if opened.iter().any(|o| matches!(o.content, Ok(Decrypted::Text { pre_key: true, .. }))) {
+            let me = Rc::clone(self);
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(e) = me.publish_keys().await {
+                    leptos::logging::warn!("could not replenish this device's keys: {e}");
+                }
+            });
+        }
         opened
     }
 
