@@ -153,6 +153,10 @@ pub struct LoadView {
     pub caps: LoadCaps,
     /// Whether another lab's run holds the server (one run at a time).
     pub busy_elsewhere: bool,
+    /// CPU cores the server can use: the page's comparison with 58K says what one box
+    /// this is.
+    #[serde(default)]
+    pub cores: u32,
     /// This lab's current or latest run.
     pub run: Option<LoadRun>,
 }

@@ -58,5 +58,6 @@ pub async fn view(State(state): State<AppState>, Authenticated(me): Authenticate
 
 fn view_of(state: &AppState, lab: LabId) -> LoadView {
     let (busy_elsewhere, meter) = state.load.view(lab);
-    LoadView { caps: caps(&state.config), busy_elsewhere, run: meter.map(|m| m.snapshot()) }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    LoadView { caps: caps(&state.config), busy_elsewhere, cores, run: meter.map(|m| m.snapshot()) }
 }
