@@ -11,6 +11,7 @@ use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration};
 use bluetick_shared::lab::{
     ControlDone, ExpiryRequest, LAB_DEVICE_NAMES, LabCreated, LabView, MessageCopies, OutageRequest, QueueView,
 };
+use bluetick_shared::lab_load::{LoadRequest, LoadView};
 use leptos::prelude::*;
 
 use api::{ApiError, call};
@@ -66,6 +67,17 @@ impl Lab {
 
     pub async fn copies(&self, id: MessageId) -> Result<MessageCopies, ApiError> {
         call("GET", &format!("/api/lab/messages/{id}"), Some(self.you()), None).await
+    }
+
+    /// Starts a bounded load run of real device pairs in this lab.
+    pub async fn start_load(&self, request: LoadRequest) -> Result<LoadView, ApiError> {
+        let body = serde_json::to_string(&request).expect("serializes");
+        call("POST", "/api/lab/load", Some(self.you()), Some(body)).await
+    }
+
+    /// The caps and this lab's current or latest load run.
+    pub async fn load(&self) -> Result<LoadView, ApiError> {
+        call("GET", "/api/lab/load", Some(self.you()), None).await
     }
 
     /// A new group with Alice as its first member.
