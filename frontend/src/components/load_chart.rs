@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 /// The drawing area inside each chart's viewBox (user units; the SVG scales to its box).
 const WIDTH: f64 = 400.0;
-const LEFT: f64 = 48.0;
+const LEFT: f64 = 64.0;
 const RIGHT: f64 = 392.0;
 
 /// The rate chart's decades: 10 to 100,000 messages a second.
@@ -33,6 +33,11 @@ fn rate_y(per_sec: f64) -> f64 {
 fn slot(i: usize, n: usize) -> (f64, f64) {
     let width = (RIGHT - LEFT) / n.max(1) as f64;
     (LEFT + i as f64 * width, width)
+}
+
+/// A latency axis label, short enough for the margin: `500 ms`, `2 s`.
+fn duration_label(ms: f64) -> String {
+    if ms >= 1000.0 { format!("{} s", ms / 1000.0) } else { format!("{ms} ms") }
 }
 
 /// The smallest 1, 2 or 5 × 10ᵏ at or above `value`: a round top for the latency axis.
@@ -102,9 +107,10 @@ pub fn p99_svg(run: Option<&LoadRun>) -> String {
         let at = y(value);
         svg += &format!(r#"<line class="grid" x1="{LEFT}" y1="{at:.1}" x2="{RIGHT}" y2="{at:.1}"/>"#);
         svg += &format!(
-            r#"<text class="tick-label" x="{}" y="{:.1}" text-anchor="end">{value} ms</text>"#,
+            r#"<text class="tick-label" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
             LEFT - 6.0,
-            at + 4.0
+            at + 4.0,
+            duration_label(value)
         );
     }
     let seconds = run.map_or(10, |r| r.request.seconds as usize);
