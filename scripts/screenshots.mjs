@@ -112,4 +112,27 @@ for (const shot of [shots[0], shots[2]]) {
   console.log(groupFile);
   await page.close();
 }
+
+// The load panel after a run: ten pairs for five seconds against the 58K line.
+for (const shot of [shots[0], shots[2]]) {
+  const page = await browser.newPage({
+    viewport: { width: shot.width, height: shot.height },
+    colorScheme: shot.colorScheme,
+  });
+  await page.goto(url);
+  const panel = page.locator('.load-panel');
+  await panel.waitFor({ timeout: 15_000 });
+  await panel.getByLabel(/^Pairs/).fill('10');
+  await panel.getByLabel(/^Seconds/).fill('5');
+  await panel.getByLabel(/^Seconds/).press('Tab');
+  await panel.getByRole('button', { name: 'Start the load run' }).click();
+  await page.locator('[data-testid=load-ledger][data-final=true]').waitFor({ timeout: 60_000 });
+  // The sticky nav and the inspector's button float over whatever is scrolled under
+  // them; hide them so the panel's own controls show in its picture.
+  await page.addStyleTag({ content: '.section-nav, .inspector-toggle { visibility: hidden; }' });
+  const loadFile = `${outDir}/load-panel-${shot.name}.png`;
+  await panel.screenshot({ path: loadFile });
+  console.log(loadFile);
+  await page.close();
+}
 await browser.close();

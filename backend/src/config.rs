@@ -79,6 +79,15 @@ pub struct Config {
     #[arg(long, env = "BLUETICK_CROWD_ORPHAN_SECS", default_value_t = 120)]
     pub crowd_orphan_secs: u64,
 
+    /// The most sender/recipient pairs a lab's load run may have (each pair is two real
+    /// devices on their own WebSockets).
+    #[arg(long, env = "BLUETICK_LAB_LOAD_MAX_PAIRS", default_value_t = 50)]
+    pub lab_load_max_pairs: u32,
+
+    /// The longest a lab's load run may send (seconds). One run goes at a time per server.
+    #[arg(long, env = "BLUETICK_LAB_LOAD_MAX_SECS", default_value_t = 20)]
+    pub lab_load_max_secs: u32,
+
     /// How often idle labs are looked for (milliseconds).
     #[arg(long, env = "BLUETICK_LAB_SWEEP_MS", default_value_t = 60_000)]
     pub lab_sweep_ms: u64,

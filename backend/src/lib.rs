@@ -23,7 +23,8 @@
 //! - [`client`]: the Rust client library the crowd, tests and load generator share;
 //!   [`crowd`]: simulated group members that use it.
 //! - [`labs`]: lab sandboxes at run time: one per browser, their controls (drop, outage,
-//!   compressed expiry) and the sweep that deletes idle ones.
+//!   compressed expiry) and the sweep that deletes idle ones; [`lab_load`]: a lab's
+//!   bounded load run (real device pairs, per-second msgs/s and p99, an exact ledger).
 
 pub mod api;
 pub mod cli;
@@ -36,6 +37,7 @@ pub mod error;
 pub mod expiry;
 pub mod fanout;
 pub mod gateway;
+pub mod lab_load;
 pub mod labs;
 pub mod peer;
 pub mod presence;

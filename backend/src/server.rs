@@ -64,6 +64,7 @@ pub async fn run(
     // Upgraded sockets live outside axum's graceful shutdown; wait for them here.
     state.shutdown.cancel();
     state.crowds.stop_all().await;
+    state.load.stop_all().await;
     state.sockets.close();
     if tokio::time::timeout(SOCKET_DRAIN_TIMEOUT, state.sockets.wait()).await.is_err() {
         tracing::warn!(open = state.sockets.len(), "sockets still open after drain timeout");

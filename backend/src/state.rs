@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::connections::Connections;
 use crate::crowd::CrowdRegistry;
+use crate::lab_load::LoadRuns;
 use crate::labs::LabControls;
 use crate::presence::Presence;
 use crate::store::Store;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub crowds: Arc<CrowdRegistry>,
     /// Each lab sandbox's controls (compressed expiry, injected outages).
     pub labs: Arc<LabControls>,
+    /// Labs' load runs (one at a time per server).
+    pub load: Arc<LoadRuns>,
     /// New group messages for the fan-out worker.
     pub fanout: mpsc::Sender<i64>,
     /// Cancelled when the server begins shutting down: every socket task watches it and
@@ -43,6 +46,7 @@ impl AppState {
             ws_url,
             crowds: Arc::default(),
             labs: Arc::default(),
+            load: Arc::default(),
             fanout,
             config: Arc::new(config),
             store,

@@ -9,6 +9,7 @@ use crate::components::fan_out_lab::FanOutLab;
 use crate::components::idempotent_insert_code::IdempotentInsertCode;
 use crate::components::lab_gate::LabGate;
 use crate::components::lesson_header::LessonHeader;
+use crate::components::load_panel::LoadPanel;
 use crate::components::message_journey::MessageJourney;
 use crate::components::offline_queue_lab::OfflineQueueLab;
 use crate::components::presence_lab::PresenceLab;
@@ -35,7 +36,9 @@ pub fn App() -> impl IntoView {
         <LessonHeader />
         <SectionNav quiz=quiz />
         <main id="main">
-            <ScaleSection />
+            <ScaleSection>
+                <LabGate status store live=|devices| view! { <LoadPanel lab=devices.lab /> } />
+            </ScaleSection>
             <WhyWebsocketCallout />
             <ConnectionLab status store />
             <OfflineQueueLab status store />

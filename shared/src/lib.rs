@@ -25,7 +25,8 @@
 //! - [`journey`]: a message's five hops (sender device → chat server → dedup →
 //!   recipient server → recipient device) worked out from trace events and ticks.
 //! - [`lab`]: the JSON bodies of the lab API (a student's sandbox, its controls and
-//!   the server-side queue view).
+//!   the server-side queue view); [`lab_load`]: the lab's bounded load run (request,
+//!   caps, per-second samples, ledger).
 //! - [`quiz`]: the lesson's five questions and a student's answers (commit once, score,
 //!   retry, a compact saved form for the page's `localStorage`).
 
@@ -37,5 +38,6 @@ pub mod frames;
 pub mod inbox;
 pub mod journey;
 pub mod lab;
+pub mod lab_load;
 pub mod outbox;
 pub mod quiz;

@@ -125,7 +125,7 @@ pub async fn message_copies(
 }
 
 /// The caller's lab; devices outside labs have no lab controls.
-fn my_lab(state: &AppState, me: &DeviceIdentity) -> Result<LabId, AppError> {
+pub(super) fn my_lab(state: &AppState, me: &DeviceIdentity) -> Result<LabId, AppError> {
     let lab = me.lab.ok_or_else(|| AppError::Forbidden("this device is not in a lab sandbox".into()))?;
     state.labs.touch(lab);
     Ok(lab)

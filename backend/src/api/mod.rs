@@ -5,6 +5,7 @@ pub mod crowds;
 pub mod devices;
 pub mod groups;
 pub mod keys;
+pub mod lab_load;
 pub mod labs;
 
 use axum::Router;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/labs", post(labs::create))
         .route("/lab", get(labs::view))
         .route("/lab/expiry", put(labs::set_expiry))
+        .route("/lab/load", get(lab_load::view).post(lab_load::start))
         .route("/lab/devices/{device}/drop", post(labs::drop_network))
         .route("/lab/devices/{device}/outage", post(labs::outage))
         .route("/lab/devices/{device}/queue", get(labs::queue))

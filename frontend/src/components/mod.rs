@@ -13,6 +13,8 @@ pub mod group_encryption_lab;
 pub mod idempotent_insert_code;
 pub mod lab_gate;
 pub mod lesson_header;
+pub mod load_chart;
+pub mod load_panel;
 pub mod member_grid;
 pub mod message_journey;
 pub mod offline_queue_lab;

@@ -1,6 +1,7 @@
 //! "58,000 messages per second": the numbers that make this a design problem, and the
 //! four ideas the rest of the page builds on. It comes first because every later choice
-//! (WebSocket, the offline queue, dedup, fan-out) is justified by these figures.
+//! (WebSocket, the offline queue, dedup, fan-out) is justified by these figures. The
+//! live load panel (`load_panel`) comes in as its children, after the four ideas.
 
 use leptos::prelude::*;
 
@@ -39,7 +40,7 @@ const CONCEPTS: [(&str, &str, &str); 4] = [
 ];
 
 #[component]
-pub fn ScaleSection() -> impl IntoView {
+pub fn ScaleSection(#[prop(optional)] children: Option<Children>) -> impl IntoView {
     view! {
         <section id="scale" class="lab-section" aria-labelledby="scale-title">
             <h2 id="scale-title">"58,000 messages per second"</h2>
@@ -79,6 +80,7 @@ pub fn ScaleSection() -> impl IntoView {
                     })
                     .collect_view()}
             </ul>
+            {children.map(|children| children())}
         </section>
     }
 }

@@ -11,6 +11,7 @@ use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration, UserId
 use bluetick_shared::lab::{
     ControlDone, ExpiryRequest, LAB_DEVICE_NAMES, LabCreated, LabView, MessageCopies, OutageRequest, QueueView,
 };
+use bluetick_shared::lab_load::{LoadRequest, LoadView};
 use leptos::prelude::*;
 
 use api::{ApiError, call};
@@ -106,6 +107,17 @@ impl Lab {
     /// Alice removes `user` from her group.
     pub async fn remove_member(&self, group: GroupId, user: UserId) -> Result<(), ApiError> {
         call("DELETE", &format!("/api/groups/{group}/members/{user}"), Some(self.alice()), None).await
+    }
+
+    /// Starts a bounded load run of real device pairs in this lab.
+    pub async fn start_load(&self, request: LoadRequest) -> Result<LoadView, ApiError> {
+        let body = serde_json::to_string(&request).expect("serializes");
+        call("POST", "/api/lab/load", Some(self.you()), Some(body)).await
+    }
+
+    /// The caps and this lab's current or latest load run.
+    pub async fn load(&self) -> Result<LoadView, ApiError> {
+        call("GET", "/api/lab/load", Some(self.you()), None).await
     }
 
     /// A new group with Alice as its first member.

@@ -1,0 +1,244 @@
+//! "Live in the lab": the student starts a bounded load run on the server (real device
+//! pairs in their lab, real WebSockets, durable and exactly once) and watches messages per
+//! second and p99 latency arrive second by second against the 58K line, with the run's
+//! ledger at the end: lost 0 · duplicated 0.
+
+use bluetick_shared::lab_load::{
+    LoadCaps, LoadRequest, LoadRun, LoadState, LoadView, MAX_LOAD_RATE, WHATSAPP_MSGS_PER_SEC,
+};
+use gloo_timers::future::TimeoutFuture;
+use leptos::prelude::*;
+
+use crate::components::load_chart::LoadChart;
+use crate::lab::Lab;
+
+/// How often the page asks for the run's progress while it goes.
+const POLL_MS: u32 = 500;
+/// Until the server says otherwise.
+const DEFAULT_CAPS: LoadCaps = LoadCaps { max_pairs: 50, max_seconds: 20, max_rate: MAX_LOAD_RATE };
+
+/// `12345` → `12,345`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ms(value: f64) -> String {
+    if value >= 10.0 { format!("{value:.0} ms") } else { format!("{value:.1} ms") }
+}
+
+/// The run's state in words, with a symbol, so it never rests on colour alone.
+fn status_line(view: Option<&LoadView>) -> (&'static str, String) {
+    let Some(view) = view else { return ("idle", "Asking the server for its limits…".into()) };
+    let Some(run) = &view.run else {
+        return if view.busy_elsewhere {
+            ("busy", "⏸ Another lab's run is using the server; one runs at a time. Start opens when it ends.".into())
+        } else {
+            ("idle", "No run yet: choose a size and start one.".into())
+        };
+    };
+    let request = run.request;
+    let text = match run.state {
+        LoadState::Connecting => format!("◌ Connecting {} devices over WebSockets…", request.pairs * 2),
+        LoadState::Running => {
+            let second = (run.elapsed_ms / 1000).min(request.seconds as u64);
+            format!("▶ Running: {second} of {} s, {} pairs", request.seconds, request.pairs)
+        }
+        LoadState::Draining => "⧗ Sending is over; waiting for the last DELIVERED ticks…".into(),
+        LoadState::Finished => {
+            format!(
+                "✓ Finished: {} pairs for {} s, {} messages",
+                request.pairs,
+                request.seconds,
+                thousands(run.ledger.sent)
+            )
+        }
+        LoadState::Failed => format!("✕ Failed: {}", run.reason.as_deref().unwrap_or("no reason given")),
+    };
+    (run.state.label(), text)
+}
+
+/// The honest comparison with the lesson's headline.
+fn comparison(run: &LoadRun, cores: u32) -> Option<String> {
+    let peak = run.peak_per_sec();
+    (peak > 0).then(|| {
+        let share = peak as f64 / WHATSAPP_MSGS_PER_SEC as f64 * 100.0;
+        format!(
+            "This server's best second was {} messages, {share:.1}% of WhatsApp's 58,000 a second (about 1/{:.0} of it). \
+             It is one machine with {cores} CPU core{}, shared with other work and running both ends of every \
+             conversation itself, and it writes each message to SQLite before the sender gets SENT. WhatsApp spreads \
+             the same work over many servers.",
+            thousands(peak),
+            WHATSAPP_MSGS_PER_SEC as f64 / peak as f64,
+            if cores == 1 { "" } else { "s" },
+        )
+    })
+}
+
+/// Asks for the run's progress every [`POLL_MS`] until it is over and the server is free;
+/// stops quietly if the panel goes away.
+fn poll(lab: Lab, view: RwSignal<Option<LoadView>>, problem: RwSignal<Option<String>>, polling: StoredValue<bool>) {
+    if polling.try_get_value() != Some(false) {
+        return;
+    }
+    polling.set_value(true);
+    wasm_bindgen_futures::spawn_local(async move {
+        loop {
+            match lab.load().await {
+                Ok(found) => {
+                    let over = found.run.as_ref().is_none_or(|r| r.state.is_over()) && !found.busy_elsewhere;
+                    if view.try_set(Some(found)).is_some() {
+                        return;
+                    }
+                    if over {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    if problem.try_set(Some(format!("Could not read the run: {e}"))).is_some() {
+                        return;
+                    }
+                }
+            }
+            TimeoutFuture::new(POLL_MS).await;
+        }
+        polling.try_set_value(false);
+    });
+}
+
+#[component]
+pub fn LoadPanel(lab: Lab) -> impl IntoView {
+    let view = RwSignal::new(None::<LoadView>);
+    let problem = RwSignal::new(None::<String>);
+    let polling = StoredValue::new(false);
+    let pairs = RwSignal::new(10u32);
+    let seconds = RwSignal::new(5u32);
+    let caps = move || view.with(|v| v.as_ref().map_or(DEFAULT_CAPS, |v| v.caps));
+    poll(lab.clone(), view, problem, polling);
+
+    let run = Signal::derive(move || view.with(|v| v.as_ref().and_then(|v| v.run.clone())));
+    let going = move || {
+        view.with(|v| {
+            v.as_ref().is_some_and(|v| v.busy_elsewhere || v.run.as_ref().is_some_and(|r| !r.state.is_over()))
+        })
+    };
+    let starting = RwSignal::new(false);
+    let on_submit = move |e: leptos::ev::SubmitEvent| {
+        e.prevent_default();
+        let request = LoadRequest { pairs: pairs.get_untracked(), seconds: seconds.get_untracked(), rate: None };
+        let lab = lab.clone();
+        starting.set(true);
+        problem.set(None);
+        wasm_bindgen_futures::spawn_local(async move {
+            match lab.start_load(request).await {
+                Ok(started) => {
+                    view.try_set(Some(started));
+                    poll(lab, view, problem, polling);
+                }
+                Err(e) => {
+                    problem.try_set(Some(format!("The server refused: {e}")));
+                }
+            }
+            starting.try_set(false);
+        });
+    };
+
+    let status = move || view.with(|v| status_line(v.as_ref()));
+    let last = move || run.with(|r| r.as_ref().and_then(|r| r.samples.last().copied()));
+    let figure = move |f: fn(&LoadRun) -> String| move || run.with(|r| r.as_ref().map_or("–".into(), f));
+    let summary = Signal::derive(move || {
+        run.with(|r| match r {
+            Some(r) if !r.samples.is_empty() => {
+                let rates: Vec<String> = r.samples.iter().map(|s| thousands(s.delivered)).collect();
+                format!(
+                    "Messages per second, second by second: {}. The 58K line is far above every bar.",
+                    rates.join(", ")
+                )
+            }
+            _ => "No samples yet.".into(),
+        })
+    });
+
+    view! {
+        <div class="load-panel" role="group" aria-labelledby="load-title">
+            <h3 id="load-title">"Live in the lab: how close does this server get?"</h3>
+            <p>
+                "Start a run and the server opens WebSockets for pairs of real devices in your lab. Each sender "
+                "sends 1:1 messages to its partner through the normal gateway: stored in SQLite, pushed, "
+                "acknowledged, ticked. A message counts once its sender sees DELIVERED."
+            </p>
+            <form class="load-controls" on:submit=on_submit>
+                <div class="field">
+                    <label for="load-pairs">{move || format!("Pairs (1–{})", caps().max_pairs)}</label>
+                    <input id="load-pairs" type="number" min="1" inputmode="numeric"
+                        max=move || caps().max_pairs.to_string()
+                        prop:value=move || pairs.get().to_string()
+                        on:change=move |e| pairs.set(event_target_value(&e).parse().unwrap_or(10).clamp(1, caps().max_pairs)) />
+                </div>
+                <div class="field">
+                    <label for="load-seconds">{move || format!("Seconds (1–{})", caps().max_seconds)}</label>
+                    <input id="load-seconds" type="number" min="1" inputmode="numeric"
+                        max=move || caps().max_seconds.to_string()
+                        prop:value=move || seconds.get().to_string()
+                        on:change=move |e| seconds.set(event_target_value(&e).parse().unwrap_or(5).clamp(1, caps().max_seconds)) />
+                </div>
+                <button type="submit" disabled=move || going() || starting.get()>"Start the load run"</button>
+            </form>
+            <p class="load-status" data-testid="load-status" data-state=move || status().0 role="status" aria-live="polite">
+                <span class="load-pulse" aria-hidden="true"></span>
+                {move || status().1}
+            </p>
+            {move || problem.get().map(|p| view! { <p class="lab-error" role="alert">{p}</p> })}
+            <LoadChart run summary />
+            <dl class="load-figures" data-testid="load-figures">
+                <div>
+                    <dt>"Last second"</dt>
+                    <dd data-testid="load-now">{move || last().map_or("–".into(), |s| format!("{} msgs/s", thousands(s.delivered)))}</dd>
+                </div>
+                <div>
+                    <dt>"Best second"</dt>
+                    <dd data-testid="load-peak">{figure(|r| format!("{} msgs/s", thousands(r.peak_per_sec())))}</dd>
+                </div>
+                <div>
+                    <dt>"p99, last second"</dt>
+                    <dd>{move || last().map_or("–".into(), |s| ms(s.p99_ms))}</dd>
+                </div>
+                <div>
+                    <dt>"p50 · p99, whole run"</dt>
+                    <dd>{figure(|r| format!("{} · {}", ms(r.p50_ms), ms(r.p99_ms)))}</dd>
+                </div>
+                <div>
+                    <dt>"Sent · delivered ✓✓"</dt>
+                    <dd data-testid="load-totals">
+                        {figure(|r| format!("{} · {}", thousands(r.ledger.sent), thousands(r.ledger.delivered_ticks)))}
+                    </dd>
+                </div>
+                <div>
+                    <dt>"Ledger"</dt>
+                    <dd data-testid="load-ledger"
+                        data-final=move || run.with(|r| r.as_ref().is_some_and(|r| r.state.is_over()).to_string())
+                        data-lost=move || run.with(|r| r.as_ref().map(|r| r.ledger.lost.to_string()))
+                        data-duplicated=move || run.with(|r| r.as_ref().map(|r| r.ledger.duplicated.to_string()))>
+                        {figure(|r| format!("lost {} · duplicated {}", r.ledger.lost, r.ledger.duplicated))}
+                    </dd>
+                </div>
+            </dl>
+            <p class="load-compare" data-testid="load-compare">
+                {move || {
+                    let cores = view.with(|v| v.as_ref().map_or(1, |v| v.cores.max(1)));
+                    run.with(|r| r.as_ref().and_then(|r| comparison(r, cores))).unwrap_or_else(|| {
+                        "WhatsApp averages 58,000 messages a second across all its servers. Run this one and compare."
+                            .into()
+                    })
+                }}
+            </p>
+        </div>
+    }
+}
