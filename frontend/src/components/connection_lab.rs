@@ -51,13 +51,7 @@ fn ConnectionLive(devices: LabDevices) -> impl IntoView {
             let lab = lab.clone();
             fault.set("Asking the server to cut this connection…".into());
             wasm_bindgen_futures::spawn_local(async move {
-                fault.set(match lab.drop_network(device_id).await {
-                    Ok(done) if done.dropped > 0 => {
-                        "The server cut the TCP connection without a close frame, like a network failure.".into()
-                    }
-                    Ok(_) => "No connection to drop: connect first.".into(),
-                    Err(e) => format!("Could not drop the network: {e}"),
-                });
+                fault.set(lab.drop_network_told(device_id).await.map(str::to_string).unwrap_or_else(|e| e));
             });
         }
     };

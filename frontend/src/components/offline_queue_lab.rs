@@ -130,7 +130,7 @@ fn BobPhone(devices: LabDevices) -> impl IntoView {
         move |_| {
             let lab = lab.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                drop_problem.set(lab.drop_network(id).await.err().map(|e| format!("Could not drop: {e}")));
+                drop_problem.set(lab.drop_network_told(id).await.err());
             });
         }
     };

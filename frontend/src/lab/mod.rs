@@ -49,6 +49,18 @@ impl Lab {
         call("POST", &format!("/api/lab/devices/{device}/drop"), Some(self.you()), None).await
     }
 
+    /// [`Lab::drop_network`], told as a sentence for the student: what happened, or (as
+    /// the error) why it could not.
+    pub async fn drop_network_told(&self, device: DeviceId) -> Result<&'static str, String> {
+        match self.drop_network(device).await {
+            Ok(done) if done.dropped > 0 => {
+                Ok("The server cut the TCP connection without a close frame, like a network failure.")
+            }
+            Ok(_) => Ok("No connection to drop: connect first."),
+            Err(e) => Err(format!("Could not drop the network: {e}")),
+        }
+    }
+
     /// Cuts `device` and refuses it for `seconds`.
     pub async fn outage(&self, device: DeviceId, seconds: u64) -> Result<ControlDone, ApiError> {
         let body = serde_json::to_string(&OutageRequest { seconds }).expect("serializes");
