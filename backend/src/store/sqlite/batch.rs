@@ -25,6 +25,9 @@ use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome};
 /// created at.
 type InboxRow = (String, u64, i64, i64, Option<i64>, i64);
 
+/// A message's row id and its [`FactsRow`].
+type IdAndFacts = (i64, String, String, String, Option<String>, Option<String>);
+
 /// Takes `n` more sequences for each (distinct) device in one statement and answers each
 /// device's first new one; callers number their entries from there in job order.
 async fn reserve_seqs(
@@ -237,7 +240,7 @@ pub async fn ack_all(
     }
     ids.sort_unstable();
     ids.dedup();
-    let facts_rows: Vec<(i64, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let facts_rows: Vec<IdAndFacts> = sqlx::query_as(
         "SELECT id, client_id, sender_user, sender_device, recipient_user, group_id
          FROM messages WHERE id IN (SELECT value FROM json_each(?1))",
     )
