@@ -189,7 +189,13 @@ async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Job>, stop: C
 async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
     match apply_all(conn, batch).await {
         Ok(outputs) => {
-            for (job, output) in batch.drain(..).zip(outputs) {
+            // Answer in the order the jobs were applied (sends first, see `apply_all`),
+            // which is the order their inbox sequences were taken: live entries then
+            // tend to reach each device's pusher in sequence, and it need not go back to
+            // the database to fill a gap.
+            let (sends, others): (Vec<_>, Vec<_>) =
+                batch.drain(..).zip(outputs).partition(|(job, _)| matches!(job.op, Op::Send(_)));
+            for (job, output) in sends.into_iter().chain(others) {
                 let _ = job.reply.send(Ok(output));
             }
         }
