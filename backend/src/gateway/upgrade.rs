@@ -10,8 +10,11 @@ use super::session;
 use crate::state::AppState;
 
 /// Read and write chunk sizes. tungstenite's defaults (128 KiB each) would cost a quarter
-/// of a megabyte per idle connection; our frames are small, so 4 KiB chunks lose nothing.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// of a megabyte per idle connection. The read buffer is allocated up front and kept for
+/// the connection's life, so it is sized for the frames that actually arrive (acks,
+/// heartbeats and short messages: well under 1 KiB); a bigger frame grows it to fit,
+/// only while it is read. The write size is a flush threshold, not an allocation.
+const READ_BUFFER_BYTES: usize = 1024;
 const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// A client that does not read lets at most this much pile up before writes fail.
 const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;

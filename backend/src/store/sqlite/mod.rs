@@ -12,9 +12,13 @@
 //! - [`labs`]: lab sandboxes: creating, listing, the queue view, deleting idle ones.
 //! - [`writer`]: the single writer task: every message, ack, read and expiry goes
 //!   through it and is committed in batches.
-//! - [`ops`]: the SQL of each write, including the idempotent insert.
+//! - [`batch`]: sends and acks for a whole batch in a few statements.
+//! - [`ops`]: the SQL of the other writes, and the idempotent insert.
 //! - [`reads`]: inbox reads for delivery and for the lab's queue view.
 
+pub mod batch;
+#[cfg(test)]
+mod batch_tests;
 pub mod devices;
 pub mod fanout;
 pub mod groups;

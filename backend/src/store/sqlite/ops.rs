@@ -2,9 +2,9 @@
 //! transaction. Each function takes the transaction's connection and returns what the
 //! caller must push to devices once the batch has committed.
 
-use bluetick_shared::frames::{
-    Delivery, DeviceId, GroupProgress, MessageId, Recipient, ServerFrame, TickState, UserId,
-};
+use std::collections::HashMap;
+
+use bluetick_shared::frames::{DeviceId, GroupProgress, MessageId, Recipient, ServerFrame, TickState, UserId};
 use sqlx::SqliteConnection;
 
 use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched};
@@ -14,30 +14,40 @@ pub(super) fn uuid(text: &str) -> Result<uuid::Uuid, sqlx::Error> {
 }
 
 /// What a message is, as far as receipts and traces care.
-struct MessageFacts {
-    id: MessageId,
-    sender: UserId,
-    sender_device: String,
-    to: Recipient,
+pub(super) struct MessageFacts {
+    pub(super) id: MessageId,
+    pub(super) sender: UserId,
+    pub(super) sender_device: String,
+    pub(super) to: Recipient,
+}
+
+/// A `messages` row's client_id, sender_user, sender_device, recipient_user, group_id.
+pub(super) type FactsRow = (String, String, String, Option<String>, Option<String>);
+
+impl MessageFacts {
+    pub(super) fn from_row(
+        (client_id, sender, sender_device, recipient, group): FactsRow,
+    ) -> Result<Self, sqlx::Error> {
+        let to = match (recipient, group) {
+            (Some(user), _) => Recipient::User(uuid(&user)?),
+            (None, Some(group)) => Recipient::Group(uuid(&group)?),
+            (None, None) => return Err(sqlx::Error::Protocol("message without recipient".into())),
+        };
+        Ok(MessageFacts { id: uuid(&client_id)?, sender: uuid(&sender)?, sender_device, to })
+    }
 }
 
 async fn facts(conn: &mut SqliteConnection, message_id: i64) -> Result<MessageFacts, sqlx::Error> {
-    let (client_id, sender, sender_device, recipient, group): (String, String, String, Option<String>, Option<String>) =
-        sqlx::query_as(
-            "SELECT client_id, sender_user, sender_device, recipient_user, group_id FROM messages WHERE id = ?",
-        )
-        .bind(message_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let to = match (recipient, group) {
-        (Some(user), _) => Recipient::User(uuid(&user)?),
-        (None, Some(group)) => Recipient::Group(uuid(&group)?),
-        (None, None) => return Err(sqlx::Error::Protocol("message without recipient".into())),
-    };
-    Ok(MessageFacts { id: uuid(&client_id)?, sender: uuid(&sender)?, sender_device, to })
+    let row: FactsRow = sqlx::query_as(
+        "SELECT client_id, sender_user, sender_device, recipient_user, group_id FROM messages WHERE id = ?",
+    )
+    .bind(message_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    MessageFacts::from_row(row)
 }
 
-fn touched(facts: &MessageFacts, device: DeviceId) -> Touched {
+pub(super) fn touched(facts: &MessageFacts, device: DeviceId) -> Touched {
     Touched { id: facts.id, sender: facts.sender, to: facts.to, device }
 }
 
@@ -50,84 +60,80 @@ pub(super) async fn next_seq(conn: &mut SqliteConnection, device: &str) -> Resul
     Ok(seq as u64)
 }
 
-/// The idempotent insert at the heart of exactly-once: the UNIQUE (sender_device,
-/// client_id) constraint turns a retry into a no-op that returns nothing, and the
-/// original row's commit time is returned instead.
-pub async fn store_message(conn: &mut SqliteConnection, m: &NewMessage) -> Result<SendOutcome, sqlx::Error> {
-    let sender_device = m.sender.device.to_string();
-    let client_id = m.id.to_string();
-    // bluetick:idempotent-insert:start
-    let (recipient_user, group) = match m.to {
-        Recipient::User(user) => (Some(user.to_string()), None),
-        Recipient::Group(group) => (None, Some(group.to_string())),
-    };
-    let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO messages (sender_device, client_id, sender_user, recipient_user, group_id, body, sent_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (sender_device, client_id) DO NOTHING
-         RETURNING id",
-    )
-    .bind(&sender_device)
-    .bind(&client_id)
-    .bind(m.sender.user.to_string())
-    .bind(recipient_user)
-    .bind(group)
-    .bind(&m.body)
-    .bind(m.now)
-    .bind(m.now.saturating_add(m.ttl_ms))
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(message_id) = inserted else {
-        // A retry: answer exactly as the first time, store nothing.
-        let sent_at: i64 = sqlx::query_scalar("SELECT sent_at FROM messages WHERE sender_device = ? AND client_id = ?")
-            .bind(&sender_device)
-            .bind(&client_id)
-            .fetch_one(&mut *conn)
-            .await?;
-        return Ok(SendOutcome::Duplicate { sent_at });
-    };
-    // bluetick:idempotent-insert:end
+/// Whether a send stored a new message or repeated one already stored.
+#[derive(Debug)]
+pub(super) enum Inserted {
+    /// New: the message's row id.
+    New(i64),
+    /// A retry (of a message committed before, or earlier in the same batch).
+    Duplicate(SendOutcome),
+}
 
-    let Recipient::User(recipient) = m.to else {
-        // A group message: the content is stored once; the fan-out worker makes the
-        // deliveries, starting from this job, committed with the message.
-        sqlx::query("INSERT INTO fanout_jobs (message_id, created_at) VALUES (?, ?)")
-            .bind(message_id)
-            .bind(m.now)
-            .execute(&mut *conn)
-            .await?;
-        return Ok(SendOutcome::Stored { sent_at: m.now, deliveries: Vec::new(), fanout: Some(message_id) });
-    };
-    let devices: Vec<String> = sqlx::query_scalar("SELECT id FROM devices WHERE user_id = ? ORDER BY created_at, id")
-        .bind(recipient.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
-    let delivery = Delivery {
-        id: m.id,
-        from_user: m.sender.user,
-        from_device: m.sender.device,
-        from_name: m.sender.name.clone(),
-        to: m.to,
-        body: m.body.clone(),
-        sent_at: m.now,
-    };
-    let mut deliveries = Vec::with_capacity(devices.len());
-    for device in devices {
-        let seq = next_seq(conn, &device).await?;
-        sqlx::query("INSERT INTO inbox (device_id, seq, kind, message_id, created_at) VALUES (?, ?, 0, ?, ?)")
-            .bind(&device)
-            .bind(seq as i64)
-            .bind(message_id)
-            .bind(m.now)
-            .execute(&mut *conn)
-            .await?;
-        deliveries.push(InboxEntry {
-            device: uuid(&device)?,
-            seq,
-            frame: ServerFrame::Message { seq, message: delivery.clone() },
-        });
+/// The idempotent insert at the heart of exactly-once, for a whole batch of sends in one
+/// statement: the UNIQUE (sender_device, client_id) constraint turns a retry into a no-op
+/// that returns nothing, and the original row's commit time is answered instead. Rows go
+/// in in job order, so of two sends with the same id in one batch the first is stored and
+/// the second is its duplicate.
+pub(super) async fn insert_messages(
+    conn: &mut SqliteConnection,
+    messages: &[&NewMessage],
+) -> Result<Vec<Inserted>, sqlx::Error> {
+    let keys: Vec<(String, String)> =
+        messages.iter().map(|m| (m.sender.device.to_string(), m.id.to_string())).collect();
+    let rows: Vec<_> = messages
+        .iter()
+        .zip(&keys)
+        .map(|(m, (sender_device, client_id))| {
+            let (recipient_user, group) = match m.to {
+                Recipient::User(user) => (Some(user.to_string()), None),
+                Recipient::Group(group) => (None, Some(group.to_string())),
+            };
+            let expires_at = m.now.saturating_add(m.ttl_ms);
+            (sender_device, client_id, m.sender.user.to_string(), recipient_user, group, &m.body, m.now, expires_at)
+        })
+        .collect();
+    // bluetick:idempotent-insert:start
+    let inserted: Vec<(i64, String, String)> = sqlx::query_as(
+        "INSERT INTO messages (sender_device, client_id, sender_user, recipient_user, group_id, body, sent_at, expires_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
+         FROM json_each(?1) WHERE true ORDER BY key
+         ON CONFLICT (sender_device, client_id) DO NOTHING
+         RETURNING id, sender_device, client_id",
+    )
+    .bind(json_rows(&rows))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut new_ids: HashMap<(String, String), i64> =
+        inserted.into_iter().map(|(id, sender_device, client_id)| ((sender_device, client_id), id)).collect();
+    let mut stored_now: HashMap<&(String, String), i64> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(messages.len());
+    for (m, key) in messages.iter().zip(&keys) {
+        if let Some(id) = new_ids.remove(key) {
+            stored_now.insert(key, m.now);
+            outcomes.push(Inserted::New(id));
+        } else if let Some(&sent_at) = stored_now.get(key) {
+            // Sent twice within one batch: answer as the first, store nothing.
+            outcomes.push(Inserted::Duplicate(SendOutcome::Duplicate { sent_at }));
+        } else {
+            // A retry: answer exactly as the first time, store nothing.
+            let sent_at: i64 =
+                sqlx::query_scalar("SELECT sent_at FROM messages WHERE sender_device = ? AND client_id = ?")
+                    .bind(&key.0)
+                    .bind(&key.1)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            outcomes.push(Inserted::Duplicate(SendOutcome::Duplicate { sent_at }));
+        }
     }
-    Ok(SendOutcome::Stored { sent_at: m.now, deliveries, fanout: None })
+    // bluetick:idempotent-insert:end
+    Ok(outcomes)
+}
+
+/// The rows of one set-based statement as a JSON array of arrays, bound as a single
+/// parameter and unpacked in SQL with `json_each`: one SQL text whatever the batch size,
+/// so sqlx prepares each statement once per connection (it caches by SQL text).
+pub(super) fn json_rows<T: serde::Serialize>(rows: &[T]) -> String {
+    serde_json::to_string(rows).expect("rows of strings and integers always serialize")
 }
 
 /// Creates an inbox entry for `device` unless it already has this message (the unique
@@ -158,7 +164,7 @@ pub(super) async fn deliver_once(
     Ok(Some(seq))
 }
 
-fn state_code(state: TickState) -> i64 {
+pub(super) fn state_code(state: TickState) -> i64 {
     match state {
         TickState::Sent => 0,
         TickState::Delivered => 1,
@@ -247,7 +253,7 @@ pub(super) async fn group_progress(
 
 /// Counts one more member delivery (and read) of a group message. Returns the new
 /// progress, and advances the message's tick once every member has it (or read it).
-async fn count_group_receipt(
+pub(super) async fn count_group_receipt(
     conn: &mut SqliteConnection,
     message_id: i64,
     delivered: bool,
@@ -275,45 +281,6 @@ async fn count_group_receipt(
     }
     outcome.progress.push((uuid(&facts.sender_device)?, facts.id, progress));
     Ok(())
-}
-
-/// A cumulative ack: every entry up to `up_to` in `device`'s inbox has arrived. The first
-/// ack of a message by any of its recipient devices makes it DELIVERED.
-pub async fn ack(
-    conn: &mut SqliteConnection,
-    device: DeviceId,
-    up_to: u64,
-    now: i64,
-) -> Result<ReceiptsOutcome, sqlx::Error> {
-    let device_text = device.to_string();
-    let newly_acked: Vec<(i64, i64)> = sqlx::query_as(
-        "UPDATE inbox SET acked_at = ? WHERE device_id = ? AND seq <= ? AND acked_at IS NULL RETURNING kind, message_id",
-    )
-    .bind(now)
-    .bind(&device_text)
-    .bind(up_to as i64)
-    .fetch_all(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE devices SET acked_seq = MAX(acked_seq, ?) WHERE id = ?")
-        .bind(up_to as i64)
-        .bind(&device_text)
-        .execute(&mut *conn)
-        .await?;
-    let mut outcome = ReceiptsOutcome::default();
-    let mut message_ids: Vec<i64> = newly_acked.into_iter().filter(|(kind, _)| *kind == 0).map(|(_, id)| id).collect();
-    message_ids.sort_unstable();
-    for message_id in message_ids {
-        let facts = facts(conn, message_id).await?;
-        outcome.changed.push(touched(&facts, device));
-        if matches!(facts.to, Recipient::Group(_)) {
-            count_group_receipt(conn, message_id, true, false, now, &mut outcome, &facts).await?;
-        } else if let Some((_, receipt)) =
-            advance_and_receipt(conn, message_id, TickState::Delivered, None, now).await?
-        {
-            outcome.receipts.push(receipt);
-        }
-    }
-    Ok(outcome)
 }
 
 /// Read receipts: the user saw these messages. Reading implies delivery.

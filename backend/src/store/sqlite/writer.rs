@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{fanout, ops};
+use super::{batch, fanout, ops};
 use crate::store::{FanoutOutcome, NewMessage, Pending, ReceiptsOutcome, SendOutcome, StorageError};
 
 /// Jobs taken into one transaction at most.
@@ -189,7 +189,13 @@ async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Job>, stop: C
 async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
     match apply_all(conn, batch).await {
         Ok(outputs) => {
-            for (job, output) in batch.drain(..).zip(outputs) {
+            // Answer in the order the jobs were applied (sends first, see `apply_all`),
+            // which is the order their inbox sequences were taken: live entries then
+            // tend to reach each device's pusher in sequence, and it need not go back to
+            // the database to fill a gap.
+            let (sends, others): (Vec<_>, Vec<_>) =
+                batch.drain(..).zip(outputs).partition(|(job, _)| matches!(job.op, Op::Send(_)));
+            for (job, output) in sends.into_iter().chain(others) {
                 let _ = job.reply.send(Ok(output));
             }
         }
@@ -206,13 +212,56 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
 }
 
 /// Applies every job in one transaction; all or nothing.
+///
+/// Sends go first, all together, then the other jobs in order with each run of acks
+/// together (see [`batch`] for why). Taking the sends first changes no outcome: nothing
+/// else in a batch can name what a send creates. Acks, reads and wake-ups name sequences
+/// already pushed, so committed by an earlier batch (the gateway refuses an ack beyond
+/// what it pushed), and fan-out starts only once its message is SENT. It only changes how
+/// a device's new messages and new receipts of the same commit interleave in its inbox,
+/// and no one could have told the difference.
 async fn apply_all(conn: &mut SqliteConnection, jobs: &[Job]) -> Result<Vec<Output>, StorageError> {
     let mut tx = conn.begin().await?;
-    let mut outputs = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let output = match &job.op {
-            Op::Send(message) => Output::Send(ops::store_message(&mut tx, message).await?),
-            Op::Ack { device, up_to, now } => Output::Receipts(ops::ack(&mut tx, *device, *up_to, *now).await?),
+    let mut outputs: Vec<Option<Output>> = jobs.iter().map(|_| None).collect();
+    let (send_jobs, messages): (Vec<usize>, Vec<&NewMessage>) = jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, job)| match &job.op {
+            Op::Send(message) => Some((i, message)),
+            _ => None,
+        })
+        .unzip();
+    if !messages.is_empty() {
+        for (i, outcome) in send_jobs.into_iter().zip(batch::store_messages(&mut tx, &messages).await?) {
+            outputs[i] = Some(Output::Send(outcome));
+        }
+    }
+    let mut i = 0;
+    while i < jobs.len() {
+        let output = match &jobs[i].op {
+            Op::Send(_) => {
+                i += 1;
+                continue;
+            }
+            Op::Ack { .. } => {
+                let mut run = Vec::new();
+                let mut acks = Vec::new();
+                while let Some(job) = jobs.get(i) {
+                    match job.op {
+                        Op::Ack { device, up_to, now } => {
+                            run.push(i);
+                            acks.push((device, up_to, now));
+                        }
+                        Op::Send(_) => {}
+                        _ => break,
+                    }
+                    i += 1;
+                }
+                for (j, outcome) in run.into_iter().zip(batch::ack_all(&mut tx, &acks).await?) {
+                    outputs[j] = Some(Output::Receipts(outcome));
+                }
+                continue;
+            }
             Op::Read { device, seqs, now } => Output::Receipts(ops::read(&mut tx, *device, seqs, *now).await?),
             Op::Expire { now, limit } => Output::Receipts(ops::expire(&mut tx, *now, *limit).await?),
             Op::Fanout { job, limit, now } => Output::Fanout(fanout::fanout_batch(&mut tx, *job, *limit, *now).await?),
@@ -221,8 +270,9 @@ async fn apply_all(conn: &mut SqliteConnection, jobs: &[Job]) -> Result<Vec<Outp
                 Output::Done
             }
         };
-        outputs.push(output);
+        outputs[i] = Some(output);
+        i += 1;
     }
     tx.commit().await?;
-    Ok(outputs)
+    Ok(outputs.into_iter().map(|output| output.expect("every job was applied")).collect())
 }
