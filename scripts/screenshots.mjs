@@ -91,6 +91,8 @@ for (const shot of [shots[0], shots[2]]) {
   }
   await page.getByRole('button', { name: "Steal Bob's session and decrypt the captured message" }).click();
   await page.getByTestId('secrecy-outcome').locator('[data-result]').waitFor({ timeout: 5_000 });
+  // The sticky nav and the inspector's button would float over the sections' pictures.
+  await page.addStyleTag({ content: '.section-nav, .inspector-toggle { visibility: hidden; }' });
   const convFile = `${outDir}/encryption-${shot.name}.png`;
   await page.locator('.cipher-lab').screenshot({ path: convFile });
   console.log(convFile);
@@ -106,7 +108,9 @@ for (const shot of [shots[0], shots[2]]) {
   await group.getByTestId('group-members').filter({ hasText: 'removed' }).waitFor({ timeout: 10_000 });
   await group.getByLabel('Group message', { exact: true }).fill('Surprise party for Bob');
   await group.getByRole('button', { name: 'Encrypt once and send as Alice' }).click();
-  await group.locator('.group-row').nth(1).getByTestId('bob-tries').waitFor({ timeout: 20_000 });
+  await group.locator('.group-row').nth(1).getByTestId('group-copies').waitFor({ timeout: 20_000 });
+  // Parts of an element below the viewport come out blank; make room for all of it.
+  await page.setViewportSize({ width: shot.width, height: 1600 });
   const groupFile = `${outDir}/group-encryption-${shot.name}.png`;
   await group.screenshot({ path: groupFile });
   console.log(groupFile);

@@ -106,6 +106,7 @@ test('a group message is stored once, read by every member, and a removed member
     await row0.getByTestId('you-shows').filter({ hasText: 'dinner on friday' }).waitFor({ timeout: 20_000 });
     await row0.getByTestId('bob-shows').filter({ hasText: 'dinner on friday' }).waitFor({ timeout: 20_000 });
     assert.match(await row0.innerText(), /session key went over Olm to: You, Bob/);
+    assert.match(await row0.innerText(), /Alice's first session for this group/);
     const session0 = (await row0.locator('.group-sent code').innerText()).trim();
 
     await lab.getByRole('button', { name: 'Remove Bob' }).click();
@@ -115,8 +116,9 @@ test('a group message is stored once, read by every member, and a removed member
     const row1 = lab.locator('.group-row').nth(1);
     await row1.getByTestId('group-copies').waitFor({ timeout: 20_000 });
     assert.equal(await row1.getAttribute('data-rotated'), 'true');
+    assert.match(await row1.innerText(), /rotated because a member who had the key left/);
     assert.notEqual((await row1.locator('.group-sent code').innerText()).trim(), session0, 'a new session');
-    assert.match(await row1.getByTestId('group-copies').innerText(), /1 stored ciphertext → 1 deliveries/);
+    assert.match(await row1.getByTestId('group-copies').innerText(), /1 stored ciphertext → 1 delivery\b/);
     await row1.getByTestId('you-shows').filter({ hasText: 'surprise party for bob' }).waitFor({ timeout: 20_000 });
     assert.match(await row1.getByTestId('bob-tries').innerText(), /cannot decrypt/);
     assert.ok(!(await row1.getByTestId('bob-shows').innerText()).includes('surprise party for bob'));

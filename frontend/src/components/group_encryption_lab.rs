@@ -20,6 +20,8 @@ struct GroupRow {
     session: String,
     message_index: u32,
     rotated: bool,
+    /// The group's first message from Alice: its session is new, not a rotation.
+    first: bool,
     /// Who was sent the session key over Olm just before this message.
     keys_to: Vec<&'static str>,
     bob_member: bool,
@@ -58,6 +60,7 @@ async fn send_to_group(
     if group.bob_in {
         members.push(devices.bob.user_id());
     }
+    let first = !crypto.has_group_session(group.id);
     let keys = crypto.prepare_group(group.id, &members).await.map_err(|e| e.to_string())?;
     let mut keys_to = Vec::new();
     for (user, body) in keys.room_keys {
@@ -78,6 +81,7 @@ async fn send_to_group(
             session: fingerprint(&keys.share.session_id),
             message_index,
             rotated: keys.share.rotated,
+            first,
             keys_to,
             bob_member: group.bob_in,
             stored: None,
@@ -207,7 +211,11 @@ pub fn GroupEncryptionLab(devices: LabDevices) -> impl IntoView {
                             <strong>"Alice: \"" {row.text.clone()} "\""</strong>
                             " — Megolm session " <code>{row.session.clone()} "…"</code>
                             ", message index " {row.message_index}
-                            {row.rotated.then_some(" · new session (rotated)")}
+                            {match (row.first, row.rotated) {
+                                (true, _) => " · Alice's first session for this group",
+                                (false, true) => " · new session: rotated because a member who had the key left",
+                                (false, false) => "",
+                            }}
                         </p>
                         <p class="cell-note">
                             {if row.keys_to.is_empty() {
@@ -222,7 +230,8 @@ pub fn GroupEncryptionLab(devices: LabDevices) -> impl IntoView {
                             Some(Some(copies)) => view! {
                                 <p class="group-copies" data-testid="group-copies">
                                     <strong>{copies.stored_rows} " stored ciphertext"</strong>
-                                    " → " {copies.deliveries} " deliveries"
+                                    " → " {copies.deliveries}
+                                    {if copies.deliveries == 1 { " delivery" } else { " deliveries" }}
                                 </p>
                                 <StoredCiphertext body=copies.stored_body.clone().unwrap_or_default() />
                             }

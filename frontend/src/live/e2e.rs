@@ -193,6 +193,11 @@ impl PageCrypto {
         Ok(GroupKeys { share, room_keys })
     }
 
+    /// Whether this device has sent to `group` before (it has a Megolm session for it).
+    pub fn has_group_session(&self, group: GroupId) -> bool {
+        self.crypto.borrow().group_session_id(group).is_some()
+    }
+
     /// A group message encrypted once for every member, as a message body.
     pub fn encrypt_group(&self, group: GroupId, text: &str) -> Result<String, E2eError> {
         let envelope = self.crypto.borrow_mut().encrypt_group(group, text)?;
