@@ -16,7 +16,12 @@ use bluetick_tests::events::next;
 use bluetick_tests::http::{as_device, register};
 use bluetick_tests::server::{ServerProcess, TestServer};
 
-const WAIT: Duration = Duration::from_secs(60);
+/// How long a step may take before the test calls it stuck. Generous on purpose: these
+/// tests move tens of thousands of deliveries through a debug build, and on a 2-core
+/// machine shared with compilers that took over a minute (`group_crash_mid_fanout`'s
+/// resume once ran past 60 s while two builds ran). This is a hang guard, not a speed
+/// check: speed is measured by `bluetick-load`.
+const WAIT: Duration = Duration::from_secs(180);
 
 async fn create_group(addr: std::net::SocketAddr, owner: &Registration, name: &str) -> GroupId {
     let (status, body) =
