@@ -10,17 +10,28 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
          '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
+// A page at `shot`'s size and colour scheme, loaded.
+async function openShot(shot) {
+  const page = await browser.newPage({
+    viewport: { width: shot.width, height: shot.height },
+    colorScheme: shot.colorScheme,
+  });
+  await page.goto(url);
+  return page;
+}
+
+// Until the lab is ready and Alice's and Bob's phones are connected.
+async function labReady(page) {
+  await page.locator('#offline-queue .phone-status[data-state=CONNECTED]').nth(1).waitFor({ timeout: 15_000 });
+}
+
 const shots = [
   { name: 'desktop-light', width: 1280, height: 900, colorScheme: 'light' },
   { name: 'desktop-dark', width: 1280, height: 900, colorScheme: 'dark' },
   { name: 'phone-light', width: 375, height: 812, colorScheme: 'light' },
 ];
 for (const shot of shots) {
-  const page = await browser.newPage({
-    viewport: { width: shot.width, height: shot.height },
-    colorScheme: shot.colorScheme,
-  });
-  await page.goto(url);
+  const page = await openShot(shot);
   await page.locator('[data-testid=connection-status][data-state=CONNECTED]').waitFor({ timeout: 15_000 });
   const file = `${outDir}/${shot.name}.png`;
   await page.screenshot({ path: file, fullPage: true });
@@ -30,12 +41,8 @@ for (const shot of shots) {
 
 // The live labs mid-run: Bob offline with a queue on the server, then a message read.
 for (const shot of [shots[0], shots[2]]) {
-  const page = await browser.newPage({
-    viewport: { width: shot.width, height: shot.height },
-    colorScheme: shot.colorScheme,
-  });
-  await page.goto(url);
-  await page.locator('#offline-queue .phone-status[data-state=CONNECTED]').nth(1).waitFor({ timeout: 15_000 });
+  const page = await openShot(shot);
+  await labReady(page);
   await page.getByRole('button', { name: 'Take Bob offline' }).first().click();
   await page.getByRole('button', { name: 'Simulate messages' }).click();
   await page.locator('[data-testid=queue-count][data-waiting="5"]').waitFor({ timeout: 10_000 });
@@ -74,12 +81,8 @@ for (const shot of [shots[0], shots[2]]) {
 // The encryption section after a short conversation, the forward-secrecy experiment and a
 // group message sent after Bob was removed.
 for (const shot of [shots[0], shots[2]]) {
-  const page = await browser.newPage({
-    viewport: { width: shot.width, height: shot.height },
-    colorScheme: shot.colorScheme,
-  });
-  await page.goto(url);
-  await page.locator('#offline-queue .phone-status[data-state=CONNECTED]').nth(1).waitFor({ timeout: 15_000 });
+  const page = await openShot(shot);
+  await labReady(page);
   const rows = page.getByTestId('cipher-rows').locator('.cipher-row');
   for (const [who, text] of [['Encrypt and send as Alice →', 'Meet at the station at 6'],
                              ['Encrypt and send as Alice →', 'Bring the tickets'],
@@ -119,11 +122,7 @@ for (const shot of [shots[0], shots[2]]) {
 
 // The load panel after a run: ten pairs for five seconds against the 58K line.
 for (const shot of [shots[0], shots[2]]) {
-  const page = await browser.newPage({
-    viewport: { width: shot.width, height: shot.height },
-    colorScheme: shot.colorScheme,
-  });
-  await page.goto(url);
+  const page = await openShot(shot);
   const panel = page.locator('.load-panel');
   await panel.waitFor({ timeout: 15_000 });
   await panel.getByLabel(/^Pairs/).fill('10');

@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use bluetick_backend::client::{ClientError, Connection, DeviceState, Event};
 use bluetick_shared::frames::{ClientFrame, MessageId, Recipient, Registration, ServerFrame, TickState};
-use futures_util::FutureExt;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -26,8 +25,9 @@ use crate::ledger::{Fate, Ledger, tally};
 use crate::net::{Dialer, backoff};
 use crate::report::Latency;
 
-/// Frames taken from one socket before acknowledging them together.
-pub const BATCH: usize = 256;
+/// Frames taken from one socket before acknowledging them together (the client
+/// library's own burst size, so every scenario acks alike).
+pub const BATCH: usize = bluetick_backend::client::ABSORB_BATCH;
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// How every pair of a run behaves.
@@ -188,27 +188,6 @@ impl Book {
     }
 }
 
-/// Takes the frame just read and whatever else is already waiting on the same socket,
-/// hands each to the library and the book, then acknowledges once.
-async fn absorb_batch(
-    conn: &mut Connection,
-    first: ServerFrame,
-    mut apply: impl FnMut(Event),
-) -> Result<(), ClientError> {
-    let mut frame = Some(first);
-    for _ in 0..BATCH {
-        let Some(f) = frame.take() else { break };
-        if let Some(event) = conn.absorb(f).await? {
-            apply(event);
-        }
-        match conn.recv_frame().now_or_never() {
-            Some(next) => frame = Some(next?),
-            None => break,
-        }
-    }
-    conn.ack().await
-}
-
 /// Runs one pair to the end of its drain and returns what it measured.
 pub async fn run_pair(
     index: usize,
@@ -306,7 +285,7 @@ pub async fn run_pair(
             frame = recv(&mut s.conn) => {
                 let conn = s.conn.as_mut().expect("a frame came from it");
                 let result = match frame {
-                    Ok(frame) => absorb_batch(conn, frame, |e| book.on_sender_event(e, send_end, &counters)).await,
+                    Ok(frame) => conn.absorb_waiting(frame, |e| book.on_sender_event(e, send_end, &counters)).await,
                     Err(e) => Err(e),
                 };
                 if result.is_err() {
@@ -316,7 +295,7 @@ pub async fn run_pair(
             frame = recv(&mut r.conn) => {
                 let conn = r.conn.as_mut().expect("a frame came from it");
                 let result = match frame {
-                    Ok(frame) => absorb_batch(conn, frame, |e| book.on_recipient_event(e)).await,
+                    Ok(frame) => conn.absorb_waiting(frame, |e| book.on_recipient_event(e)).await,
                     Err(e) => Err(e),
                 };
                 if result.is_err() {

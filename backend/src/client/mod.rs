@@ -20,7 +20,7 @@ use bluetick_shared::frames::{
 };
 use bluetick_shared::inbox::{Arrival, InboxCursor};
 use bluetick_shared::outbox::{Outbox, TickChange};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -110,6 +110,9 @@ pub struct Connection {
 fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(4 * 1024).write_buffer_size(4 * 1024)
 }
+
+/// Most frames one [`Connection::absorb_waiting`] takes before it acknowledges.
+pub const ABSORB_BATCH: usize = 256;
 
 impl Connection {
     /// Connects as `state`'s device, resuming after its last inbox sequence, and resends
@@ -255,6 +258,28 @@ impl Connection {
             ServerFrame::Error { code, id, message } => Some(Event::Error { code, id, message }),
             ServerFrame::Welcome { .. } => None,
         })
+    }
+
+    /// Applies `first` and every frame already waiting on the socket (at most
+    /// [`ABSORB_BATCH`]), giving each event to `apply`, then acknowledges once. Acks are
+    /// cumulative, so a busy client sends one per burst instead of one per message.
+    pub async fn absorb_waiting(
+        &mut self,
+        first: ServerFrame,
+        mut apply: impl FnMut(Event),
+    ) -> Result<(), ClientError> {
+        let mut frame = Some(first);
+        for _ in 0..ABSORB_BATCH {
+            let Some(f) = frame.take() else { break };
+            if let Some(event) = self.absorb(f).await? {
+                apply(event);
+            }
+            match self.recv_frame().now_or_never() {
+                Some(next) => frame = Some(next?),
+                None => break,
+            }
+        }
+        self.ack().await
     }
 
     /// The next frame from the server, untouched. Cancel-safe: use it in `select!` and

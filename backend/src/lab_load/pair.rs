@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bluetick_shared::frames::{ClientFrame, MessageId, Recipient, ServerFrame, TickState};
-use futures_util::FutureExt;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -21,8 +20,6 @@ use uuid::Uuid;
 use super::meter::Meter;
 use crate::client::{ClientError, Connection, DeviceState, Event};
 
-/// Frames taken from one socket before acknowledging them together.
-const BATCH: usize = 256;
 /// How long a lost connection waits before it is reopened.
 const RECONNECT_AFTER: Duration = Duration::from_millis(250);
 
@@ -97,27 +94,6 @@ async fn recv(conn: &mut Option<Connection>) -> Result<ServerFrame, ClientError>
         Some(conn) => conn.recv_frame().await,
         None => std::future::pending().await,
     }
-}
-
-/// Hands the frame just read, and whatever else already waits on the same socket, to the
-/// client library, then acknowledges once (acks are cumulative).
-async fn absorb_batch(
-    conn: &mut Connection,
-    first: ServerFrame,
-    mut apply: impl FnMut(Event),
-) -> Result<(), ClientError> {
-    let mut frame = Some(first);
-    for _ in 0..BATCH {
-        let Some(f) = frame.take() else { break };
-        if let Some(event) = conn.absorb(f).await? {
-            apply(event);
-        }
-        match conn.recv_frame().now_or_never() {
-            Some(next) => frame = Some(next?),
-            None => break,
-        }
-    }
-    conn.ack().await
 }
 
 /// A pair with both devices connected, ready for the start.
@@ -245,7 +221,7 @@ impl Pair {
                     let mut events = Vec::new();
                     let conn = self.sender.conn.as_mut().expect("a frame came from it");
                     let result = match frame {
-                        Ok(frame) => absorb_batch(conn, frame, |e| events.push(e)).await,
+                        Ok(frame) => conn.absorb_waiting(frame, |e| events.push(e)).await,
                         Err(e) => Err(e),
                     };
                     for event in events {
@@ -259,7 +235,7 @@ impl Pair {
                     let mut events = Vec::new();
                     let conn = self.recipient.conn.as_mut().expect("a frame came from it");
                     let result = match frame {
-                        Ok(frame) => absorb_batch(conn, frame, |e| events.push(e)).await,
+                        Ok(frame) => conn.absorb_waiting(frame, |e| events.push(e)).await,
                         Err(e) => Err(e),
                     };
                     for event in events {
