@@ -23,14 +23,14 @@ use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome};
 
 /// One inbox row: device, seq, kind (0 message, 1 receipt), message id, receipt state,
 /// created at.
-type InboxRow = (String, u64, i64, i64, Option<i64>, i64);
+pub(super) type InboxRow = (String, u64, i64, i64, Option<i64>, i64);
 
 /// A message's row id and its [`FactsRow`].
 type IdAndFacts = (i64, String, String, String, Option<String>, Option<String>);
 
 /// Takes `n` more sequences for each (distinct) device in one statement and answers each
 /// device's first new one; callers number their entries from there in job order.
-async fn reserve_seqs(
+pub(super) async fn reserve_seqs(
     conn: &mut SqliteConnection,
     counts: HashMap<String, u64>,
 ) -> Result<HashMap<String, u64>, sqlx::Error> {
@@ -54,13 +54,13 @@ async fn reserve_seqs(
 }
 
 /// The next of the sequences reserved for `device`.
-fn take_seq(next: &mut HashMap<String, u64>, device: &str) -> u64 {
+pub(super) fn take_seq(next: &mut HashMap<String, u64>, device: &str) -> u64 {
     let slot = next.get_mut(device).expect("a sequence was reserved for every entry");
     *slot += 1;
     *slot - 1
 }
 
-async fn insert_inbox(conn: &mut SqliteConnection, rows: &[InboxRow]) -> Result<(), sqlx::Error> {
+pub(super) async fn insert_inbox(conn: &mut SqliteConnection, rows: &[InboxRow]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
