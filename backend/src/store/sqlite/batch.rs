@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 use bluetick_shared::frames::{Delivery, DeviceId, Recipient, ServerFrame, TickState};
 use sqlx::SqliteConnection;
 
+use super::group_acks;
 use super::ops::{self, FactsRow, Inserted, MessageFacts, json_rows, state_code, touched, uuid};
 use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome};
 
@@ -301,15 +302,18 @@ pub async fn ack_all(
     }
     insert_inbox(conn, &receipts).await?;
 
-    // Group messages: counted one by one, in job order (rarer, and each may complete its
-    // group's tick).
-    for ((outcome, ids), (_, _, now)) in outcomes.iter_mut().zip(&taken).zip(acks) {
+    // Group messages: counted for the whole run at once, replayed in job order (each may
+    // complete its group's tick).
+    let mut group_taken = Vec::new();
+    for (job, ids) in taken.iter().enumerate() {
         for id in ids {
             let facts = facts_of(id)?;
             if matches!(facts.to, Recipient::Group(_)) {
-                ops::count_group_receipt(conn, *id, true, false, *now, outcome, facts).await?;
+                group_taken.push((job, *id, facts));
             }
         }
     }
+    let nows: Vec<i64> = acks.iter().map(|(_, _, now)| *now).collect();
+    group_acks::count_group_acks(conn, &group_taken, &nows, &mut outcomes).await?;
     Ok(outcomes)
 }
