@@ -18,19 +18,20 @@ use std::collections::{HashMap, HashSet};
 use bluetick_shared::frames::{Delivery, DeviceId, Recipient, ServerFrame, TickState};
 use sqlx::SqliteConnection;
 
+use super::group_acks;
 use super::ops::{self, FactsRow, Inserted, MessageFacts, json_rows, state_code, touched, uuid};
 use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome};
 
 /// One inbox row: device, seq, kind (0 message, 1 receipt), message id, receipt state,
 /// created at.
-type InboxRow = (String, u64, i64, i64, Option<i64>, i64);
+pub(super) type InboxRow = (String, u64, i64, i64, Option<i64>, i64);
 
 /// A message's row id and its [`FactsRow`].
 type IdAndFacts = (i64, String, String, String, Option<String>, Option<String>);
 
 /// Takes `n` more sequences for each (distinct) device in one statement and answers each
 /// device's first new one; callers number their entries from there in job order.
-async fn reserve_seqs(
+pub(super) async fn reserve_seqs(
     conn: &mut SqliteConnection,
     counts: HashMap<String, u64>,
 ) -> Result<HashMap<String, u64>, sqlx::Error> {
@@ -54,13 +55,13 @@ async fn reserve_seqs(
 }
 
 /// The next of the sequences reserved for `device`.
-fn take_seq(next: &mut HashMap<String, u64>, device: &str) -> u64 {
+pub(super) fn take_seq(next: &mut HashMap<String, u64>, device: &str) -> u64 {
     let slot = next.get_mut(device).expect("a sequence was reserved for every entry");
     *slot += 1;
     *slot - 1
 }
 
-async fn insert_inbox(conn: &mut SqliteConnection, rows: &[InboxRow]) -> Result<(), sqlx::Error> {
+pub(super) async fn insert_inbox(conn: &mut SqliteConnection, rows: &[InboxRow]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -301,15 +302,18 @@ pub async fn ack_all(
     }
     insert_inbox(conn, &receipts).await?;
 
-    // Group messages: counted one by one, in job order (rarer, and each may complete its
-    // group's tick).
-    for ((outcome, ids), (_, _, now)) in outcomes.iter_mut().zip(&taken).zip(acks) {
+    // Group messages: counted for the whole run at once, replayed in job order (each may
+    // complete its group's tick).
+    let mut group_taken = Vec::new();
+    for (job, ids) in taken.iter().enumerate() {
         for id in ids {
             let facts = facts_of(id)?;
             if matches!(facts.to, Recipient::Group(_)) {
-                ops::count_group_receipt(conn, *id, true, false, *now, outcome, facts).await?;
+                group_taken.push((job, *id, facts));
             }
         }
     }
+    let nows: Vec<i64> = acks.iter().map(|(_, _, now)| *now).collect();
+    group_acks::count_group_acks(conn, &group_taken, &nows, &mut outcomes).await?;
     Ok(outcomes)
 }

@@ -12,7 +12,8 @@
 //! - [`labs`]: lab sandboxes: creating, listing, the queue view, deleting idle ones.
 //! - [`writer`]: the single writer task: every message, ack, read and expiry goes
 //!   through it and is committed in batches.
-//! - [`batch`]: sends and acks for a whole batch in a few statements.
+//! - [`batch`]: sends and acks for a whole batch in a few statements;
+//!   [`group_acks`]: a run of acks' group deliveries counted at once.
 //! - [`ops`]: the SQL of the other writes, and the idempotent insert.
 //! - [`reads`]: inbox reads for delivery and for the lab's queue view.
 
@@ -21,6 +22,7 @@ pub mod batch;
 mod batch_tests;
 pub mod devices;
 pub mod fanout;
+pub mod group_acks;
 pub mod groups;
 pub mod keys;
 pub mod labs;

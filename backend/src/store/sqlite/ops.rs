@@ -136,34 +136,6 @@ pub(super) fn json_rows<T: serde::Serialize>(rows: &[T]) -> String {
     serde_json::to_string(rows).expect("rows of strings and integers always serialize")
 }
 
-/// Creates an inbox entry for `device` unless it already has this message (the unique
-/// index would refuse it anyway; checking first keeps sequence numbers gap-free).
-pub(super) async fn deliver_once(
-    conn: &mut SqliteConnection,
-    device: &str,
-    message_id: i64,
-    now: i64,
-) -> Result<Option<u64>, sqlx::Error> {
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT seq FROM inbox WHERE message_id = ? AND device_id = ? AND kind = 0")
-            .bind(message_id)
-            .bind(device)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if exists.is_some() {
-        return Ok(None);
-    }
-    let seq = next_seq(conn, device).await?;
-    sqlx::query("INSERT INTO inbox (device_id, seq, kind, message_id, created_at) VALUES (?, ?, 0, ?, ?)")
-        .bind(device)
-        .bind(seq as i64)
-        .bind(message_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(Some(seq))
-}
-
 pub(super) fn state_code(state: TickState) -> i64 {
     match state {
         TickState::Sent => 0,
