@@ -8,7 +8,8 @@
 //! - [`server`]: [`server::run`] takes a bound listener and a shutdown future, opens the
 //!   store, serves until shutdown, then closes every socket with a close frame. Tests
 //!   call it on `127.0.0.1:0`.
-//! - [`routes`]: the router: `/ws`, `/api/…` ([`api`]), `/healthz`, the static page.
+//! - [`routes`]: the router: `/ws`, `/api/…` ([`api`]), `/healthz`, the static page
+//!   ([`page`]: precompressed, cached by content hash).
 //! - [`gateway`]: one WebSocket connection's life; its module docs follow a message from
 //!   the `send` frame to the `delivered` receipt.
 //! - [`store`]: SQLite: the idempotent insert, the per-device inbox (the durable offline
@@ -39,6 +40,7 @@ pub mod fanout;
 pub mod gateway;
 pub mod lab_load;
 pub mod labs;
+pub mod page;
 pub mod peer;
 pub mod presence;
 pub mod routes;

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 use crate::error::AppError;
@@ -20,7 +19,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", crate::api::router())
         .layer(TraceLayer::new_for_http());
     if static_dir.join("index.html").is_file() {
-        api.fallback_service(ServeDir::new(static_dir)).with_state(state)
+        api.fallback_service(crate::page::service(&static_dir)).with_state(state)
     } else {
         tracing::warn!(dir = %static_dir.display(), "no built page found; `/` explains how to build it");
         api.fallback(page_not_built).with_state(state)
