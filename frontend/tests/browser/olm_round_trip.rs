@@ -9,8 +9,6 @@ use bluetick_shared::frames::Recipient;
 use uuid::Uuid;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 fn message_type(envelope: &Envelope, device: Uuid) -> u8 {
     match envelope {
         Envelope::Olm { ciphertexts, .. } => ciphertexts[&device].message_type,

@@ -10,16 +10,10 @@ use leptos::task::tick;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
+use crate::mount_root;
 
 fn storage() -> web_sys::Storage {
     window().local_storage().unwrap().unwrap()
-}
-
-fn mount_root() -> web_sys::Element {
-    let root = document().create_element("div").unwrap();
-    document().body().unwrap().append_child(&root).unwrap();
-    root
 }
 
 fn all(root: &web_sys::Element, selector: &str) -> Vec<web_sys::HtmlElement> {

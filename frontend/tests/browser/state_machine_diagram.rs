@@ -9,8 +9,6 @@ use leptos::task::tick;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 fn current_states(root: &web_sys::Element) -> Vec<String> {
     let found = root.query_selector_all("[aria-current=step]").unwrap();
     (0..found.length())

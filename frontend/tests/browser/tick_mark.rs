@@ -10,13 +10,7 @@ use leptos::task::tick;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
-fn mount_root() -> web_sys::Element {
-    let root = document().create_element("div").unwrap();
-    document().body().unwrap().append_child(&root).unwrap();
-    root
-}
+use crate::mount_root;
 
 #[wasm_bindgen_test]
 async fn the_tick_mark_says_each_state_in_words_and_follows_receipts() {
