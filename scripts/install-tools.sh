@@ -3,8 +3,11 @@
 # missing: running it twice does nothing the second time. Versions are pinned here and
 # nowhere else on the machine.
 #
-#   scripts/install-tools.sh            # wasm32 target, trunk, wasm-bindgen-cli, npm tools
+#   scripts/install-tools.sh            # wasm32 target, wasm-bindgen-cli, npm tools
 #   scripts/install-tools.sh --browser  # also Debian's chromium + chromium-driver
+#   scripts/install-tools.sh --trunk    # also trunk, for `trunk serve` while authoring
+#   scripts/install-tools.sh --target   # only the wasm32 target (scripts/test.sh starts
+#                                       # with it, then installs the rest while compiling)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +16,16 @@ TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 [ -n "$WASM_BINDGEN_VERSION" ] || { echo "install-tools: no wasm-bindgen in Cargo.lock" >&2; exit 1; }
 
+browser=no trunk=no target_only=no
+for arg in "$@"; do
+  case "$arg" in
+    --browser) browser=yes ;;
+    --trunk) trunk=yes ;;
+    --target) target_only=yes ;;
+    *) echo "install-tools: unknown option $arg (use --browser, --trunk or --target)" >&2; exit 2 ;;
+  esac
+done
+
 export PATH="$HOME/.cargo/bin:$PATH"
 say() { printf 'install-tools: %s\n' "$*"; }
 
@@ -20,17 +33,16 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
+[ "$target_only" = yes ] && exit 0
 
-if ! trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"; then
-  say "installing trunk $TRUNK_VERSION (about 10 minutes on 2 cores)"
-  cargo install trunk --locked --version "$TRUNK_VERSION"
-fi
-
-if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WASM_BINDGEN_VERSION" \
-   || ! command -v wasm-bindgen-test-runner >/dev/null; then
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5 minutes)"
-  # Not --locked: its lockfile pins a crate version the registry no longer serves.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+if [ "$browser" = yes ]; then
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    say "installing Debian's chromium and chromium-driver"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium chromium-driver
+  fi
 fi
 
 # npm tools (wasm-opt from binaryen 132, playwright-core), exactly as package-lock.json
@@ -41,12 +53,14 @@ if ! cmp -s package-lock.json node_modules/.bluetick-installed-lock 2>/dev/null;
   cp package-lock.json node_modules/.bluetick-installed-lock
 fi
 
-if [ "${1:-}" = "--browser" ]; then
-  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    say "installing Debian's chromium and chromium-driver"
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium chromium-driver
-  fi
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WASM_BINDGEN_VERSION" \
+   || ! command -v wasm-bindgen-test-runner >/dev/null; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 5 minutes)"
+  # Not --locked: its lockfile pins a crate version the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+if [ "$trunk" = yes ] && ! trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"; then
+  say "installing trunk $TRUNK_VERSION (about 14 minutes on 2 cores)"
+  cargo install trunk --locked --version "$TRUNK_VERSION"
 fi

@@ -4,15 +4,45 @@
 #   2. the frontend's wasm-bindgen-tests in headless Chromium;
 #   3. browser end-to-end tests against a server this script starts on a free port.
 # Exits non-zero on the first failure; stops every process it started.
+#
+# On a fresh machine the tools (Chromium from Debian, npm packages, wasm-bindgen-cli)
+# install in the background while cargo compiles everything the tests need: downloads
+# and the install's own build fill the cores that a compile leaves idle. Tests run only
+# once both are done, so nothing is timed while the machine is busy building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-tools.sh --browser
+scripts/install-tools.sh --target
 source scripts/env.sh
 
-step() { printf '\n=== %s\n' "$*"; }
+step() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)"; }
+
+install_log=$(mktemp)
+install_pid=""
+cleanup() {
+  [ -n "$install_pid" ] && kill "$install_pid" 2>/dev/null || true
+  rm -f "$install_log"
+}
+trap cleanup EXIT
+scripts/install-tools.sh --browser >"$install_log" 2>&1 &
+install_pid=$!
+
+step "building the native tests"
+# Default members: every crate but the frontend, whose tests run in the browser below.
+cargo test --locked --no-run
+step "building the wasm-bindgen-tests and the page"
+cargo test --locked --no-run -p bluetick-frontend --target wasm32-unknown-unknown
+cargo build --locked --target wasm32-unknown-unknown --profile wasm-release \
+  -p bluetick-frontend --bin bluetick-frontend
+cargo build --locked -p bluetick-backend --bin bluetick
+
+step "waiting for the tools"
+status=0
+wait "$install_pid" || status=$?
+install_pid=""
+cat "$install_log"
+[ "$status" -eq 0 ] || { echo "test: installing the tools failed (exit $status)" >&2; exit "$status"; }
 
 step "native tests"
-# Default members: every crate but the frontend, whose tests run in the browser below.
 cargo test --locked
 
 step "wasm-bindgen-tests in headless Chromium"
@@ -22,5 +52,4 @@ CHROMEDRIVER=$(command -v chromedriver) \
 
 step "browser end-to-end tests"
 scripts/build-frontend.sh
-cargo build --locked -p bluetick-backend --bin bluetick
 scripts/e2e.sh
