@@ -20,7 +20,7 @@ pub struct Config {
     #[arg(long, env = "BLUETICK_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
-    /// Directory holding the built page (`trunk build --release` output).
+    /// Directory holding the built page (`scripts/build-frontend.sh` writes it).
     #[arg(long, env = "BLUETICK_STATIC_DIR", default_value = "target/site")]
     pub static_dir: PathBuf,
 

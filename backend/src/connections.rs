@@ -44,14 +44,9 @@ impl ProgressSlot {
     fn merge(&self, id: MessageId, progress: GroupProgress) {
         let mut latest = self.latest.lock().unwrap();
         let (entry, dirty) = latest.entry(id).or_insert((progress, true));
-        // Outcomes can be handled out of order; counts only grow, so a late, smaller
-        // count is ignored rather than sent.
-        let merged = GroupProgress {
-            delivered: entry.delivered.max(progress.delivered),
-            read: entry.read.max(progress.read),
-            total: entry.total.max(progress.total),
-            fanned_out: entry.fanned_out || progress.fanned_out,
-        };
+        // Outcomes can be handled out of order: a late, smaller count is ignored rather
+        // than sent.
+        let merged = entry.merge(progress);
         if merged != *entry {
             *entry = merged;
             *dirty = true;

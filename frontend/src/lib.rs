@@ -1,6 +1,7 @@
 //! # bluetick-frontend
 //!
-//! The lesson page, in Leptos (client-side rendering), compiled to WebAssembly by trunk.
+//! The lesson page, in Leptos (client-side rendering), compiled to WebAssembly by
+//! `scripts/build-frontend.sh` (or by `trunk serve` while authoring).
 //! Nothing on it is simulated in the browser: every state and frame comes over a real
 //! WebSocket from the backend.
 //!

@@ -212,6 +212,20 @@ pub struct GroupProgress {
     pub fanned_out: bool,
 }
 
+impl GroupProgress {
+    /// The later of two reports of the same message's progress. Reports can be handled
+    /// out of order, and every count only grows, so each field keeps its larger value
+    /// rather than letting a late, smaller count move it back.
+    pub fn merge(self, other: GroupProgress) -> GroupProgress {
+        GroupProgress {
+            delivered: self.delivered.max(other.delivered),
+            read: self.read.max(other.read),
+            total: self.total.max(other.total),
+            fanned_out: self.fanned_out || other.fanned_out,
+        }
+    }
+}
+
 /// One step of a message through the pipeline, for the page's tick-pipeline view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

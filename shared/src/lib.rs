@@ -22,6 +22,9 @@
 //! - [`outbox`]: the sending side of a device: messages awaiting their `sent` ack (resent
 //!   with the same id after a reconnect) and each message's forward-only tick.
 //! - [`inbox`]: the receiving side: drop redeliveries, acknowledge cumulatively.
+//! - [`phone`]: a whole phone's protocol state on top of those two (what it shows,
+//!   each sent message's ticks and steps, pushed entries handled one at a time), driven
+//!   frame by frame; the page binds it to signals, tests drive it directly.
 //! - [`journey`]: a message's five hops (sender device → chat server → dedup →
 //!   recipient server → recipient device) worked out from trace events and ticks.
 //! - [`lab`]: the JSON bodies of the lab API (a student's sandbox, its controls and
@@ -40,4 +43,5 @@ pub mod journey;
 pub mod lab;
 pub mod lab_load;
 pub mod outbox;
+pub mod phone;
 pub mod quiz;

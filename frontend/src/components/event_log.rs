@@ -1,6 +1,13 @@
 //! A scrolling log of what happened, announced politely to screen readers.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use leptos::prelude::*;
+
+use crate::clock;
+
+/// The lines a log keeps: the newest this many.
+pub const LOG_LIMIT: usize = 200;
 
 /// One line of a log.
 #[derive(Debug, Clone, PartialEq)]
@@ -8,6 +15,18 @@ pub struct LogLine {
     pub id: u64,
     pub time: String,
     pub text: String,
+}
+
+/// Appends a line stamped with the time of day, dropping the oldest past [`LOG_LIMIT`].
+pub fn append(log: RwSignal<Vec<LogLine>>, text: String) {
+    // One counter for every log on the page: a line's id only has to be unique in its list.
+    static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+    let line = LogLine { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), time: clock::time_of_day(clock::now_ms()), text };
+    log.update(|log| {
+        log.push(line);
+        let over = log.len().saturating_sub(LOG_LIMIT);
+        log.drain(..over);
+    });
 }
 
 #[component]

@@ -15,12 +15,11 @@ use leptos::prelude::*;
 
 use super::socket::{LabSocket, SocketEvent};
 use crate::clock;
-use crate::components::event_log::LogLine;
+use crate::components::event_log::{self, LogLine};
 
 /// How often the retry countdown refreshes.
 const COUNTDOWN_TICK_MS: u32 = 100;
 /// Log lines kept; older ones scroll away.
-const LOG_LIMIT: usize = 200;
 
 /// What the page shows about a connection.
 #[derive(Clone, Copy)]
@@ -70,7 +69,6 @@ struct Driver {
     countdown: Option<Interval>,
     heartbeat: Option<Interval>,
     signals: ConnectionSignals,
-    next_log_id: u64,
     hooks: Option<Rc<Hooks>>,
     /// Whether the current socket completed its handshake.
     ready: bool,
@@ -99,7 +97,6 @@ impl LiveConnection {
                 countdown: None,
                 heartbeat: None,
                 signals,
-                next_log_id: 0,
                 hooks: None,
                 ready: false,
             })),
@@ -167,16 +164,8 @@ impl LiveConnection {
     }
 
     fn log(&self, text: String) {
-        let mut driver = self.driver.borrow_mut();
-        let id = driver.next_log_id;
-        driver.next_log_id += 1;
-        let line = LogLine { id, time: clock::time_of_day(clock::now_ms()), text };
-        driver.signals.log.update(|log| {
-            log.push(line);
-            if log.len() > LOG_LIMIT {
-                log.remove(0);
-            }
-        });
+        let log = self.driver.borrow().signals.log;
+        event_log::append(log, text);
     }
 
     /// Feeds one event to the machine and carries out what it decides.
