@@ -15,9 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use crate::e2e::envelope::Envelope;
 use crate::e2e::receiver::Opened;
 use crate::errors::ErrorCode;
-use crate::frames::{
-    ClientFrame, Delivery, GroupProgress, MessageId, Recipient, ServerFrame, TickState, TraceStage, UserId,
-};
+use crate::frames::{ClientFrame, Delivery, GroupProgress, MessageId, Recipient, ServerFrame, TickState, UserId};
 use crate::inbox::{Arrival, InboxCursor};
 use crate::outbox::Outbox;
 

@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::*;
-use crate::frames::Delivery;
+use crate::frames::{Delivery, TraceStage};
 
 /// A world that records what the phone did, and can lose its connection.
 #[derive(Default)]
