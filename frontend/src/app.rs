@@ -2,24 +2,24 @@
 
 use leptos::prelude::*;
 
-use crate::components::connection_lab::ConnectionLab;
-use crate::components::encryption_section::{EncryptionLab, EncryptionSection};
-use crate::components::fan_out_facts::FanOutFacts;
-use crate::components::fan_out_lab::FanOutLab;
-use crate::components::idempotent_insert_code::IdempotentInsertCode;
 use crate::components::lab_gate::LabGate;
 use crate::components::lesson_header::LessonHeader;
-use crate::components::load_panel::LoadPanel;
-use crate::components::message_journey::MessageJourney;
-use crate::components::offline_queue_lab::OfflineQueueLab;
-use crate::components::presence_lab::PresenceLab;
-use crate::components::quiz::{Quiz, saved_quiz};
-use crate::components::scale_section::ScaleSection;
 use crate::components::section_nav::SectionNav;
-use crate::components::technology_cards::TechnologyCards;
-use crate::components::tick_pipeline::TickPipeline;
-use crate::components::why_websocket_callout::WhyWebsocketCallout;
 use crate::components::wire_inspector::WireInspector;
+use crate::lessons::connection::connection_lab::ConnectionLab;
+use crate::lessons::connection::why_websocket_callout::WhyWebsocketCallout;
+use crate::lessons::encryption::encryption_section::{EncryptionLab, EncryptionSection};
+use crate::lessons::fanout::fan_out_facts::FanOutFacts;
+use crate::lessons::fanout::fan_out_lab::FanOutLab;
+use crate::lessons::offline::offline_queue_lab::OfflineQueueLab;
+use crate::lessons::presence::presence_lab::PresenceLab;
+use crate::lessons::quiz::quiz::{Quiz, saved_quiz};
+use crate::lessons::scale::load_panel::LoadPanel;
+use crate::lessons::scale::scale_section::ScaleSection;
+use crate::lessons::technologies::technology_cards::TechnologyCards;
+use crate::lessons::ticks::idempotent_insert_code::IdempotentInsertCode;
+use crate::lessons::ticks::message_journey::MessageJourney;
+use crate::lessons::ticks::tick_pipeline::TickPipeline;
 use crate::live::lab_devices;
 
 #[component]

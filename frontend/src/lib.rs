@@ -7,16 +7,23 @@
 //!
 //! ## Where things live
 //! - [`app`]: the page, top to bottom.
-//! - [`components`]: one file per thing the student sees, named for it
-//!   (`lesson_header`, `state_machine_diagram`, `connection_lab`, …).
+//! - [`lessons`]: one folder per section of the lesson, in the page's order (`scale`,
+//!   `connection`, `offline`, `ticks`, `fanout`, `presence`, `encryption`,
+//!   `technologies`, `quiz`): its prose, its live lab, and the pieces only it uses.
+//! - [`components`]: widgets several sections share (the event log, the tick mark, a
+//!   phone's message list, the gate that waits for the lab) and the page's chrome
+//!   (header, section nav, wire inspector).
 //! - [`live`]: the browser side of the protocol: [`live::socket`] wraps the browser's
 //!   WebSocket; [`live::connection`] drives the shared
-//!   [`ConnectionMachine`](bluetick_shared::connection::ConnectionMachine) with it and
-//!   exposes the machine's state as signals.
+//!   [`ConnectionMachine`](bluetick_shared::connection::ConnectionMachine) with it;
+//!   [`live::device`] binds the shared [`Phone`](bluetick_shared::phone::Phone) model
+//!   (what a phone shows, acks and resends) to signals and `localStorage`.
+//! - [`lab`]: this browser's lab sandbox on the server and its controls, over HTTP.
 //! - [`clock`]: wall-clock time and random draws from the browser.
 
 pub mod app;
 pub mod clock;
 pub mod components;
 pub mod lab;
+pub mod lessons;
 pub mod live;

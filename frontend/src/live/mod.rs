@@ -1,9 +1,10 @@
 //! The browser side of the protocol.
 //!
 //! [`socket`] wraps the browser's WebSocket; [`connection`] drives the shared connection
-//! state machine with it; [`device`] adds what a phone keeps between connections (inbox
-//! cursor, outbox, ticks); [`e2e`] its encryption keys and sessions; [`lab_devices`] makes the lab's three devices once per page;
-//! [`wire`] records every frame for the wire inspector.
+//! state machine with it; [`device`] binds the shared phone model (inbox cursor, outbox,
+//! ticks, what the phone shows) to signals; [`e2e`] keeps a phone's encryption keys and
+//! sessions; [`lab_devices`] makes the lab's three devices once per page; [`wire`]
+//! records every frame for the wire inspector.
 
 pub mod connection;
 pub mod device;

@@ -2,7 +2,7 @@
 //! answer, then every option explains itself and the score moves; progress survives in
 //! localStorage.
 
-use bluetick_frontend::components::quiz::{Quiz, STORAGE_KEY, saved_quiz};
+use bluetick_frontend::lessons::quiz::quiz::{Quiz, STORAGE_KEY, saved_quiz};
 use bluetick_shared::quiz::{CHOICES, QUESTIONS, QuizState, TOTAL};
 use leptos::mount::mount_to;
 use leptos::prelude::*;

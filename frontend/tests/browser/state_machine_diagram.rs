@@ -1,7 +1,7 @@
 //! The state diagram in a real browser: it renders the four states and follows the
 //! connection's state as it changes.
 
-use bluetick_frontend::components::state_machine_diagram::StateMachineDiagram;
+use bluetick_frontend::lessons::connection::state_machine_diagram::StateMachineDiagram;
 use bluetick_shared::connection::ConnectionState;
 use leptos::mount::mount_to;
 use leptos::prelude::*;

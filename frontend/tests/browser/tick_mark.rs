@@ -1,8 +1,8 @@
 //! The tick mark in a real browser: every state is told in words as well as by symbol
 //! and colour, and it follows the message's tick as receipts arrive.
 
-use bluetick_frontend::components::idempotent_insert_code::IdempotentInsertCode;
 use bluetick_frontend::components::tick_mark::TickMark;
+use bluetick_frontend::lessons::ticks::idempotent_insert_code::IdempotentInsertCode;
 use bluetick_shared::frames::TickState;
 use leptos::mount::mount_to;
 use leptos::prelude::*;

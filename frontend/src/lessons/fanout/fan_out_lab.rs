@@ -12,7 +12,7 @@ use gloo_timers::callback::Interval;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 
-use crate::components::member_grid::{GridCounts, GridModel, MemberGrid, Reach};
+use crate::lessons::fanout::member_grid::{GridCounts, GridModel, MemberGrid, Reach};
 use crate::live::lab_devices::LabDevices;
 
 /// Offline members come back after this long.

@@ -9,9 +9,9 @@ use leptos::prelude::*;
 use crate::components::event_log::EventLog;
 use crate::components::lab_gate::LabGate;
 use crate::components::phone_messages::{ReceivedList, SentList};
-use crate::components::retry_storm::RetryStorm;
-use crate::components::server_queue_view::ServerQueueView;
 use crate::lab::LabStatus;
+use crate::lessons::offline::retry_storm::RetryStorm;
+use crate::lessons::offline::server_queue_view::ServerQueueView;
 use crate::live::device::LiveDevice;
 use crate::live::lab_devices::{BOB_PACE_MS, DeviceStore, LabDevices};
 

@@ -9,8 +9,8 @@ use bluetick_shared::lab_load::{
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 
-use crate::components::load_chart::LoadChart;
 use crate::lab::Lab;
+use crate::lessons::scale::load_chart::LoadChart;
 
 /// How often the page asks for the run's progress while it goes.
 const POLL_MS: u32 = 500;

@@ -9,7 +9,7 @@ use bluetick_shared::frames::{Delivery, GroupId, MessageId, Recipient, UserId};
 use bluetick_shared::lab::MessageCopies;
 use leptos::prelude::*;
 
-use crate::components::ciphertext_facts::StoredCiphertext;
+use crate::lessons::encryption::ciphertext_facts::StoredCiphertext;
 use crate::live::device::DeviceSignals;
 use crate::live::lab_devices::LabDevices;
 

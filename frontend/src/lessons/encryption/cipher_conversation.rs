@@ -8,8 +8,8 @@ use bluetick_shared::frames::{MessageId, Recipient};
 use bluetick_shared::lab::MessageCopies;
 use leptos::prelude::*;
 
-use crate::components::ciphertext_facts::StoredCiphertext;
 use crate::components::tick_mark::TickMark;
+use crate::lessons::encryption::ciphertext_facts::StoredCiphertext;
 use crate::live::device::DeviceSignals;
 use crate::live::lab_devices::LabDevices;
 

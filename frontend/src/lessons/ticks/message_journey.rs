@@ -7,8 +7,8 @@ use bluetick_shared::frames::{MessageId, Recipient};
 use bluetick_shared::journey::{HopState, journey};
 use leptos::prelude::*;
 
-use crate::components::expiry_control::ExpiryControl;
 use crate::components::tick_mark::TickMark;
+use crate::lessons::ticks::expiry_control::ExpiryControl;
 use crate::live::device::SentMessage;
 use crate::live::lab_devices::LabDevices;
 

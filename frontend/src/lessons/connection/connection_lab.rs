@@ -8,8 +8,8 @@ use leptos::prelude::*;
 
 use crate::clock;
 use crate::components::event_log::EventLog;
-use crate::components::state_machine_diagram::StateMachineDiagram;
 use crate::lab::LabStatus;
+use crate::lessons::connection::state_machine_diagram::StateMachineDiagram;
 use crate::live::lab_devices::{DeviceStore, LabDevices};
 
 #[component]

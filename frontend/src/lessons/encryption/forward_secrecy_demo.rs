@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::cipher_conversation::CipherRow;
+use crate::lessons::encryption::cipher_conversation::CipherRow;
 use crate::live::lab_devices::LabDevices;
 
 /// What the experiment found, as shown.

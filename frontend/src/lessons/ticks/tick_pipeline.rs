@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::tick_table::TickTable;
+use crate::lessons::ticks::tick_table::TickTable;
 
 /// The hops, in order: where the message is, and what happens there.
 const HOPS: [(&str, &str); 8] = [

@@ -5,9 +5,9 @@
 
 use leptos::prelude::*;
 
-use crate::components::cipher_conversation::{CipherConversation, CipherRow};
-use crate::components::forward_secrecy_demo::ForwardSecrecyDemo;
-use crate::components::group_encryption_lab::GroupEncryptionLab;
+use crate::lessons::encryption::cipher_conversation::{CipherConversation, CipherRow};
+use crate::lessons::encryption::forward_secrecy_demo::ForwardSecrecyDemo;
+use crate::lessons::encryption::group_encryption_lab::GroupEncryptionLab;
 use crate::live::lab_devices::LabDevices;
 
 /// The live part, once the lab's devices exist.

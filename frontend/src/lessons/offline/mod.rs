@@ -1,0 +1,5 @@
+//! The offline queue: Bob's server-side queue filling and flushing in order, and the retry storm.
+
+pub mod offline_queue_lab;
+pub mod retry_storm;
+pub mod server_queue_view;

@@ -1,0 +1,3 @@
+//! Presence: heartbeats, a TTL, and last seen.
+
+pub mod presence_lab;

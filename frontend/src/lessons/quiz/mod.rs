@@ -1,0 +1,3 @@
+//! The closing quiz.
+
+pub mod quiz;
