@@ -5,7 +5,7 @@
 //! stored ciphertext anyway, his phone cannot open it.
 
 use bluetick_shared::e2e::inspect::{CiphertextFacts, fingerprint, inspect};
-use bluetick_shared::frames::{Delivery, GroupId, MessageId, Recipient, UserId};
+use bluetick_shared::frames::{Delivery, DeviceId, GroupId, MessageId, Recipient, UserId};
 use bluetick_shared::lab::MessageCopies;
 use leptos::prelude::*;
 
@@ -170,10 +170,13 @@ pub fn GroupEncryptionLab(devices: LabDevices) -> impl IntoView {
         }
     };
     let (you, bob) = (devices.you.signals, devices.bob.signals);
-    // Bob's keys, for trying a ciphertext he was not sent (kept local: browser objects).
-    let bob_crypto = StoredValue::new_local(devices.bob.crypto());
-    let alice_user = devices.alice.user_id();
-    let alice_device = devices.alice.device_id();
+    let leaver = Leaver {
+        // Bob's keys, for trying a ciphertext he was not sent (kept local: browser objects).
+        crypto: StoredValue::new_local(devices.bob.crypto()),
+        alice_user: devices.alice.user_id(),
+        alice_device: devices.alice.device_id(),
+        group,
+    };
     view! {
         <div class="group-e2e" role="group" aria-labelledby="group-e2e-title">
             <h3 id="group-e2e-title">"Groups: one ciphertext, every member"</h3>
@@ -206,80 +209,97 @@ pub fn GroupEncryptionLab(devices: LabDevices) -> impl IntoView {
             {move || status.get().map(|s| view! { <p class="lab-error" role="alert">{s}</p> })}
             <ol class="group-rows" aria-label="Sent to the group" data-testid="group-rows">
                 <For each=move || rows.get() key=|row| (row.id, row.stored.is_some()) let:row>
-                    <li class="group-row" data-rotated=row.rotated.to_string()>
-                        <p class="group-sent">
-                            <strong>"Alice: \"" {row.text.clone()} "\""</strong>
-                            " — Megolm session " <code>{row.session.clone()} "…"</code>
-                            ", message index " {row.message_index}
-                            {match (row.first, row.rotated) {
-                                (true, _) => " · Alice's first session for this group",
-                                (false, true) => " · new session: rotated because a member who had the key left",
-                                (false, false) => "",
-                            }}
-                        </p>
-                        <p class="cell-note">
-                            {if row.keys_to.is_empty() {
-                                "No key messages needed: every member already has this session's key.".to_string()
-                            } else {
-                                format!("First, the session key went over Olm to: {}.", row.keys_to.join(", "))
-                            }}
-                        </p>
-                        {match row.stored.clone() {
-                            None => view! { <p class="cell-note">"reading the database…"</p> }.into_any(),
-                            Some(None) => view! { <p class="lab-error">"The database never showed it."</p> }.into_any(),
-                            Some(Some(copies)) => view! {
-                                <p class="group-copies" data-testid="group-copies">
-                                    <strong>{copies.stored_rows} " stored ciphertext"</strong>
-                                    " → " {copies.deliveries}
-                                    {if copies.deliveries == 1 { " delivery" } else { " deliveries" }}
-                                </p>
-                                <StoredCiphertext body=copies.stored_body.clone().unwrap_or_default() />
-                            }
-                                .into_any(),
-                        }}
-                        <dl class="group-views">
-                            <dt>"Your phone"</dt>
-                            <dd data-testid="you-shows">{shown_on(you, row.id)}</dd>
-                            <dt>"Bob's phone"</dt>
-                            <dd data-testid="bob-shows">
-                                {if row.bob_member {
-                                    shown_on(bob, row.id).into_any()
-                                } else {
-                                    let crypto = bob_crypto.get_value();
-                                    let body = row.stored.clone().flatten().and_then(|c| c.stored_body);
-                                    let tried = match (crypto, body) {
-                                        (Some(crypto), Some(body)) => {
-                                            let delivery = Delivery {
-                                                id: row.id,
-                                                from_user: alice_user,
-                                                from_device: alice_device,
-                                                from_name: "Alice".into(),
-                                                to: Recipient::Group(g_id(&group)),
-                                                body,
-                                                sent_at: 0,
-                                            };
-                                            match crypto.try_decrypt(&delivery) {
-                                                Ok(text) => format!("⚠ decrypted: \"{text}\""),
-                                                Err(e) => format!("✗ cannot decrypt: {e}"),
-                                            }
-                                        }
-                                        _ => "…".to_string(),
-                                    };
-                                    view! {
-                                        "Not a member, so nothing was delivered. Handed the stored ciphertext anyway: "
-                                        <span data-testid="bob-tries">{tried}</span>
-                                    }
-                                        .into_any()
-                                }}
-                            </dd>
-                        </dl>
-                    </li>
+                    <GroupRowView row you bob leaver=leaver />
                 </For>
             </ol>
         </div>
     }
 }
 
-fn g_id(group: &RwSignal<Option<Group>>) -> GroupId {
-    group.get_untracked().map(|g| g.id).unwrap_or_default()
+/// What Bob needs to try a group message he was not sent: his own keys, and who sent it.
+#[derive(Clone, Copy)]
+struct Leaver {
+    crypto: StoredValue<Option<std::rc::Rc<crate::live::e2e::PageCrypto>>, LocalStorage>,
+    alice_user: UserId,
+    alice_device: DeviceId,
+    group: RwSignal<Option<Group>>,
+}
+
+impl Leaver {
+    /// vodozemac's answer when Bob's phone is handed the stored ciphertext anyway.
+    fn tries(&self, row: &GroupRow) -> String {
+        let body = row.stored.clone().flatten().and_then(|c| c.stored_body);
+        let (Some(crypto), Some(body)) = (self.crypto.get_value(), body) else { return "…".to_string() };
+        let group = self.group.get_untracked().map(|g| g.id).unwrap_or_default();
+        let delivery = Delivery {
+            id: row.id,
+            from_user: self.alice_user,
+            from_device: self.alice_device,
+            from_name: "Alice".into(),
+            to: Recipient::Group(group),
+            body,
+            sent_at: 0,
+        };
+        match crypto.try_decrypt(&delivery) {
+            Ok(text) => format!("⚠ decrypted: \"{text}\""),
+            Err(e) => format!("✗ cannot decrypt: {e}"),
+        }
+    }
+}
+
+/// One message sent to the group: the session it went under, what the database holds,
+/// and what each member's phone shows.
+#[component]
+fn GroupRowView(row: GroupRow, you: DeviceSignals, bob: DeviceSignals, leaver: Leaver) -> impl IntoView {
+    let session_note = match (row.first, row.rotated) {
+        (true, _) => " · Alice's first session for this group",
+        (false, true) => " · new session: rotated because a member who had the key left",
+        (false, false) => "",
+    };
+    let keys_note = if row.keys_to.is_empty() {
+        "No key messages needed: every member already has this session's key.".to_string()
+    } else {
+        format!("First, the session key went over Olm to: {}.", row.keys_to.join(", "))
+    };
+    let stored = match row.stored.clone() {
+        None => view! { <p class="cell-note">"reading the database…"</p> }.into_any(),
+        Some(None) => view! { <p class="lab-error">"The database never showed it."</p> }.into_any(),
+        Some(Some(copies)) => view! {
+            <p class="group-copies" data-testid="group-copies">
+                <strong>{copies.stored_rows} " stored ciphertext"</strong>
+                " → " {copies.deliveries}
+                {if copies.deliveries == 1 { " delivery" } else { " deliveries" }}
+            </p>
+            <StoredCiphertext body=copies.stored_body.clone().unwrap_or_default() />
+        }
+        .into_any(),
+    };
+    let bob_shows = if row.bob_member {
+        shown_on(bob, row.id).into_any()
+    } else {
+        let tried = leaver.tries(&row);
+        view! {
+            "Not a member, so nothing was delivered. Handed the stored ciphertext anyway: "
+            <span data-testid="bob-tries">{tried}</span>
+        }
+        .into_any()
+    };
+    view! {
+        <li class="group-row" data-rotated=row.rotated.to_string()>
+            <p class="group-sent">
+                <strong>"Alice: \"" {row.text.clone()} "\""</strong>
+                " — Megolm session " <code>{row.session.clone()} "…"</code>
+                ", message index " {row.message_index}
+                {session_note}
+            </p>
+            <p class="cell-note">{keys_note}</p>
+            {stored}
+            <dl class="group-views">
+                <dt>"Your phone"</dt>
+                <dd data-testid="you-shows">{shown_on(you, row.id)}</dd>
+                <dt>"Bob's phone"</dt>
+                <dd data-testid="bob-shows">{bob_shows}</dd>
+            </dl>
+        </li>
+    }
 }
