@@ -32,6 +32,37 @@
 //!   caps, per-second samples, ledger).
 //! - [`quiz`]: the lesson's five questions and a student's answers (commit once, score,
 //!   retry, a compact saved form for the page's `localStorage`).
+//!
+//! ## Glossary: one word per idea, on both sides
+//! - **user**: a person (Alice); **device**: one of a user's phones or browsers, the
+//!   unit that connects, is authenticated by a token, and owns an inbox.
+//! - **message**: what a sender sends, stored once under `(sender device, id)`; its
+//!   **id** is a client-chosen UUID v7, so a retry is the same message (**dedup**).
+//! - **inbox**: a device's durable, gap-free sequence of **entries** (`seq` 1, 2, …):
+//!   messages for it and **receipts** about messages it sent. The part not yet
+//!   acknowledged is the **offline queue**; `drained` says it has all been pushed.
+//! - **ack**: a device's cumulative "I have every entry up to n"; **SENT** is the
+//!   server's ack of a `send`, after the commit.
+//! - **tick**: a sent message's state as its sender sees it (SENT ✓, DELIVERED ✓✓,
+//!   READ blue ✓✓, FAILED ⚠); a **receipt** is the inbox entry that moves a tick.
+//! - **outbox**: a client's sent messages not yet acknowledged (resent with their id).
+//!   The server's bounded queue of frames waiting to be written to one socket is the
+//!   **connection queue** (`--connection-queue`), never an outbox.
+//! - **push wake-up**: what the server records for an offline device instead of
+//!   pushing (a phone's notification would wake it).
+//! - **group**: up to 1,024 members; **fan-out**: turning one stored group message into
+//!   one inbox entry per member device; **crowd**: simulated members a lab starts.
+//! - **presence**: online, or offline with a last-seen time, kept alive by
+//!   **heartbeats** within a **TTL**.
+//! - **trace**: a server event about one step of a message; the page draws a
+//!   message's **hops** (sender device → chat server → dedup → recipient server →
+//!   recipient device) from them.
+//! - **lab**: a browser's sandbox on the server (its devices You, Alice and Bob, their
+//!   groups and crowds; `/api/labs`). Each section's hands-on part of the page is an
+//!   **exercise** of that lab (the connection exercise, the offline-queue exercise…),
+//!   though component names still end in `_lab`.
+//! - **load run**: a bounded run of device **pairs** sending 1:1 messages, with a
+//!   **ledger** (sent, committed, delivered, lost, duplicated).
 
 pub mod backoff;
 pub mod connection;
