@@ -131,6 +131,21 @@ impl PageCrypto {
         Ok(found.devices.into_iter().map(|d| d.device_id).collect())
     }
 
+    /// `user`'s devices with keys in the directory. Right after the page opens, the lab's
+    /// other phones may still be publishing theirs (each publishes as it starts), so an
+    /// empty answer is asked again for up to three seconds before it counts.
+    async fn published_devices(&self, user: UserId) -> Result<Vec<DeviceId>, ApiError> {
+        let mut devices = self.user_devices(user).await?;
+        for _ in 0..10 {
+            if !devices.is_empty() {
+                break;
+            }
+            gloo_timers::future::TimeoutFuture::new(300).await;
+            devices = self.user_devices(user).await?;
+        }
+        Ok(devices)
+    }
+
     /// Claims keys for the devices without an Olm session (checking each signature) and
     /// returns the devices that can be encrypted to.
     async fn ensure_sessions(&self, devices: &[DeviceId]) -> Result<Vec<DeviceId>, E2eFailure> {
@@ -149,15 +164,7 @@ impl PageCrypto {
 
     /// `text` encrypted with Olm for every device of `user`, as a message body.
     pub async fn encrypt_for_user(&self, user: UserId, text: &str) -> Result<String, E2eFailure> {
-        let mut devices = self.user_devices(user).await?;
-        // Right after the page opens, the other phone may still be publishing its keys.
-        for _ in 0..10 {
-            if !devices.is_empty() {
-                break;
-            }
-            gloo_timers::future::TimeoutFuture::new(300).await;
-            devices = self.user_devices(user).await?;
-        }
+        let devices = self.published_devices(user).await?;
         let devices = self.ensure_sessions(&devices).await?;
         if devices.is_empty() {
             return Err(E2eFailure::NoRecipientDevice);
@@ -173,7 +180,7 @@ impl PageCrypto {
     pub async fn prepare_group(&self, group: GroupId, members: &[UserId]) -> Result<GroupKeys, E2eFailure> {
         let mut by_device: BTreeMap<DeviceId, UserId> = BTreeMap::new();
         for &user in members {
-            for device in self.user_devices(user).await? {
+            for device in self.published_devices(user).await? {
                 by_device.insert(device, user);
             }
         }
