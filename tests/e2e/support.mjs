@@ -29,6 +29,9 @@ export async function openPage(browser, { width = 1280, height = 900 } = {}) {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.consoleErrors = errors;
   await page.goto(baseUrl);
+  // The load event can come before the wasm has started and drawn the page (its module
+  // script awaits the wasm), so wait for the app's own <main>: index.html has none.
+  await page.locator('main#main').waitFor();
   return page;
 }
 
