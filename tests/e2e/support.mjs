@@ -1,5 +1,6 @@
 // Shared set-up for the browser end-to-end tests: Debian's Chromium through
 // playwright-core (which never downloads a browser of its own).
+import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 export const baseUrl = process.env.BLUETICK_URL;
@@ -38,4 +39,15 @@ export async function openPage(browser, { width = 1280, height = 900 } = {}) {
 // Waits until the page's lab sandbox is ready and Alice and Bob are connected.
 export async function labReady(page) {
   await page.locator('#offline-queue .phone-status[data-state=CONNECTED]').nth(1).waitFor({ timeout: 15_000 });
+}
+
+// axe-core's accessibility violations on the page as it is now, one line each
+// ("rule (impact): help — selector"), so a failure says what and where.
+const axeSource = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) {
+    await page.addScriptTag({ content: axeSource });
+  }
+  const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return violations.flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${v.help} — ${n.target.join(' ')}`));
 }

@@ -32,7 +32,7 @@ pub fn append(log: RwSignal<Vec<LogLine>>, text: String) {
 #[component]
 pub fn EventLog(#[prop(into)] lines: Signal<Vec<LogLine>>, label: &'static str) -> impl IntoView {
     view! {
-        <ol class="event-log" aria-label=label aria-live="polite" aria-relevant="additions">
+        <ol class="event-log" aria-label=label aria-live="polite" aria-relevant="additions" tabindex="0">
             <For each=move || lines.get() key=|line| line.id let:line>
                 <li>
                     <time class="log-time">{line.time}</time>

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::tick_mark::TickMark;
+use crate::components::tick_mark::{TickMark, tick_parts};
 use crate::live::device::{Received, SentMessage};
 
 #[component]
@@ -10,7 +10,7 @@ pub fn SentList(#[prop(into)] sent: Signal<Vec<SentMessage>>, label: &'static st
     view! {
         <ol class="chat-list" aria-label=label>
             <For each=move || sent.get().into_iter().rev().take(12) key=|m| (m.id, m.tick, m.acks) let:message>
-                <li class="bubble bubble-out" data-tick=format!("{:?}", message.tick)>
+                <li class="bubble bubble-out" data-tick=tick_parts(message.tick).2>
                     <span class="bubble-text">{message.body.clone()}</span>
                     " "
                     <TickMark state=Signal::derive(move || message.tick) />

@@ -80,7 +80,7 @@ pub fn WireInspector(log: WireLog) -> impl IntoView {
                                     {format!("{} B · {}", frame.bytes, clock::time_of_day(frame.at_ms))}
                                 </span>
                             </summary>
-                            <pre class="code">{pretty(&frame.text)}</pre>
+                            <pre class="code" tabindex="0" aria-label="The frame as JSON">{pretty(&frame.text)}</pre>
                         </details>
                     </li>
                 </For>

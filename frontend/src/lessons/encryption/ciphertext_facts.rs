@@ -42,13 +42,13 @@ pub fn StoredCiphertext(body: String) -> impl IntoView {
             <ul class="cipher-facts">
                 {lines.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
             </ul>
-            <code class="ciphertext" aria-label="The start of the stored body">
+            <code class="ciphertext" aria-label="The start of the stored body" tabindex="0">
                 {preview}
                 {more.then_some("…")}
             </code>
             <details>
                 <summary>"Show all " {bytes} " bytes"</summary>
-                <code class="ciphertext" data-testid="server-body">{body}</code>
+                <code class="ciphertext" data-testid="server-body" tabindex="0" aria-label="The whole stored body">{body}</code>
             </details>
         </div>
     }

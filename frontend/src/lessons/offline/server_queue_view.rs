@@ -59,7 +59,7 @@ pub fn ServerQueueView(devices: LabDevices) -> impl IntoView {
             <Show when=move || waiting() == 0>
                 <p class="queue-empty">"queue is empty — connect, drop, then simulate messages"</p>
             </Show>
-            <ol class="queue-entries" aria-label="Waiting in Bob's inbox, oldest first">
+            <ol class="queue-entries" aria-label="Waiting in Bob's inbox, oldest first" tabindex="0">
                 <For each=entries key=|e| e.seq let:entry>
                     <li class="queue-entry">
                         <span class="queue-seq">"#" {entry.seq}</span>
