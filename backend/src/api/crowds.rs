@@ -114,11 +114,7 @@ pub async fn report(
     Authenticated(me): Authenticated,
     Path(crowd_id): Path<Uuid>,
 ) -> Result<Json<CrowdReport>, AppError> {
-    let (owner, crowd) =
-        state.crowds.get(crowd_id).ok_or_else(|| AppError::NotFound(format!("no crowd {crowd_id}")))?;
-    if owner != me.user {
-        return Err(AppError::Forbidden("only the crowd's owner may read it".into()));
-    }
+    let (_, crowd) = owned_crowd(&state, &me, crowd_id, "read").await?;
     let members = crowd
         .members
         .iter()
@@ -133,10 +129,26 @@ pub async fn stop(
     Authenticated(me): Authenticated,
     Path(crowd_id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    let (owner, _) = state.crowds.get(crowd_id).ok_or_else(|| AppError::NotFound(format!("no crowd {crowd_id}")))?;
-    if owner != me.user {
-        return Err(AppError::Forbidden("only the crowd's owner may stop it".into()));
-    }
+    owned_crowd(&state, &me, crowd_id, "stop").await?;
     state.crowds.remove(crowd_id).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The crowd, if `me` owns it: 403 for someone else's in the caller's lab, 404 for one
+/// in another lab (lab sandboxes do not mix: from here, it does not exist).
+async fn owned_crowd(
+    state: &AppState,
+    me: &crate::store::DeviceIdentity,
+    crowd_id: Uuid,
+    verb: &str,
+) -> Result<(UserId, std::sync::Arc<Crowd>), AppError> {
+    let not_found = || AppError::NotFound(format!("no crowd {crowd_id}"));
+    let (owner, crowd) = state.crowds.get(crowd_id).ok_or_else(not_found)?;
+    if owner != me.user {
+        if state.store.user_lab(owner).await? != Some(me.lab) {
+            return Err(not_found());
+        }
+        return Err(AppError::Forbidden(format!("only the crowd's owner may {verb} it")));
+    }
+    Ok((owner, crowd))
 }
