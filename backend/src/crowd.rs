@@ -279,6 +279,23 @@ impl Behaviour {
 #[derive(Default)]
 pub struct CrowdRegistry {
     crowds: Mutex<Vec<RunningCrowd>>,
+    /// Places held by starts still registering their members: they count against the
+    /// caps like running crowds, so two starts at once cannot both take the room left
+    /// for one. Locked after `crowds`, never before.
+    reserved: Mutex<Vec<(uuid::Uuid, bluetick_shared::frames::UserId, usize)>>,
+}
+
+/// Places under the caps, held from [`CrowdRegistry::reserve`] until the crowd is
+/// inserted (or given back when dropped, if the start fails on the way).
+pub struct CrowdPlaces<'a> {
+    registry: &'a CrowdRegistry,
+    id: uuid::Uuid,
+}
+
+impl Drop for CrowdPlaces<'_> {
+    fn drop(&mut self) {
+        self.registry.reserved.lock().unwrap().retain(|(id, _, _)| *id != self.id);
+    }
 }
 
 struct RunningCrowd {
@@ -298,36 +315,47 @@ pub enum CrowdRefusal {
 }
 
 impl CrowdRegistry {
-    /// Reserves room for `size` members, or says which cap stands in the way.
-    pub fn check(
+    /// Reserves room for `size` members, or says which cap stands in the way. The check
+    /// and the reservation happen under one lock: checking first and counting the crowd
+    /// only once it runs let two concurrent starts pass a cap by a whole crowd.
+    pub fn reserve(
         &self,
         owner: bluetick_shared::frames::UserId,
         size: usize,
         per_owner: usize,
         total: usize,
-    ) -> Result<(), CrowdRefusal> {
+    ) -> Result<CrowdPlaces<'_>, CrowdRefusal> {
         let crowds = self.crowds.lock().unwrap();
-        let running: usize = crowds.iter().map(|c| c.crowd.len()).sum();
-        let mine: usize = crowds.iter().filter(|c| c.owner == owner).map(|c| c.crowd.len()).sum();
+        let mut reserved = self.reserved.lock().unwrap();
+        let held = crowds.iter().map(|c| (c.owner, c.crowd.len())).chain(reserved.iter().map(|(_, o, n)| (*o, *n)));
+        let (running, mine) = held.fold((0, 0), |(all, mine), (o, n)| (all + n, mine + if o == owner { n } else { 0 }));
         if mine + size > per_owner {
             return Err(CrowdRefusal::OwnerCap { cap: per_owner, running: mine });
         }
         if running + size > total {
             return Err(CrowdRefusal::ServerCap { cap: total, running });
         }
-        Ok(())
+        let id = uuid::Uuid::now_v7();
+        reserved.push((id, owner, size));
+        Ok(CrowdPlaces { registry: self, id })
     }
 
+    /// Starts counting `crowd` as running, in place of the places reserved for it.
     pub fn insert(
         &self,
         owner: bluetick_shared::frames::UserId,
         owner_device: bluetick_shared::frames::DeviceId,
         crowd: Crowd,
+        places: CrowdPlaces<'_>,
     ) -> (uuid::Uuid, Arc<Crowd>) {
         let id = uuid::Uuid::now_v7();
         let crowd = Arc::new(crowd);
         let running = RunningCrowd { id, owner, owner_device, orphaned_since: None, crowd: crowd.clone() };
-        self.crowds.lock().unwrap().push(running);
+        let mut crowds = self.crowds.lock().unwrap();
+        crowds.push(running);
+        // Given back while `crowds` is still locked: no reserve sees the crowd counted
+        // twice, or not at all.
+        drop(places);
         (id, crowd)
     }
 

@@ -1,10 +1,17 @@
 //! Every scenario, briefly and at small N, through the real binary with `--json`: it
 //! must finish, do real work, and keep an exact ledger. No timing is asserted: these
 //! prove the scenarios work, the figures in BENCHMARKS.md come from release runs.
+//!
+//! The tool's ledger is its own account of what happened; where a run keeps its data
+//! dir, the server's database is read afterwards and must tell the same story.
 
+use std::path::Path;
 use std::process::Command;
+use std::str::FromStr;
 
 use serde_json::Value;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, SqliteConnection};
 
 /// Runs `bluetick-load --json ARGS` and returns its report (whatever the exit code, so a
 /// failed ledger shows up in the assertion message).
@@ -23,6 +30,51 @@ fn ledger(report: &Value, field: &str) -> u64 {
     report["ledger"][field].as_u64().unwrap_or_else(|| panic!("no ledger.{field} in {report:#}"))
 }
 
+/// `SELECT COUNT(*) …` on the database a run left in `dir`.
+fn db_count(dir: &Path, sql: &'static str) -> u64 {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .unwrap()
+            .filename(dir.join(bluetick_backend::store::DB_FILE))
+            .read_only(true);
+        let mut conn = SqliteConnection::connect_with(&options).await.expect("open the run's database");
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut conn).await.expect(sql);
+        let _ = conn.close().await;
+        n as u64
+    })
+}
+
+/// The server's database against the ledger of a 1:1 run whose pairs (one device each)
+/// exchanged only the messages the ledger counts: one row per message sent, one inbox
+/// entry per message, acknowledged (each shown once), and one DELIVERED receipt each.
+fn assert_database_agrees(dir: &Path, report: &Value) {
+    let sent = ledger(report, "sent");
+    assert_eq!(db_count(dir, "SELECT COUNT(*) FROM messages"), sent, "stored rows vs sent: {report:#}");
+    assert_eq!(
+        db_count(dir, "SELECT COUNT(DISTINCT sender_device || client_id) FROM messages"),
+        sent,
+        "one row per message id"
+    );
+    assert_eq!(db_count(dir, "SELECT COUNT(*) FROM inbox WHERE kind = 0"), sent, "one delivery per message");
+    assert_eq!(
+        db_count(dir, "SELECT COUNT(*) FROM inbox WHERE kind = 0 AND acked_at IS NOT NULL"),
+        ledger(report, "delivered"),
+        "deliveries acknowledged vs shown: {report:#}"
+    );
+    assert_eq!(
+        db_count(dir, "SELECT COUNT(*) FROM messages WHERE state = 1"),
+        ledger(report, "delivered_ticks"),
+        "DELIVERED in the database vs DELIVERED ticks seen: {report:#}"
+    );
+    assert_eq!(
+        db_count(dir, "SELECT COUNT(*) FROM inbox WHERE kind = 1 AND receipt_state = 1"),
+        ledger(report, "delivered_ticks"),
+        "one DELIVERED receipt per message"
+    );
+    assert_eq!(db_count(dir, "SELECT COUNT(*) FROM dead_letters"), 0);
+}
+
 /// Exact, and every message went all the way: delivered and ticked DELIVERED.
 fn assert_complete(report: &Value) {
     assert_eq!(report["exact"], Value::Bool(true), "{report:#}");
@@ -36,8 +88,11 @@ fn assert_complete(report: &Value) {
 
 #[test]
 fn throughput_at_full_speed_delivers_every_message_once() {
-    let report = run(&["throughput", "--pairs", "4", "--duration", "1", "--window", "8"]);
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let report = run(&["throughput", "--pairs", "4", "--duration", "1", "--window", "8", "--data-dir", dir]);
     assert_complete(&report);
+    assert_database_agrees(data.path(), &report);
     assert_eq!(ledger(&report, "delivered_ticks"), ledger(&report, "sent"), "{report:#}");
     assert!(report["figures"]["msgs_per_s"].as_f64().unwrap() > 0.0, "{report:#}");
     assert!(report["latency"]["send_to_delivered_tick"]["count"].as_u64().unwrap() > 0, "{report:#}");
@@ -86,8 +141,14 @@ fn a_reconnect_storm_loses_and_duplicates_nothing() {
 
 #[test]
 fn chaos_keeps_the_ledger_exact_across_sigkills() {
-    let report = run(&["chaos", "--pairs", "4", "--duration", "3", "--kills", "2", "--down-ms", "200"]);
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let report =
+        run(&["chaos", "--pairs", "4", "--duration", "3", "--kills", "2", "--down-ms", "200", "--data-dir", dir]);
     assert_complete(&report);
+    // Killed mid-send and mid-ack twice, and still: what the database holds is what the
+    // ledger says, nothing stored twice, nothing acknowledged twice.
+    assert_database_agrees(data.path(), &report);
     assert_eq!(report["figures"]["sigkills"], 2, "{report:#}");
     assert!(report["figures"]["reconnects"].as_u64().unwrap() > 0, "the kills did not cut anyone off: {report:#}");
 }

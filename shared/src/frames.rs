@@ -96,6 +96,14 @@ pub type GroupId = Uuid;
 /// The most members a group may have, sender included. Enforced when members are added.
 pub const MAX_GROUP_MEMBERS: usize = 1024;
 
+/// The most inbox sequences one [`ClientFrame::Read`] may name (a client with more sends
+/// several frames); one more is refused with [`ErrorCode::InvalidField`].
+pub const MAX_READ_SEQS: usize = 1024;
+
+/// The most users one [`ClientFrame::WatchPresence`] may name; one more is refused with
+/// [`ErrorCode::InvalidField`].
+pub const MAX_WATCHED: usize = 1024;
+
 /// What `POST /api/devices` returns: the device's identity and the secret it
 /// authenticates with. The token is shown once; the server keeps only its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -47,6 +47,12 @@ impl RawClient {
         self.send_text(&frame.to_json()).await;
     }
 
+    /// Sends a frame; false if the connection is gone (for a test that keeps sending
+    /// while the server goes away).
+    pub async fn try_send(&mut self, frame: &ClientFrame) -> bool {
+        self.ws.send(Message::text(frame.to_json())).await.is_ok()
+    }
+
     pub async fn send_text(&mut self, text: &str) {
         self.ws.send(Message::text(text)).await.expect("send");
     }

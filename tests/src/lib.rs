@@ -7,6 +7,8 @@
 //! - [`server`]: [`server::TestServer`] runs the backend in this process;
 //!   [`server::ServerProcess`] runs it as a child process, for signals and `kill -9`.
 //! - [`client`]: a raw protocol client: send frames, read frames, expect a close.
+//! - [`proxy`]: a WebSocket proxy that makes the real server redeliver (it rewrites each
+//!   hello's `resume_after`), for testing the client library's side of exactly-once.
 //! - `tests/`: the test files, one concern each (`handshake.rs`, `shutdown.rs`, …).
 //! - `e2e/`: browser end-to-end tests (Node's test runner + playwright-core), run by
 //!   `scripts/test.sh` against a server it starts.
@@ -15,4 +17,5 @@ pub mod client;
 pub mod db;
 pub mod events;
 pub mod http;
+pub mod proxy;
 pub mod server;

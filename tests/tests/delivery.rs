@@ -1,19 +1,32 @@
 //! The messaging guarantees, attacked through the real server: exactly-once under
-//! retries, FIFO offline queue, resume after a drop mid-flush, receipts, slow consumers.
+//! retries, FIFO offline queue, resume after a drop mid-flush, redeliveries dropped by the
+//! client library, receipts, slow consumers.
 
 use std::time::Duration;
 
-use bluetick_backend::client::{Connection, DeviceState, Event};
+use bluetick_backend::client::{ClientError, Connection, DeviceState, Event};
 use bluetick_shared::errors::ErrorCode;
-use bluetick_shared::frames::{ClientFrame, Recipient, ServerFrame, TickState};
+use bluetick_shared::frames::{ClientFrame, Recipient, Registration, ServerFrame, TickState};
+use bluetick_shared::lab::LabCreated;
 use bluetick_tests::client::RawClient;
 use bluetick_tests::db;
 use bluetick_tests::events::{collect_messages, next, wait_for_ticks};
-use bluetick_tests::http::register;
+use bluetick_tests::http::{as_device, post_json, register};
+use bluetick_tests::proxy::ResumeProxy;
 use bluetick_tests::server::TestServer;
 use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(10);
+
+async fn new_lab(server: &TestServer) -> LabCreated {
+    let (status, body) = post_json(server.addr, "/api/labs", "").await;
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str(&body).expect("a lab")
+}
+
+fn lab_device(lab: &LabCreated, name: &str) -> Registration {
+    lab.devices.iter().find(|d| d.name == name).expect("the lab has this device").clone()
+}
 
 /// The next presence change, skipping other events.
 async fn next_presence(conn: &mut Connection) -> Event {
@@ -90,48 +103,56 @@ async fn offline_fifo() {
 
 #[tokio::test]
 async fn reconnect_mid_flush() {
-    let server = TestServer::start().await;
-    let alice = register(server.addr, "Alice").await;
-    let bob_reg = register(server.addr, "Bob").await;
-    let mut alice = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
+    // Lab devices, for the lab's "drop network" control; with a presence TTL long enough
+    // that these silent test clients stay online.
+    let server = TestServer::start_with(|c| c.lab_presence_ttl_ms = 120_000).await;
+    let lab = new_lab(&server).await;
+    let (alice_reg, bob_reg) = (lab_device(&lab, "Alice"), lab_device(&lab, "Bob"));
+    let mut alice = Connection::connect(&server.ws_url(), DeviceState::new(alice_reg.clone())).await.unwrap();
     let mut ids = Vec::new();
     for i in 0..40 {
         ids.push(alice.send_message(bob_reg.user_id, format!("m{i}")).await.unwrap());
     }
     wait_for_ticks(&mut alice, &ids, TickState::Sent).await;
 
-    // Bob takes 25 but acknowledges only 20, then loses the network.
+    // Bob takes 25 and acknowledges only 20; then the network fails under him: the
+    // server cuts the connection with no close frame.
     let mut bob = Connection::connect(&server.ws_url(), DeviceState::new(bob_reg.clone())).await.unwrap();
     bob.auto_ack = false;
     let mut seen = collect_messages(&mut bob, 25).await;
     bob.send_frame(&ClientFrame::Ack { up_to: 20 }).await.unwrap();
+    let drop = format!("/api/lab/devices/{}/drop", bob_reg.device_id);
+    let (status, body) = as_device(server.addr, &alice_reg, "POST", &drop, None).await;
+    assert_eq!(status, 200, "{body}");
+    // What was already on its way still arrives; then the connection is gone, uncleanly.
+    loop {
+        match bob.next_event().await {
+            Ok(Event::Message { seq, message }) => seen.push((seq, message.body)),
+            Ok(_) => {}
+            Err(ClientError::WebSocket(_)) => break,
+            Err(ClientError::Closed(how)) => break assert_eq!(how, "connection ended", "no close frame"),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
     let state = bob.drop_abruptly();
 
     // The server resumes after what Bob says he has; the rest arrives in order.
     let mut bob = Connection::connect(&server.ws_url(), state).await.unwrap();
-    seen.extend(collect_messages(&mut bob, 15).await);
+    let rest = 40 - seen.len();
+    seen.extend(collect_messages(&mut bob, rest).await);
     assert_eq!(next(&mut bob).await, Event::Drained { up_to: 40 });
     let expected: Vec<(u64, String)> = (0..40).map(|i| (i as u64 + 1, format!("m{i}"))).collect();
     assert_eq!(seen, expected, "every message once, in order");
+    assert_eq!(bob.duplicates_dropped, 0);
 
-    // A client that forgot everything after 20 (resume_after 20) is sent 21..40 again
-    // by the server, and the library drops what it already showed.
-    let mut forgetful = bob.close().await;
-    forgetful.inbox = bluetick_shared::inbox::InboxCursor::new(20);
-    let mut raw = RawClient::connect_as(&server.ws_url(), &bob_reg, 20).await;
-    let mut redelivered = Vec::new();
-    loop {
-        match raw.recv().await {
-            ServerFrame::Message { seq, .. } => redelivered.push(seq),
-            ServerFrame::Drained { up_to } => {
-                assert_eq!(up_to, 40);
-                break;
-            }
-            _ => {}
-        }
-    }
-    assert_eq!(redelivered, (21..=40).collect::<Vec<u64>>());
-    drop(raw);
+    // A client that forgot everything after 20 (its hello says resume_after 20) while its
+    // library still holds what it showed: the server sends 21..40 again, and the library
+    // drops every one of them. The app is shown nothing new.
+    let forgetful = ResumeProxy::start(server.ws_url(), 20).await;
+    let mut bob = Connection::connect(&forgetful.url, bob.close().await).await.unwrap();
+    assert_eq!(next(&mut bob).await, Event::Drained { up_to: 40 });
+    assert_eq!(bob.duplicates_dropped, 20, "21..40 were pushed again and dropped");
+    assert_eq!(bob.next_event_within(Duration::from_millis(300)).await.unwrap(), None, "nothing shown twice");
 
     // Every message was acknowledged, so Alice sees all 40 delivered.
     wait_for_ticks(&mut alice, &ids, TickState::Delivered).await;
@@ -147,18 +168,22 @@ async fn redelivered_entries_are_dropped_by_the_client_library() {
     let id = alice.send_message(bob_reg.user_id, "hello").await.unwrap();
     wait_for_ticks(&mut alice, &[id], TickState::Sent).await;
 
-    // Bob sees the message, but his ack never reaches the server.
+    // Bob is shown the message, but his ack never reaches the server.
     let mut bob = Connection::connect(&server.ws_url(), DeviceState::new(bob_reg.clone())).await.unwrap();
     bob.auto_ack = false;
-    assert_eq!(collect_messages(&mut bob, 1).await.len(), 1);
-    let mut state = bob.drop_abruptly();
-    // His phone restarts from a backup that says it had nothing: the server pushes the
-    // message again, and the library recognises it by sequence.
-    state.inbox = bluetick_shared::inbox::InboxCursor::new(0);
-    state.inbox.arrive(1);
-    let mut bob = Connection::connect(&server.ws_url(), state).await.unwrap();
+    assert_eq!(collect_messages(&mut bob, 1).await, [(1, "hello".to_string())]);
+    let state = bob.drop_abruptly();
+    assert_eq!(state.inbox.highest(), 1);
+
+    // The server resumes from before the entry (through the proxy, as a server resuming
+    // from its own acknowledged cursor would) and really pushes it again: the library
+    // recognises it by sequence, drops it, acknowledges it, and shows nothing.
+    let proxy = ResumeProxy::start(server.ws_url(), 0).await;
+    let mut bob = Connection::connect(&proxy.url, state).await.unwrap();
     assert_eq!(next(&mut bob).await, Event::Drained { up_to: 1 });
+    assert_eq!(bob.duplicates_dropped, 1, "the entry was pushed again and dropped");
     wait_for_ticks(&mut alice, &[id], TickState::Delivered).await;
+    assert_eq!(bob.next_event_within(Duration::from_millis(300)).await.unwrap(), None, "shown once");
     server.stop().await;
 }
 

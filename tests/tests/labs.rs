@@ -68,6 +68,9 @@ async fn a_lab_control_cannot_reach_another_labs_device() {
     let me = device(&mine, "Alice");
     let their_bob = device(&theirs, "Bob");
     let mut their_conn = RawClient::connect_as(&server.ws_url(), their_bob, 0).await;
+    // Take the `drained` of connecting now, so that nothing buffered before the attempts
+    // below can pass for an answer after them.
+    assert_eq!(their_conn.recv().await, ServerFrame::Drained { up_to: 0 });
 
     for (method, path, body) in [
         ("POST", format!("/api/lab/devices/{}/drop", their_bob.device_id), None),
@@ -88,11 +91,14 @@ async fn a_lab_control_cannot_reach_another_labs_device() {
     alice.send(&ClientFrame::WatchPresence { users: vec![their_bob.user_id] }).await;
     assert!(matches!(alice.recv().await, ServerFrame::Error { code: ErrorCode::UnknownRecipient, .. }));
 
-    // Their connection was never touched: it still answers.
+    // Their connection was never touched: it still answers, and what it sends is stored
+    // (a connection cut by the drop, or refused by the outage, would fail here).
+    let id = Uuid::now_v7();
+    let their_alice = device(&theirs, "Alice");
     their_conn
-        .send(&ClientFrame::Send { id: Uuid::now_v7(), to: Recipient::User(their_bob.user_id), body: "self".into() })
+        .send(&ClientFrame::Send { id, to: Recipient::User(their_alice.user_id), body: "still here".into() })
         .await;
-    assert!(matches!(their_conn.recv().await, ServerFrame::Sent { .. } | ServerFrame::Drained { .. }));
+    assert!(matches!(their_conn.recv().await, ServerFrame::Sent { id: acked, .. } if acked == id));
     server.stop().await;
 }
 

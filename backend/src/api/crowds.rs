@@ -51,6 +51,9 @@ pub async fn start(
     Path(group): Path<GroupId>,
     body: Result<Json<CrowdSpec>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CrowdStarted>), AppError> {
+    // Authorise before looking at the body: a caller who may not start a crowd here is
+    // told so whatever it sent, and learns nothing about what a valid body looks like.
+    member_only(&state, group, &me).await?;
     let Json(spec) =
         body.map_err(|e| AppError::BadRequest(format!("expected {{\"size\": N, …}}: {}", e.body_text())))?;
     if spec.size == 0 || spec.size > MAX_GROUP_MEMBERS {
@@ -62,7 +65,6 @@ pub async fn start(
     if spec.read_delay_ms.0 > spec.read_delay_ms.1 || spec.read_delay_ms.1 > MAX_READ_DELAY_MS {
         return Err(AppError::BadRequest(format!("read_delay_ms is [min, max] with max ≤ {MAX_READ_DELAY_MS}")));
     }
-    member_only(&state, group, &me).await?;
     let current = state.store.members(group).await?.len();
     if current + spec.size > MAX_GROUP_MEMBERS {
         return Err(AppError::Conflict(
@@ -71,16 +73,19 @@ pub async fn start(
         ));
     }
     let config = &state.config;
-    state.crowds.check(me.user, spec.size, config.crowd_max_per_owner, config.crowd_max_total).map_err(|refusal| {
-        AppError::TooMany(match refusal {
-            CrowdRefusal::OwnerCap { cap, running } => {
-                format!("you already run {running} crowd members; the cap per person is {cap}")
-            }
-            CrowdRefusal::ServerCap { cap, running } => {
-                format!("this server already runs {running} crowd members; its cap is {cap}")
-            }
-        })
-    })?;
+    // Held until the crowd runs (or given back if the start fails on the way).
+    let places = state.crowds.reserve(me.user, spec.size, config.crowd_max_per_owner, config.crowd_max_total).map_err(
+        |refusal| {
+            AppError::TooMany(match refusal {
+                CrowdRefusal::OwnerCap { cap, running } => {
+                    format!("you already run {running} crowd members; the cap per person is {cap}")
+                }
+                CrowdRefusal::ServerCap { cap, running } => {
+                    format!("this server already runs {running} crowd members; its cap is {cap}")
+                }
+            })
+        },
+    )?;
 
     let names: Vec<String> = (1..=spec.size).map(|i| format!("Member {i:04}")).collect();
     let members = state.store.register_users(&names, me.lab).await?;
@@ -99,7 +104,7 @@ pub async fn start(
         None => config.heartbeat_ms,
     };
     let crowd = Crowd::start(state.ws_url.clone(), members, &spec, heartbeat_ms);
-    let (crowd_id, _) = state.crowds.insert(me.user, me.device, crowd);
+    let (crowd_id, _) = state.crowds.insert(me.user, me.device, crowd, places);
     tracing::info!(%crowd_id, %group, size = spec.size, offline = spec.offline, "crowd started");
     Ok((StatusCode::CREATED, Json(CrowdStarted { crowd_id, group, members: users, devices })))
 }
@@ -109,11 +114,7 @@ pub async fn report(
     Authenticated(me): Authenticated,
     Path(crowd_id): Path<Uuid>,
 ) -> Result<Json<CrowdReport>, AppError> {
-    let (owner, crowd) =
-        state.crowds.get(crowd_id).ok_or_else(|| AppError::NotFound(format!("no crowd {crowd_id}")))?;
-    if owner != me.user {
-        return Err(AppError::Forbidden("only the crowd's owner may read it".into()));
-    }
+    let (_, crowd) = owned_crowd(&state, &me, crowd_id, "read").await?;
     let members = crowd
         .members
         .iter()
@@ -128,10 +129,26 @@ pub async fn stop(
     Authenticated(me): Authenticated,
     Path(crowd_id): Path<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    let (owner, _) = state.crowds.get(crowd_id).ok_or_else(|| AppError::NotFound(format!("no crowd {crowd_id}")))?;
-    if owner != me.user {
-        return Err(AppError::Forbidden("only the crowd's owner may stop it".into()));
-    }
+    owned_crowd(&state, &me, crowd_id, "stop").await?;
     state.crowds.remove(crowd_id).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The crowd, if `me` owns it: 403 for someone else's in the caller's lab, 404 for one
+/// in another lab (lab sandboxes do not mix: from here, it does not exist).
+async fn owned_crowd(
+    state: &AppState,
+    me: &crate::store::DeviceIdentity,
+    crowd_id: Uuid,
+    verb: &str,
+) -> Result<(UserId, std::sync::Arc<Crowd>), AppError> {
+    let not_found = || AppError::NotFound(format!("no crowd {crowd_id}"));
+    let (owner, crowd) = state.crowds.get(crowd_id).ok_or_else(not_found)?;
+    if owner != me.user {
+        if state.store.user_lab(owner).await? != Some(me.lab) {
+            return Err(not_found());
+        }
+        return Err(AppError::Forbidden(format!("only the crowd's owner may {verb} it")));
+    }
+    Ok((owner, crowd))
 }

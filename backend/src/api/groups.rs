@@ -105,7 +105,9 @@ pub async fn remove_member(
 
 /// Refuses callers who are not members (404 for a group that does not exist).
 pub async fn member_only(state: &AppState, group: GroupId, me: &DeviceIdentity) -> Result<(), AppError> {
-    if state.store.group_name(group).await?.is_none() {
+    // Lab sandboxes do not mix: another lab's group does not exist from here (a 403
+    // would tell a student that the id they tried is some other lab's group).
+    if state.store.group_lab(group).await? != Some(me.lab) {
         return Err(AppError::NotFound(format!("no group {group}")));
     }
     if !state.store.is_member(group, me.user).await? {

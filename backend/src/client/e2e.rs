@@ -10,7 +10,7 @@
 //! for got in me.receive(delivery) { … }           // decrypt (and release waiting group messages)
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 
 use bluetick_shared::e2e::keys::{ClaimedKeys, KeyClaim, KeyCount, UserDevices};
@@ -47,6 +47,9 @@ pub struct E2eDevice {
     pub crypto: DeviceCrypto,
     /// Group messages whose room key has not arrived yet.
     receiver: Receiver,
+    /// Per group, the member devices this device's current Megolm session was prepared
+    /// for: one outside it has joined since, and gets a new session (see `send_group`).
+    session_members: HashMap<GroupId, BTreeSet<DeviceId>>,
 }
 
 impl E2eDevice {
@@ -58,7 +61,7 @@ impl E2eDevice {
 
     /// A device with existing crypto state (say, unpickled).
     pub fn with_crypto(addr: SocketAddr, registration: Registration, crypto: DeviceCrypto) -> E2eDevice {
-        E2eDevice { addr, registration, crypto, receiver: Receiver::new() }
+        E2eDevice { addr, registration, crypto, receiver: Receiver::new(), session_members: HashMap::new() }
     }
 
     /// How many group messages wait for a room key.
@@ -135,8 +138,8 @@ impl E2eDevice {
     }
 
     /// Sends `text` to a group: first this device's Megolm key over Olm to every member
-    /// device that lacks it (after a member left, a new key to all), then the message,
-    /// encrypted once, for the server to fan out.
+    /// device that lacks it (after a member left or joined, a new key to all), then the
+    /// message, encrypted once, for the server to fan out.
     pub async fn send_group(
         &mut self,
         conn: &mut Connection,
@@ -151,7 +154,20 @@ impl E2eDevice {
             }
         }
         let members: Vec<DeviceId> = by_device.keys().copied().collect();
+        // Rotate on join, as on leave: a device that joined gets a session that starts
+        // after it joined. Handing it the current session would make what it can read
+        // depend on how its key was exported (vodozemac exports the ratchet as it stands
+        // now, but a key kept or forwarded from an earlier index opens everything since).
+        let joined = match self.session_members.get(&group) {
+            Some(known) => members.iter().any(|d| !known.contains(d)),
+            // A session restored without this record: who joined since is unknown.
+            None => self.crypto.group_session_id(group).is_some(),
+        };
+        if joined {
+            self.crypto.rotate_group(group);
+        }
         let share = self.crypto.prepare_group(group, &members);
+        self.session_members.insert(group, members.iter().copied().collect());
         let reachable = self.ensure_sessions(&share.needs_key).await?;
         let mut per_user: BTreeMap<UserId, Vec<DeviceId>> = BTreeMap::new();
         for device in reachable {

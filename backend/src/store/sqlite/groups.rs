@@ -1,6 +1,7 @@
 //! Groups and their participant list.
 
 use bluetick_shared::frames::{GroupId, UserId};
+use bluetick_shared::lab::LabId;
 use uuid::Uuid;
 
 use super::SqliteStore;
@@ -123,6 +124,18 @@ impl SqliteStore {
             .bind(group.to_string())
             .fetch_optional(self.pool())
             .await?)
+    }
+
+    /// The lab of the group's creator, which is the group's: `None` if there is no such group.
+    pub async fn group_lab(&self, group: GroupId) -> Result<Option<Option<LabId>>, StorageError> {
+        let row: Option<Option<String>> =
+            sqlx::query_scalar("SELECT u.lab_id FROM groups g JOIN users u ON u.id = g.created_by WHERE g.id = ?")
+                .bind(group.to_string())
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|lab| lab.as_deref().map(|l| l.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))).transpose())
+            .transpose()
+            .map_err(StorageError::from)
     }
 
     /// Group messages whose fan-out has not finished (after a crash, say), oldest first.
