@@ -287,15 +287,20 @@ async fn bad_input() {
 
 #[tokio::test]
 async fn expiry_dead_letter() {
-    let server = TestServer::start_with(|c| {
-        c.message_ttl_secs = 1;
-        c.expiry_sweep_ms = 100;
+    // An hour's TTL that passes when the test moves the server's clock past it; presence
+    // outlasts the hour, or the skip would take Alice offline too.
+    let ttl = Duration::from_secs(3600);
+    let server = TestServer::start_skippable(|c| {
+        c.message_ttl_secs = ttl.as_secs();
+        c.presence_ttl_ms = 2 * ttl.as_millis() as u64;
     })
     .await;
     let alice = register(server.addr, "Alice").await;
     let bob = register(server.addr, "Bob").await;
     let mut alice = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
     let id = alice.send_message(bob.user_id, "are you there?").await.unwrap();
+    wait_for_ticks(&mut alice, &[id], TickState::Sent).await;
+    server.advance(ttl + Duration::from_secs(1));
     loop {
         if let Event::Tick(change) = next(&mut alice).await
             && change.to == TickState::Failed
