@@ -17,10 +17,10 @@ use bluetick_tests::http::{as_device, register};
 use bluetick_tests::server::{ServerProcess, TestServer};
 
 /// How long a step may take before the test calls it stuck. Generous on purpose: these
-/// tests move tens of thousands of deliveries through a debug build, and on a 2-core
-/// machine shared with compilers that took over a minute (`group_crash_mid_fanout`'s
-/// resume once ran past 60 s while two builds ran). This is a hang guard, not a speed
-/// check: speed is measured by `bluetick-load`.
+/// tests move thousands of deliveries through a debug build, and on a 2-core machine
+/// shared with compilers that took over a minute (`group_crash_mid_fanout`'s resume, at
+/// 1,023 members, once ran past 60 s while two builds ran). This is a hang guard, not a
+/// speed check: speed is measured by `bluetick-load`.
 const WAIT: Duration = Duration::from_secs(180);
 
 async fn create_group(addr: std::net::SocketAddr, owner: &Registration, name: &str) -> GroupId {
@@ -58,6 +58,7 @@ async fn crowd_report(addr: std::net::SocketAddr, owner: &Registration, crowd: &
     serde_json::from_str(&body).unwrap()
 }
 
+/// The one test with a full group of 1,024; the others need only cross a fan-out batch.
 #[tokio::test]
 async fn group_cap() {
     let server = TestServer::start().await;
