@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::clock::Clock;
+
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "bluetick",
@@ -91,6 +93,11 @@ pub struct Config {
     /// How often idle labs are looked for (milliseconds).
     #[arg(long, env = "BLUETICK_LAB_SWEEP_MS", default_value_t = 60_000)]
     pub lab_sweep_ms: u64,
+
+    /// The time the lesson's timings read: the system's, unless a test that runs the
+    /// server in its own process gives it a clock it can move forward.
+    #[arg(skip)]
+    pub clock: Clock,
 }
 
 impl Config {

@@ -4,9 +4,10 @@
 //! same [`client`](crate::client) library as everyone else, heartbeats, acknowledges
 //! what it receives and reads it after a random delay. Some start offline and come back
 //! later, reconnecting with the shared backoff policy. A seed makes a run reproducible:
-//! the same seed gives every member the same delays. In an `encrypted` crowd every
-//! member also has a vodozemac account: it publishes its keys before it first connects
-//! and decrypts what it receives ([`E2eDevice`]).
+//! the same seed gives every member the same delays. The delays run on the server's
+//! [`Clock`], so a test can skip a member's hour offline instead of waiting it out. In
+//! an `encrypted` crowd every member also has a vodozemac account: it publishes its keys
+//! before it first connects and decrypts what it receives ([`E2eDevice`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,6 +21,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::client::e2e::E2eDevice;
 use crate::client::{Connection, DeviceState, Event};
+use crate::clock::Clock;
 
 /// How a crowd behaves.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,8 +86,9 @@ pub struct Crowd {
 
 impl Crowd {
     /// Starts a crowd of already registered members against the server at `url`
-    /// (`ws://host:port/ws`).
-    pub fn start(url: String, members: Vec<Registration>, spec: &CrowdSpec, heartbeat_ms: u64) -> Crowd {
+    /// (`ws://host:port/ws`). Its schedule (coming back, reading, heartbeats, retrying)
+    /// runs on `clock`: the server's own, for a crowd it runs.
+    pub fn start(url: String, members: Vec<Registration>, spec: &CrowdSpec, heartbeat_ms: u64, clock: Clock) -> Crowd {
         let logs = Arc::new(Mutex::new(vec![MemberLog::default(); members.len()]));
         let stop = CancellationToken::new();
         let tasks = TaskTracker::new();
@@ -100,6 +103,7 @@ impl Crowd {
                 rng: fastrand::Rng::with_seed(spec.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(index as u64)),
                 logs: logs.clone(),
                 stop: stop.clone(),
+                clock: clock.clone(),
                 e2e: spec.encrypted.then(|| api_addr(&url)).flatten().map(|addr| E2eDevice::new(addr, member.clone())),
             };
             tasks.spawn(behaviour.run(DeviceState::new(member.clone())));
@@ -138,6 +142,7 @@ struct Behaviour {
     rng: fastrand::Rng,
     logs: Arc<Mutex<Vec<MemberLog>>>,
     stop: CancellationToken,
+    clock: Clock,
     e2e: Option<E2eDevice>,
 }
 
@@ -189,16 +194,16 @@ impl Behaviour {
     /// Talks on one connection until it fails (false) or the crowd stops (true).
     async fn live(&mut self, mut connection: Connection) -> (DeviceState, bool) {
         let mut reads: Vec<(Instant, u64)> = Vec::new();
-        let mut next_heartbeat = Instant::now() + self.heartbeat;
+        let mut next_heartbeat = self.clock.now() + self.heartbeat;
         loop {
             let next_read = reads.iter().map(|(at, _)| *at).min();
             let wake = next_read.map_or(next_heartbeat, |r| r.min(next_heartbeat));
             let frame = tokio::select! {
                 _ = self.stop.cancelled() => return (connection.close().await, true),
-                _ = tokio::time::sleep_until(wake) => None,
+                _ = self.clock.sleep_until(wake) => None,
                 frame = connection.recv_frame() => Some(frame),
             };
-            let now = Instant::now();
+            let now = self.clock.now();
             let result = match frame {
                 Some(Ok(frame)) => self.absorb(&mut connection, frame, &mut reads).await,
                 Some(Err(e)) => Err(e),
@@ -240,7 +245,7 @@ impl Behaviour {
         if let Some(Event::Message { seq, message }) = event {
             let (low, high) = self.read_delay_ms;
             let delay = self.rng.u64(low.min(high)..=high.max(low));
-            reads.push((Instant::now() + Duration::from_millis(delay), seq));
+            reads.push((self.clock.now() + Duration::from_millis(delay), seq));
             self.log(|log| log.received.push(message.id));
             if let Some(e2e) = self.e2e.as_mut() {
                 let (mut decrypted, mut undecryptable) = (0, 0);
@@ -269,7 +274,7 @@ impl Behaviour {
     async fn sleep(&self, duration: Duration) -> Result<(), ()> {
         tokio::select! {
             _ = self.stop.cancelled() => Err(()),
-            _ = tokio::time::sleep(duration) => Ok(()),
+            _ = self.clock.sleep(duration) => Ok(()),
         }
     }
 }
@@ -361,13 +366,13 @@ impl CrowdRegistry {
 
     /// Stops crowds whose owner's device has been disconnected for longer than `grace`
     /// (a student who closed the tab): they would otherwise hold the server's crowd
-    /// places for hours. Returns how many were stopped.
+    /// places for hours. `now` is on the server's clock. Returns how many were stopped.
     pub async fn stop_orphans(
         &self,
         is_online: impl Fn(bluetick_shared::frames::DeviceId) -> bool,
         grace: Duration,
+        now: Instant,
     ) -> usize {
-        let now = Instant::now();
         let stopped: Vec<RunningCrowd> = {
             let mut crowds = self.crowds.lock().unwrap();
             for running in crowds.iter_mut() {

@@ -7,22 +7,23 @@ use bluetick_shared::frames::TraceStage;
 
 use crate::delivery::deliver_receipts;
 use crate::state::AppState;
-use crate::store::unix_millis;
 
 /// Messages dead-lettered per transaction at most, so one sweep never holds the writer
 /// for long.
 const SWEEP_BATCH: i64 = 500;
 
 pub async fn run(state: AppState) {
-    let mut interval = tokio::time::interval(Duration::from_millis(state.config.expiry_sweep_ms.max(10)));
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let every = Duration::from_millis(state.config.expiry_sweep_ms.max(10));
+    // The first sweep right away, then one `every` after the last one ended. On the
+    // server's clock, so a test that moves it past a message's expiry wakes the sweep.
+    let mut next = state.clock.now();
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => return,
-            _ = interval.tick() => {}
+            _ = state.clock.sleep_until(next) => {}
         }
         loop {
-            match state.store.expire(unix_millis(), SWEEP_BATCH).await {
+            match state.store.expire(state.clock.unix_millis(), SWEEP_BATCH).await {
                 Ok(outcome) => {
                     let full = outcome.receipts.len() as i64 >= SWEEP_BATCH;
                     if !outcome.changed.is_empty() {
@@ -42,5 +43,6 @@ pub async fn run(state: AppState) {
                 }
             }
         }
+        next = state.clock.now() + every;
     }
 }

@@ -14,11 +14,13 @@ use bluetick_shared::frames::DeviceId;
 use bluetick_shared::lab::LabId;
 use tokio::time::Instant;
 
+use crate::clock::Clock;
 use crate::state::AppState;
-use crate::store::unix_millis;
 
 #[derive(Debug, Default)]
 pub struct LabControls {
+    /// Outages start and end on this clock (the server's).
+    clock: Clock,
     labs: Mutex<HashMap<LabId, LabSettings>>,
     /// Labs used since the last sweep; the sweep writes their activity to the database
     /// in one transaction instead of one write per hello.
@@ -33,6 +35,10 @@ struct LabSettings {
 }
 
 impl LabControls {
+    pub fn new(clock: Clock) -> LabControls {
+        LabControls { clock, ..LabControls::default() }
+    }
+
     /// Notes that `lab` is in use.
     pub fn touch(&self, lab: LabId) {
         self.active.lock().unwrap().insert(lab);
@@ -53,9 +59,9 @@ impl LabControls {
 
     /// Refuses `device` for `duration` from now; returns when it ends, in unix ms.
     pub fn start_outage(&self, lab: LabId, device: DeviceId, duration: Duration) -> i64 {
-        let until_ms = unix_millis() + duration.as_millis() as i64;
+        let until_ms = self.clock.unix_millis() + duration.as_millis() as i64;
         let mut labs = self.labs.lock().unwrap();
-        labs.entry(lab).or_default().outages.insert(device, (Instant::now() + duration, until_ms));
+        labs.entry(lab).or_default().outages.insert(device, (self.clock.now() + duration, until_ms));
         until_ms
     }
 
@@ -64,7 +70,7 @@ impl LabControls {
         let mut labs = self.labs.lock().unwrap();
         let settings = labs.get_mut(&lab)?;
         let (until, _) = *settings.outages.get(&device)?;
-        let left = until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero());
+        let left = until.checked_duration_since(self.clock.now()).filter(|d| !d.is_zero());
         if left.is_none() {
             settings.outages.remove(&device);
         }
@@ -91,26 +97,28 @@ const MEMBERS_CHECKED: i64 = 4096;
 pub async fn sweep(state: AppState) {
     let every = Duration::from_millis(state.config.lab_sweep_ms.max(10));
     let idle = Duration::from_secs(state.config.lab_idle_secs);
-    let mut interval = tokio::time::interval(every);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first sweep right away, then one `every` after the last one ended.
+    let mut next = state.clock.now();
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => return,
-            _ = interval.tick() => {}
+            _ = state.clock.sleep_until(next) => {}
         }
         if let Err(e) = sweep_once(&state, idle).await {
             tracing::warn!(error = %e, "lab sweep failed");
         }
+        next = state.clock.now() + every;
     }
 }
 
 async fn sweep_once(state: &AppState, idle: Duration) -> Result<(), crate::store::StorageError> {
     let grace = Duration::from_secs(state.config.crowd_orphan_secs);
-    let orphans = state.crowds.stop_orphans(|device| state.connections.is_online(device), grace).await;
+    let orphans =
+        state.crowds.stop_orphans(|device| state.connections.is_online(device), grace, state.clock.now()).await;
     if orphans > 0 {
         tracing::info!(crowds = orphans, "stopped crowds whose owner went away");
     }
-    let now = unix_millis();
+    let now = state.clock.unix_millis();
     let active = state.labs.take_active();
     if !active.is_empty() {
         state.store.touch_labs(&active, now).await?;

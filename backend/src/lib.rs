@@ -20,7 +20,9 @@
 //!   push to it (bounded; slow consumers are disconnected, never silently skipped).
 //! - [`presence`]: who is online, last seen, and who watches; [`trace`]: the pipeline
 //!   events the lesson's tick view is drawn from; [`expiry`]: the FAILED sweep.
-//! - [`state`]: what every handler shares; [`error`]: HTTP errors.
+//! - [`state`]: what every handler shares; [`error`]: HTTP errors; [`clock`]: the time
+//!   the lesson's timings (presence, outages, crowd schedules, expiry) read, which tests
+//!   move forward instead of waiting.
 //! - [`client`]: the Rust client library the crowd, tests and load generator share;
 //!   [`crowd`]: simulated group members that use it.
 //! - [`labs`]: lab sandboxes at run time: one per browser, their controls (drop, outage,
@@ -30,6 +32,7 @@
 pub mod api;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod crowd;

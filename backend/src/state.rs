@@ -6,6 +6,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::connections::Connections;
 use crate::crowd::CrowdRegistry;
@@ -18,6 +19,8 @@ use crate::trace::TraceBus;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// The time presence, outages, crowds and expiry read (`config.clock`).
+    pub clock: Clock,
     pub store: Store,
     pub connections: Arc<Connections>,
     pub presence: Arc<Presence>,
@@ -42,10 +45,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config, store: Store, fanout: mpsc::Sender<i64>, ws_url: String) -> Self {
+        let clock = config.clock.clone();
         AppState {
             ws_url,
             crowds: Arc::default(),
-            labs: Arc::default(),
+            labs: Arc::new(LabControls::new(clock.clone())),
+            clock,
             load: Arc::default(),
             fanout,
             config: Arc::new(config),

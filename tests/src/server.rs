@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use bluetick_backend::Config;
+use bluetick_backend::clock::Clock;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -15,6 +16,8 @@ use tokio::task::JoinHandle;
 pub struct TestServer {
     pub addr: SocketAddr,
     data_dir: PathBuf,
+    /// The server's clock: the real one unless the test gave it a skippable one.
+    clock: Clock,
     /// The temporary data dir, when the server owns it (deleted on drop).
     _owned_dir: Option<TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -25,6 +28,17 @@ impl TestServer {
     /// Starts a server with default settings.
     pub async fn start() -> TestServer {
         TestServer::start_with(|_| {}).await
+    }
+
+    /// Starts a server whose lesson timings (presence TTLs, outages, crowd schedules,
+    /// expiry, the lab sweep) run on a clock the test moves forward with
+    /// [`TestServer::advance`], instead of waiting for them in real time.
+    pub async fn start_skippable(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_with(|c| {
+            c.clock = Clock::skippable();
+            adjust(c);
+        })
+        .await
     }
 
     /// Starts a server after letting the test adjust its config.
@@ -40,6 +54,7 @@ impl TestServer {
         let mut config = Config::with_data_dir(data_dir);
         config.static_dir = data_dir.join("no-page-here");
         adjust(&mut config);
+        let clock = config.clock.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -50,7 +65,14 @@ impl TestServer {
             .await
             .expect("server failed");
         });
-        TestServer { addr, data_dir: data_dir.to_path_buf(), _owned_dir: None, shutdown: Some(tx), task: Some(task) }
+        TestServer {
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            clock,
+            _owned_dir: None,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
     }
 
     pub fn ws_url(&self) -> String {
@@ -59,6 +81,13 @@ impl TestServer {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// Moves the server's clock forward (a server from [`TestServer::start_skippable`]):
+    /// whatever was due by then (a TTL, an outage's end, a crowd member's return) happens
+    /// now, at the server's pace; wait for its effect, not for time.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.clock.advance(by);
     }
 
     /// Asks the server to shut down and waits until it has (sockets closed, database

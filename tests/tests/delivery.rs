@@ -312,15 +312,20 @@ async fn bad_input() {
 
 #[tokio::test]
 async fn expiry_dead_letter() {
-    let server = TestServer::start_with(|c| {
-        c.message_ttl_secs = 1;
-        c.expiry_sweep_ms = 100;
+    // An hour's TTL that passes when the test moves the server's clock past it; presence
+    // outlasts the hour, or the skip would take Alice offline too.
+    let ttl = Duration::from_secs(3600);
+    let server = TestServer::start_skippable(|c| {
+        c.message_ttl_secs = ttl.as_secs();
+        c.presence_ttl_ms = 2 * ttl.as_millis() as u64;
     })
     .await;
     let alice = register(server.addr, "Alice").await;
     let bob = register(server.addr, "Bob").await;
     let mut alice = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
     let id = alice.send_message(bob.user_id, "are you there?").await.unwrap();
+    wait_for_ticks(&mut alice, &[id], TickState::Sent).await;
+    server.advance(ttl + Duration::from_secs(1));
     loop {
         if let Event::Tick(change) = next(&mut alice).await
             && change.to == TickState::Failed
@@ -338,12 +343,26 @@ async fn expiry_dead_letter() {
     server.stop().await;
 }
 
+/// The presence TTL in `presence_ttl`, on a clock the test moves: longer than the test
+/// waits for any event, so a TTL kept in real time could not pass it.
+const PRESENCE_TTL: Duration = Duration::from_secs(300);
+
+/// A heartbeat the server has provably read: the answer to the presence watch that
+/// follows it comes after it, because one connection's frames are handled in order. (The
+/// watch is a sign of life too: any frame keeps a device online.) Returns the answer.
+async fn heartbeat_heard(conn: &mut Connection, watching: bluetick_shared::frames::UserId) -> Event {
+    conn.heartbeat().await.unwrap();
+    conn.send_frame(&ClientFrame::WatchPresence { users: vec![watching] }).await.unwrap();
+    next_presence(conn).await
+}
+
 #[tokio::test]
 async fn presence_ttl() {
-    let server = TestServer::start_with(|c| c.presence_ttl_ms = 600).await;
+    let server = TestServer::start_skippable(|c| c.presence_ttl_ms = PRESENCE_TTL.as_millis() as u64).await;
+    let started_ms = bluetick_backend::store::unix_millis();
     let alice = register(server.addr, "Alice").await;
     let bob = register(server.addr, "Bob").await;
-    let mut watcher = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
+    let mut watcher = Connection::connect(&server.ws_url(), DeviceState::new(alice.clone())).await.unwrap();
     // The watcher's own (empty) backlog first: its `drained` comes from the inbox pusher
     // after a database read and may otherwise arrive after Bob's presence changes.
     assert_eq!(next(&mut watcher).await, Event::Drained { up_to: 0 });
@@ -352,33 +371,39 @@ async fn presence_ttl() {
 
     let mut bob_conn = Connection::connect(&server.ws_url(), DeviceState::new(bob.clone())).await.unwrap();
     assert!(matches!(next_presence(&mut watcher).await, Event::Presence { online: true, .. }));
-    // Heartbeats keep Bob online well past one TTL.
-    for _ in 0..6 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        bob_conn.heartbeat().await.unwrap();
-        // The watcher must heartbeat too, or it would expire itself.
-        watcher.heartbeat().await.unwrap();
+    // Heartbeats keep Bob online for two TTLs: the clock moves a third of a TTL at a
+    // time, and both devices heartbeat in between (the watcher too, or it would expire).
+    for step in 1..=6 {
+        server.advance(PRESENCE_TTL / 3);
+        heartbeat_heard(&mut bob_conn, alice.user_id).await;
+        let bob_is = heartbeat_heard(&mut watcher, bob.user_id).await;
+        assert!(matches!(bob_is, Event::Presence { online: true, .. }), "step {step}: {bob_is:?}");
     }
-    assert_eq!(watcher.next_event_within(Duration::from_millis(10)).await.unwrap(), None, "still online");
 
-    // Bob's connection goes half-open: the socket stays, the heartbeats stop.
-    let went_offline = loop {
-        watcher.heartbeat().await.unwrap();
-        if let Some(Event::Presence { online, last_seen, .. }) =
-            watcher.next_event_within(Duration::from_millis(200)).await.unwrap()
-        {
-            break (online, last_seen);
+    // Bob's connection goes half-open: the socket stays, the heartbeats stop. Half a TTL
+    // later he is still online…
+    server.advance(PRESENCE_TTL / 2);
+    let bob_is = heartbeat_heard(&mut watcher, bob.user_id).await;
+    assert!(matches!(bob_is, Event::Presence { online: true, .. }), "half a TTL of silence: {bob_is:?}");
+    // …and past a whole one he is offline, with the time his TTL ran out as last seen.
+    // The watcher, heard from half a TTL ago, stays.
+    server.advance(PRESENCE_TTL / 2 + Duration::from_secs(1));
+    let skipped_ms = (PRESENCE_TTL * 3 + Duration::from_secs(1)).as_millis() as i64;
+    match next_presence(&mut watcher).await {
+        Event::Presence { user, online: false, last_seen: Some(last_seen) } => {
+            assert_eq!(user, bob.user_id);
+            assert!(last_seen >= started_ms + skipped_ms, "last seen on the server's clock: {last_seen}");
         }
-    };
-    assert!(!went_offline.0);
-    assert!(went_offline.1.is_some(), "last seen is recorded");
+        other => panic!("expected Bob offline with a last-seen time, got {other:?}"),
+    }
     loop {
         match bob_conn.next_event_within(WAIT).await {
-            Ok(Some(Event::Drained { .. })) => continue,
+            Ok(Some(Event::Drained { .. } | Event::Presence { .. })) => continue,
             Ok(Some(Event::Error { code, .. })) => break assert_eq!(code, ErrorCode::PresenceExpired),
             other => panic!("expected presence_expired, got {other:?}"),
         }
     }
+    assert!(matches!(heartbeat_heard(&mut watcher, bob.user_id).await, Event::Presence { online: false, .. }));
     server.stop().await;
 }
 

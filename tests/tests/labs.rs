@@ -139,46 +139,47 @@ async fn drop_network_cuts_the_connection_without_a_close_frame() {
 
 #[tokio::test]
 async fn an_outage_refuses_the_device_until_it_ends() {
-    let server = TestServer::start().await;
+    // The outage ends when the server's clock says so: the test moves it, so a stall of
+    // this machine cannot end the outage before the "refused" check.
+    let server = TestServer::start_skippable(|_| {}).await;
     let lab = new_lab(&server).await;
     let you = device(&lab, "You");
     let mut conn = RawClient::connect_as(&server.ws_url(), you, 0).await;
     let path = format!("/api/lab/devices/{}/outage", you.device_id);
-    let (status, body) = as_device(server.addr, you, "POST", &path, Some(r#"{"seconds":2}"#)).await;
+    let (status, body) = as_device(server.addr, you, "POST", &path, Some(r#"{"seconds":60}"#)).await;
     assert_eq!(status, 200, "{body}");
     conn.expect_cut().await;
     assert!(RawClient::try_hello_as(&server.ws_url(), you).await.is_none(), "refused during the outage");
     // Other devices of the same lab are not affected.
     let _alice = RawClient::connect_as(&server.ws_url(), device(&lab, "Alice"), 0).await;
 
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match RawClient::try_hello_as(&server.ws_url(), you).await {
-            Some((_, ServerFrame::Welcome { .. })) => break,
-            Some((_, other)) => panic!("unexpected {other:?}"),
-            None => {
-                assert!(tokio::time::Instant::now() < deadline, "the outage never ended");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
+    server.advance(Duration::from_secs(30));
+    assert!(RawClient::try_hello_as(&server.ws_url(), you).await.is_none(), "refused halfway through");
+    server.advance(Duration::from_secs(31));
+    match RawClient::try_hello_as(&server.ws_url(), you).await {
+        Some((_, ServerFrame::Welcome { .. })) => {}
+        other => panic!("the outage is over: expected a welcome, got {:?}", other.map(|(_, frame)| frame)),
     }
     server.stop().await;
 }
 
 #[tokio::test]
 async fn compressed_expiry_fails_an_undelivered_message_in_this_lab_only() {
-    let server = TestServer::start_with(|c| c.expiry_sweep_ms = 100).await;
+    // The compressed expiry passes when the test moves the server's clock past it; the
+    // lab's presence TTL outlasts the skip, or it would take Alice offline too.
+    let server = TestServer::start_skippable(|c| c.lab_presence_ttl_ms = 600_000).await;
     let lab = new_lab(&server).await;
     let other = new_lab(&server).await;
     let (alice, bob) = (device(&lab, "Alice"), device(&lab, "Bob"));
-    let (status, body) = as_device(server.addr, alice, "PUT", "/api/lab/expiry", Some(r#"{"seconds":1}"#)).await;
+    let (status, body) = as_device(server.addr, alice, "PUT", "/api/lab/expiry", Some(r#"{"seconds":60}"#)).await;
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains(r#""expiry_secs":1"#), "{body}");
+    assert!(body.contains(r#""expiry_secs":60"#), "{body}");
 
     let mut conn = RawClient::connect_as(&server.ws_url(), alice, 0).await;
     let id = send_and_wait_sent(&mut conn, bob, "will fail").await;
     let mut other_alice = RawClient::connect_as(&server.ws_url(), device(&other, "Alice"), 0).await;
     let kept = send_and_wait_sent(&mut other_alice, device(&other, "Bob"), "will wait").await;
+    server.advance(Duration::from_secs(61));
     loop {
         match conn.recv().await {
             ServerFrame::Receipt { id: failed, state: TickState::Failed, reason, .. } => {
@@ -277,6 +278,9 @@ async fn idle_labs_are_deleted_whole_but_not_while_a_device_is_connected() {
     let server = TestServer::start_with(|c| {
         c.lab_idle_secs = 1;
         c.lab_sweep_ms = 100;
+        // The busy tab sends no heartbeats: with the lab's 8 s TTL a stall that long
+        // would take it offline and its lab with it.
+        c.lab_presence_ttl_ms = 600_000;
     })
     .await;
     let idle = new_lab(&server).await;
@@ -306,43 +310,80 @@ async fn idle_labs_are_deleted_whole_but_not_while_a_device_is_connected() {
     server.stop().await;
 }
 
+/// Sends a heartbeat the server has provably read, and returns the next presence frame:
+/// the answer to the presence watch sent after the heartbeat (one connection's frames are
+/// handled in order), unless a change of `watching` was already on its way.
+async fn heartbeat_heard(client: &mut RawClient, watching: &Registration) -> ServerFrame {
+    client.send(&ClientFrame::Heartbeat).await;
+    client.send(&ClientFrame::WatchPresence { users: vec![watching.user_id] }).await;
+    next_presence(client).await
+}
+
+async fn next_presence(client: &mut RawClient) -> ServerFrame {
+    loop {
+        match client.recv_or_close().await {
+            Ok(frame @ ServerFrame::Presence { .. }) => return frame,
+            Ok(_) => {}
+            Err(close) => panic!("closed while waiting for presence: {close:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn lab_devices_live_with_the_compressed_presence_ttl() {
-    let server = TestServer::start_with(|c| c.lab_presence_ttl_ms = 400).await;
+    // The lab's TTL is a fifth of the server's here; the clock only moves when the test
+    // moves it, so neither can pass early on a busy machine.
+    let lab_ttl = Duration::from_secs(120);
+    let server = TestServer::start_skippable(|c| {
+        c.presence_ttl_ms = 5 * lab_ttl.as_millis() as u64;
+        c.lab_presence_ttl_ms = lab_ttl.as_millis() as u64;
+    })
+    .await;
     let lab = new_lab(&server).await;
+    let bob = device(&lab, "Bob");
     let mut alice = RawClient::connect(&server.ws_url()).await;
     let credentials = bluetick_shared::frames::Credentials {
         device_id: device(&lab, "Alice").device_id,
         token: device(&lab, "Alice").token.clone(),
     };
     alice.send(&ClientFrame::hello_as("raw-test", credentials, 0)).await;
-    match alice.recv().await {
+    let heartbeat = match alice.recv().await {
         ServerFrame::Welcome { presence_ttl_ms, heartbeat_ms, .. } => {
-            assert_eq!((presence_ttl_ms, heartbeat_ms), (400, 100), "the welcome tells the lab's TTL");
+            assert_eq!((presence_ttl_ms, heartbeat_ms), (120_000, 30_000), "the welcome tells the lab's TTL");
+            Duration::from_millis(heartbeat_ms)
         }
         other => panic!("expected welcome, got {other:?}"),
+    };
+    alice.send(&ClientFrame::WatchPresence { users: vec![bob.user_id] }).await;
+    assert!(matches!(next_presence(&mut alice).await, ServerFrame::Presence { online: false, .. }));
+    // Bob connects, then goes silent (a frozen phone).
+    let mut bob_conn = RawClient::connect_as(&server.ws_url(), bob, 0).await;
+    assert!(matches!(next_presence(&mut alice).await, ServerFrame::Presence { online: true, .. }));
+    // Alice heartbeats at the interval the welcome gave, as the page does; for three
+    // intervals Bob is still within the TTL.
+    for step in 1..=3 {
+        server.advance(heartbeat);
+        let bob_is = heartbeat_heard(&mut alice, bob).await;
+        assert!(matches!(bob_is, ServerFrame::Presence { online: true, .. }), "interval {step}: {bob_is:?}");
     }
-    alice.send(&ClientFrame::WatchPresence { users: vec![device(&lab, "Bob").user_id] }).await;
-    // Bob connects, then goes silent (a frozen phone): he is offline after the lab's TTL.
-    let _bob = RawClient::connect_as(&server.ws_url(), device(&lab, "Bob"), 0).await;
-    // Alice heartbeats every 100 ms meanwhile, as the page does, and stays online.
-    let mut saw_online = false;
-    let deadline = tokio::time::Instant::now() + WAIT;
+    // Past the lab's TTL Bob is offline; Alice, who kept heartbeating, is not.
+    server.advance(heartbeat + Duration::from_secs(1));
+    alice.send(&ClientFrame::Heartbeat).await;
+    match next_presence(&mut alice).await {
+        ServerFrame::Presence { online: false, last_seen, .. } => {
+            assert!(last_seen.is_some(), "offline comes with a last-seen time")
+        }
+        other => panic!("expected Bob offline, got {other:?}"),
+    }
     loop {
-        assert!(tokio::time::Instant::now() < deadline, "Bob never went offline");
-        let frame = tokio::time::timeout(Duration::from_millis(100), alice.recv_or_close()).await;
-        alice.send(&ClientFrame::Heartbeat).await;
-        match frame {
-            Err(_) => {}
-            Ok(Ok(ServerFrame::Presence { online: true, .. })) => saw_online = true,
-            Ok(Ok(ServerFrame::Presence { online: false, last_seen, .. })) if saw_online => {
-                assert!(last_seen.is_some(), "offline comes with a last-seen time");
-                break;
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(close)) => panic!("Alice was closed: {close:?}"),
+        match bob_conn.recv_or_close().await {
+            Ok(ServerFrame::Error { code, .. }) => break assert_eq!(code, ErrorCode::PresenceExpired),
+            Ok(_) => {}
+            Err(close) => panic!("Bob was closed without presence_expired: {close:?}"),
         }
     }
+    let alice_is = heartbeat_heard(&mut alice, device(&lab, "Alice")).await;
+    assert!(matches!(alice_is, ServerFrame::Presence { online: true, .. }), "{alice_is:?}");
     server.stop().await;
 }
 
@@ -351,6 +392,9 @@ async fn a_crowd_stops_once_its_owner_has_been_gone_a_while_but_not_before() {
     let server = TestServer::start_with(|c| {
         c.crowd_orphan_secs = 1;
         c.lab_sweep_ms = 100;
+        // The present owner sends no heartbeats: with the lab's 8 s TTL a stall that
+        // long would take it offline and orphan its crowd too.
+        c.lab_presence_ttl_ms = 600_000;
     })
     .await;
     let lab = new_lab(&server).await;

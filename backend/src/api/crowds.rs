@@ -103,7 +103,7 @@ pub async fn start(
         Some(_) => (config.lab_presence_ttl_ms / 4).max(25),
         None => config.heartbeat_ms,
     };
-    let crowd = Crowd::start(state.ws_url.clone(), members, &spec, heartbeat_ms);
+    let crowd = Crowd::start(state.ws_url.clone(), members, &spec, heartbeat_ms, state.clock.clone());
     let (crowd_id, _) = state.crowds.insert(me.user, me.device, crowd, places);
     tracing::info!(%crowd_id, %group, size = spec.size, offline = spec.offline, "crowd started");
     Ok((StatusCode::CREATED, Json(CrowdStarted { crowd_id, group, members: users, devices })))

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::close::Ending;
 use crate::peer::{Kick, Peer};
 use crate::state::AppState;
-use crate::store::{DeviceIdentity, unix_millis};
+use crate::store::DeviceIdentity;
 
 /// Bad frames in a row before the connection is closed.
 const MAX_CONSECUTIVE_ERRORS: u32 = 8;
@@ -46,6 +46,7 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
 
         let presence_ttl = Duration::from_millis(state.config.presence_ttl_ms);
         let heartbeat = Duration::from_millis(state.config.heartbeat_ms);
+        let connected_at = state.clock.now();
         let mut session = Session {
             peer: Peer::new(connection_id, outbox.clone(), kick_tx),
             state,
@@ -61,7 +62,7 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
             trace_sink: None,
             pending_pusher: None,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
-            last_heard: Instant::now(),
+            last_heard: connected_at,
             presence_ttl,
             heartbeat,
         };
@@ -134,7 +135,8 @@ pub(super) struct Session {
     /// Starts the pusher once `welcome` is queued.
     pub(super) pending_pusher: Option<tokio::sync::oneshot::Sender<()>>,
     pub(super) in_flight: Arc<Semaphore>,
-    /// When the client last sent anything: the presence TTL counts from here.
+    /// When the client last sent anything, on the server's clock: the presence TTL
+    /// counts from here. (The handshake timeout is a socket guard, on real time.)
     last_heard: Instant,
     /// This connection's presence TTL and heartbeat interval (lab devices have shorter).
     pub(super) presence_ttl: Duration,
@@ -165,14 +167,14 @@ impl Session {
                     self.send(ServerFrame::error(ErrorCode::HandshakeRequired, reason)).await;
                     return Ending::close(ErrorCode::HandshakeRequired, reason);
                 }
-                _ = tokio::time::sleep_until(presence_deadline), if self.handshaken => {
+                _ = self.state.clock.sleep_until(presence_deadline), if self.handshaken => {
                     let reason = format!("no heartbeat for {} ms: presence expired", ttl.as_millis());
                     self.send(ServerFrame::error(ErrorCode::PresenceExpired, reason.clone())).await;
                     return Ending::close(ErrorCode::PresenceExpired, reason);
                 }
                 message = stream.next() => message,
             };
-            self.last_heard = Instant::now();
+            self.last_heard = self.state.clock.now();
             let outcome = match message {
                 None | Some(Ok(Message::Close(_))) => return Ending::PeerGone,
                 Some(Err(e)) => {
@@ -261,7 +263,7 @@ impl Session {
         if let Some(device) = &self.device {
             self.state.connections.unregister(device.device, self.connection_id);
             if !self.state.connections.is_online(device.device) {
-                self.state.presence.device_offline(device.user, device.device, unix_millis());
+                self.state.presence.device_offline(device.user, device.device, self.state.clock.unix_millis());
             }
         }
     }
