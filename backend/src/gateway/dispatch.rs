@@ -165,14 +165,18 @@ impl Session {
             .read(me.device, seqs, unix_millis())
             .await
             .map_err(|e| refuse(ErrorCode::StorageUnavailable, e.to_string()))?;
-        let unknown = outcome.unknown.clone();
-        deliver_receipts(&self.state, outcome, TraceStage::Read);
-        if !unknown.is_empty() {
+        // The store applies a read whole or not at all: with any unknown sequence it
+        // changed nothing, so there are no receipts to deliver.
+        if !outcome.unknown.is_empty() {
             return Err(refuse(
                 ErrorCode::InvalidField,
-                format!("not messages in this device's inbox: {unknown:?}; the others were marked read"),
+                format!(
+                    "not messages in this device's inbox: {:?}; nothing was marked read, send the others again",
+                    outcome.unknown
+                ),
             ));
         }
+        deliver_receipts(&self.state, outcome, TraceStage::Read);
         Ok(None)
     }
 
