@@ -118,6 +118,8 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
     async fn members(&self, group: GroupId) -> Result<Vec<(UserId, String)>, StorageError>;
     async fn is_member(&self, group: GroupId, user: UserId) -> Result<bool, StorageError>;
     async fn group_name(&self, group: GroupId) -> Result<Option<String>, StorageError>;
+    /// The group's owner: the user who created it (`None` if there is no such group).
+    async fn group_owner(&self, group: GroupId) -> Result<Option<UserId>, StorageError>;
     /// Fan-out jobs not finished yet, oldest first.
     async fn pending_fanouts(&self) -> Result<Vec<i64>, StorageError>;
     /// Fans a group message out to up to `limit` more members, in one transaction.
