@@ -177,7 +177,7 @@ impl Session {
                 None | Some(Ok(Message::Close(_))) => return Ending::PeerGone,
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "read failed");
-                    return Ending::PeerGone;
+                    return Ending::after_read_error(e);
                 }
                 Some(Ok(Message::Text(text))) => self.on_text(text.as_str()).await,
                 Some(Ok(Message::Binary(_))) => Err(refuse(
