@@ -311,3 +311,24 @@ async fn early_401_keeps_keep_alive_honest() {
     assert_eq!(status, 200, "{body}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn lab_controls_authorise_before_reading_the_body() {
+    let server = TestServer::start().await;
+    let outsider = register(server.addr, "Not in a lab").await;
+    let (status, body) = bluetick_tests::http::post_json(server.addr, "/api/labs", "").await;
+    assert_eq!(status, 201, "{body}");
+    let lab: bluetick_shared::lab::LabCreated = serde_json::from_str(&body).unwrap();
+    let (status, body) = bluetick_tests::http::post_json(server.addr, "/api/labs", "").await;
+    assert_eq!(status, 201, "{body}");
+    let other_lab: bluetick_shared::lab::LabCreated = serde_json::from_str(&body).unwrap();
+    let (you, theirs) = (&lab.devices[0], &other_lab.devices[0]);
+    for bad in [None, Some("{not json"), Some(r#"{"seconds":0}"#)] {
+        // Outside every lab: 403, whatever the body.
+        assert_eq!(as_device(server.addr, &outsider, "PUT", "/api/lab/expiry", bad).await.0, 403, "{bad:?}");
+        // Another lab's device does not exist from here: 404, whatever the body.
+        let path = format!("/api/lab/devices/{}/outage", theirs.device_id);
+        assert_eq!(as_device(server.addr, you, "POST", &path, bad).await.0, 404, "{bad:?}");
+    }
+    server.stop().await;
+}
