@@ -34,12 +34,15 @@ pub struct Config {
     #[arg(long, env = "BLUETICK_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
     pub handshake_timeout_secs: u64,
 
-    /// How often clients are told to heartbeat, in milliseconds.
+    /// How often clients are told (in `welcome`) to heartbeat when they have nothing else
+    /// to send, in milliseconds.
     #[arg(long, env = "BLUETICK_HEARTBEAT_MS", default_value_t = 10_000)]
     pub heartbeat_ms: u64,
 
-    /// A connection that sends nothing for this long is presumed dead: its device goes
-    /// offline and the connection is closed (milliseconds; the lesson's 30 s by default).
+    /// A connection that sends nothing for this long (no frame of any kind: every frame,
+    /// not only heartbeats, refreshes it) is presumed dead: its device goes offline and
+    /// the connection is closed with `presence_expired` (milliseconds; the lesson's 30 s
+    /// by default). Lab devices use `--lab-presence-ttl-ms` instead.
     #[arg(long, env = "BLUETICK_PRESENCE_TTL_MS", default_value_t = 30_000)]
     pub presence_ttl_ms: u64,
 
@@ -48,8 +51,9 @@ pub struct Config {
     #[arg(long, env = "BLUETICK_MESSAGE_TTL_SECS", default_value_t = 30 * 24 * 3600)]
     pub message_ttl_secs: u64,
 
-    /// Frames that may wait for one slow client before it is disconnected as a slow
-    /// consumer (its messages stay in its durable inbox).
+    /// Inbox entries that may wait for one slow client before it is disconnected as a
+    /// slow consumer (its messages stay in its durable inbox); its socket's own frame
+    /// queue holds a quarter of this.
     #[arg(long, env = "BLUETICK_CONNECTION_QUEUE", default_value_t = 1024)]
     pub connection_queue: usize,
 
@@ -62,7 +66,7 @@ pub struct Config {
     pub crowd_max_total: usize,
 
     /// How often the expiry sweep looks for undelivered messages past their expiry
-    /// (milliseconds).
+    /// (milliseconds): a message fails at most this long after its expiry.
     #[arg(long, env = "BLUETICK_EXPIRY_SWEEP_MS", default_value_t = 1_000)]
     pub expiry_sweep_ms: u64,
 

@@ -25,6 +25,9 @@ pub const TRACE_QUEUE: usize = 8192;
 #[derive(Debug, Clone)]
 pub struct TraceSink {
     pub connection_id: Uuid,
+    /// Whose connection it is: a user removed from a group stops observing it on every
+    /// one of their connections at once.
+    pub user: UserId,
     pub frames: tokio::sync::mpsc::Sender<ServerFrame>,
 }
 
@@ -64,6 +67,29 @@ impl TraceBus {
             list.push(peer);
             self.count.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Ends the subscriptions to `conversation` of every sink `which` picks, so that no
+    /// trace emitted from now on reaches them; returns how many ended.
+    pub fn unobserve(&self, conversation: Conversation, which: impl Fn(&TraceSink) -> bool) -> usize {
+        let mut observers = self.observers.lock().unwrap();
+        let Some(list) = observers.get_mut(&conversation) else { return 0 };
+        let before = list.len();
+        list.retain(|sink| !which(sink));
+        let removed = before - list.len();
+        if list.is_empty() {
+            observers.remove(&conversation);
+        }
+        self.count.fetch_sub(removed, Ordering::Relaxed);
+        removed
+    }
+
+    /// `user` left group `group` (or was removed): none of their connections may watch
+    /// it any more. Called after the membership row is gone, so an `observe` that checked
+    /// membership before the removal either is ended here or sees the removal when it
+    /// checks again after subscribing (see the gateway's `on_observe`).
+    pub fn member_left(&self, group: GroupId, user: UserId) -> usize {
+        self.unobserve(Conversation::Group(group), |sink| sink.user == user)
     }
 
     pub fn forget(&self, connection_id: Uuid) {

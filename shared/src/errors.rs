@@ -2,6 +2,12 @@
 //!
 //! Every refusal the server makes is typed: the page can explain it to a student and a
 //! test can assert it without matching on prose.
+//!
+//! Most codes refuse one frame: the connection stays open, and nothing in the frame was
+//! stored. The codes marked **closes** below end the connection: after an `error` frame
+//! with the code, a close frame with its [`ErrorCode::close_code`]. A frame refused for
+//! any reason counts toward `too_many_errors` (8 in a row close the connection; an
+//! accepted frame resets the count). [`crate::frames`] has the whole rule.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,39 +16,49 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The client's `hello` named a protocol version this server does not speak.
+    /// **Closes.**
     UnsupportedVersion,
-    /// The frame was not valid JSON, or not a frame this protocol knows.
+    /// The frame was not valid JSON, or not a frame this protocol knows (binary frames
+    /// included: the protocol is JSON text).
     MalformedFrame,
-    /// The first frame on a connection must be `hello`.
+    /// The first frame on a connection must be `hello`. A frame before it is refused;
+    /// no hello within the handshake timeout **closes**.
     HandshakeRequired,
     /// `hello` was sent twice on one connection.
     AlreadyHandshaken,
-    /// The frame exceeded the server's size limit.
+    /// The frame exceeded the server's size limit (`--max-frame-bytes`).
     FrameTooLarge,
-    /// The connection sent too many bad frames in a row and is being closed.
+    /// The connection sent 8 refused frames in a row. **Closes**, as a close frame only:
+    /// the error frame before it is the eighth refusal's.
     TooManyErrors,
-    /// The server is shutting down.
+    /// The server is shutting down. **Closes** with 1001 (going away), no error frame.
     ShuttingDown,
-    /// The hello's device id and token do not match a registered device.
+    /// The hello's device id and token do not match a registered device. **Closes.**
     BadCredentials,
     /// This frame needs a device: send `hello` with credentials first.
     NotAuthenticated,
-    /// The recipient (user or device) does not exist.
+    /// The user or group named (a `send` or `observe` recipient, a watched user) does
+    /// not exist, or not in the caller's lab sandbox. Recipients are users and groups,
+    /// never devices.
     UnknownRecipient,
     /// A message id must be a UUID version 7.
     InvalidMessageId,
-    /// The frame's fields are out of range (an ack beyond what was pushed, an unknown
-    /// inbox sequence, an empty list…).
+    /// The frame's fields are out of range (an ack beyond what was pushed, a read naming
+    /// a sequence that is not a message pushed to this device, an empty list…).
     InvalidField,
-    /// Observing a conversation you are not part of.
+    /// Sending to or observing a group you are not a member of.
     NotAParticipant,
-    /// The same device connected again; this older connection is closed.
+    /// The same device connected again; this older connection **closes**. Sends it had
+    /// not answered are never answered: resend them with the same ids.
     Replaced,
     /// The client did not read its frames fast enough; its messages wait in its inbox.
+    /// **Closes.**
     SlowConsumer,
-    /// No heartbeat within the presence TTL: the connection is presumed dead.
+    /// Nothing received (no frame of any kind) within the presence TTL: the connection
+    /// is presumed dead. **Closes.**
     PresenceExpired,
     /// The database could not take the write; nothing was stored, retry with the same id.
+    /// **Closes** when it happens while checking the hello's credentials.
     StorageUnavailable,
 }
 

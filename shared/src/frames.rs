@@ -13,6 +13,13 @@
 //! device has at most one live connection: a new one replaces the old, which is closed
 //! with [`ErrorCode::Replaced`].
 //!
+//! **Sends written on a connection that is then replaced are never answered**, on either
+//! connection: the old one stops reading at once, and `sent` frames still due on it are
+//! dropped with it. Such a send may or may not have been stored. The client resends it on
+//! the new connection with the same id; the idempotent insert answers with the same
+//! `sent` frame either way (the outbox in [`crate::outbox`] does exactly this). The
+//! same holds for any connection that ends before a send is answered.
+//!
 //! ## Sending: SENT ✓
 //! [`ClientFrame::Send`] carries a client-generated UUID v7. The server stores the message
 //! with an idempotent insert keyed by (sender device, id) and answers
@@ -26,17 +33,29 @@
 //! …). The server pushes inbox entries ([`ServerFrame::Message`] and
 //! [`ServerFrame::Receipt`]) in sequence order. The device acknowledges with
 //! [`ClientFrame::Ack`] `{ up_to }`, cumulatively: everything up to that sequence has
-//! arrived. On reconnect, `hello.resume_after` says the last sequence the device has; the
-//! server resumes right after it, in order, then sends [`ServerFrame::Drained`]. A device
-//! may therefore see an entry twice (pushed, connection lost before the ack); it drops
+//! arrived. An ack beyond the highest sequence pushed on this connection is refused
+//! (`invalid_field`).
+//!
+//! On every connection, `hello.resume_after` says the last sequence the device has; the
+//! server resumes right after it (capped at the highest sequence it ever handed out), in
+//! order, then sends [`ServerFrame::Drained`]. The server does not look at what the
+//! device acknowledged: resuming is the client's cursor alone, so **a hello without
+//! `resume_after` (it defaults to 0) gets the device's whole inbox again**, acknowledged
+//! entries included (the inbox is the device's history; a device that lost its cursor
+//! gets everything back rather than nothing). Only entries that expired undelivered are
+//! gone, which leaves gaps in the numbering. A device may also see an entry twice (a
+//! cursor saved before the last entries arrived, then a reconnect); it drops
 //! any sequence at or below the highest it has, which the client logic in
 //! [`crate::inbox`] does. The first acknowledgment of a message by any recipient device
 //! sends the sender a `delivered` receipt.
 //!
 //! ## Reading: READ blue ✓✓
-//! [`ClientFrame::Read`] names inbox sequences the user has seen; the sender gets a `read`
-//! receipt. A message's state only moves forward (sent → delivered → read); a read
-//! implies delivery.
+//! [`ClientFrame::Read`] names 1 to 1,024 inbox sequences the user has seen; the sender
+//! gets a `read` receipt. Each must have been pushed on this connection and be a message
+//! (not a receipt) in this device's inbox; a read that names any other sequence is
+//! refused whole with `invalid_field` and nothing in it is marked read. Naming a message
+//! read before changes nothing. A message's state only moves forward (sent → delivered →
+//! read); a read implies delivery.
 //!
 //! ## Failing: FAILED ⚠
 //! A message no recipient device has acknowledged by its expiry (30 days by default) is
@@ -44,28 +63,63 @@
 //!
 //! ## Presence
 //! A device sends [`ClientFrame::Heartbeat`] every `heartbeat_ms` (from `welcome`). It is
-//! online while its presence TTL (`presence_ttl_ms`, 30 s by default) has not run out; a
-//! connection that stops heartbeating (say, half-open after a network change) goes
-//! offline at expiry and is closed. [`ClientFrame::WatchPresence`] subscribes to users'
-//! [`ServerFrame::Presence`] changes.
+//! online while its presence TTL (`presence_ttl_ms`, 30 s by default; shorter for lab
+//! devices) has not run out. **Any frame the client sends refreshes the TTL** — a
+//! heartbeat, a send, an ack, a refused frame, a WebSocket ping —: a heartbeat is just
+//! the frame to send when there is nothing else to say. A connection that sends nothing
+//! for a whole TTL (say, half-open after a network change) goes offline, gets
+//! `presence_expired` and is closed. A user is online while any of their devices is.
+//! [`ClientFrame::WatchPresence`] subscribes to users' [`ServerFrame::Presence`] changes.
 //!
 //! ## Groups
 //! A group has at most [`MAX_GROUP_MEMBERS`] members (checked when members are added,
-//! also under concurrent adds). Only members may send to it or observe it. A group
-//! message is committed once (SENT at once), then a fan-out worker creates one inbox
-//! entry per device of every other member, in batches, resumable after a crash. The
-//! sender gets [`ServerFrame::GroupProgress`] as member receipts trickle back, and
-//! durable receipts when the message is delivered to, and read by, every member.
+//! also under concurrent adds). Its creator owns it: any member may add users and leave,
+//! only the owner removes other members (the HTTP API, see the README). Only members may
+//! send to it or observe it. A group message is committed once (SENT at once), then a
+//! fan-out worker creates one inbox entry per device of every other member (the
+//! membership of the moment each batch runs), in batches, resumable after a crash. The
+//! sender gets [`ServerFrame::GroupProgress`] as receipts trickle back, and durable
+//! receipts when the message is delivered to, and read on, every recipient device.
+//! [`GroupProgress`] counts **devices, not members**: a member with two devices counts
+//! twice, and the sender's own other devices are not recipients.
+//!
+//! Removing a member (or leaving) ends that user's `observe` of the group on every one
+//! of their connections before the HTTP answer is sent: no trace emitted after it
+//! reaches them (traces already queued for their socket may still arrive), and later
+//! messages are not fanned out to them. Receipts for messages they sent still reach
+//! them.
 //!
 //! ## Watching the pipeline
-//! [`ClientFrame::Observe`] subscribes to a conversation you are part of; the server then
-//! sends a [`ServerFrame::Trace`] for every step each message takes.
+//! [`ClientFrame::Observe`] subscribes this connection to a conversation its device's
+//! user is part of (any user of its lab, or a group it is a member of); the server then
+//! sends a [`ServerFrame::Trace`] for every step each message takes. There is no answer
+//! on success. Subscriptions end with the connection (and, for a group, when the user
+//! leaves it). Traces are a view, not the work: past 8,192 queued for one connection,
+//! newer ones are dropped rather than the connection.
 //!
 //! ## Errors
 //! Every refused frame is answered with [`ServerFrame::Error`] carrying an
 //! [`ErrorCode`], the refused message's id where there is one, and a sentence. Nothing
-//! is stored for a refused frame. A connection that sends too many bad frames in a row is
-//! closed with [`ErrorCode::TooManyErrors`].
+//! is stored for a refused frame, and the connection stays open: a refusal is about one
+//! frame. Only these end a connection, with a close frame whose code is
+//! [`ErrorCode::close_code`] (see [`crate::errors`]), after an `error` frame with the
+//! same code unless said otherwise:
+//! - `unsupported_version` and `bad_credentials` (the hello), and `storage_unavailable`
+//!   when the server cannot check credentials during the hello;
+//! - `handshake_required` when no hello arrives within the handshake timeout (10 s by
+//!   default; a first frame other than hello is merely refused);
+//! - `too_many_errors` after **8 refused frames in a row** (any accepted frame resets
+//!   the count; only the close frame says `too_many_errors`, after the eighth refusal's
+//!   own error frame);
+//! - `replaced`, `slow_consumer`, `presence_expired`;
+//! - `shutting_down`: close code 1001 (going away), with no error frame.
+//!
+//! Breaking the WebSocket protocol itself closes with its standard code and no error
+//! frame: 1007 for a text frame that is not UTF-8, 1009 for a message far above the
+//! frame limit (above 4 × `--max-frame-bytes`, at least 64 KiB; above the limit itself a
+//! frame is merely refused with `frame_too_large`), 1002 for other framing errors.
+//! Binary frames are refused with `malformed_frame`. The lab's "drop network" and
+//! outages cut the TCP connection with no close frame at all.
 //!
 //! ```
 //! use bluetick_shared::frames::{ClientFrame, PROTOCOL_VERSION};
@@ -137,7 +191,9 @@ pub enum Recipient {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
     /// Opens the connection: protocol version, a client name for logs and, to act as a
-    /// device, its credentials and the last inbox sequence it already has.
+    /// device, its credentials and the last inbox sequence it already has. The server
+    /// pushes everything after `resume_after`, acknowledged or not: without it (0), the
+    /// whole inbox.
     Hello {
         protocol: u32,
         client: String,
@@ -150,9 +206,11 @@ pub enum ClientFrame {
     Send { id: MessageId, to: Recipient, body: String },
     /// Everything in this device's inbox up to `up_to` has arrived.
     Ack { up_to: u64 },
-    /// The user has seen these inbox entries (messages).
+    /// The user has seen these inbox entries (messages): all of them are marked read,
+    /// or, if any is not a message pushed to this device, none.
     Read { seqs: Vec<u64> },
-    /// "Still here": refreshes this device's presence TTL.
+    /// "Still here": refreshes this device's presence TTL, as every frame does; sent when
+    /// there is nothing else to send.
     Heartbeat,
     /// Subscribe to these users' presence.
     WatchPresence { users: Vec<UserId> },
@@ -208,9 +266,11 @@ impl TickState {
     }
 }
 
-/// Delivered k/N and read k/N for a group message. `total` is the number of recipient
-/// devices, known once fan-out has finished (until then it counts those fanned out so
-/// far).
+/// Delivered k/N and read k/N for a group message, counted in **devices, not members**:
+/// `total` is the number of recipient devices (every device of every other member; a
+/// member with two devices counts twice), known once fan-out has finished (until then it
+/// counts those fanned out so far). `delivered` and `read` count devices that
+/// acknowledged and read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupProgress {
     pub delivered: u32,
@@ -276,7 +336,8 @@ pub enum ServerFrame {
         user: Option<UserId>,
         /// Send a heartbeat this often.
         heartbeat_ms: u64,
-        /// Presence expires this long after the last heartbeat.
+        /// Presence expires, and the connection is closed, this long after the last frame
+        /// the client sent (any frame; heartbeats are for when there is nothing else).
         presence_ttl_ms: u64,
     },
     /// SENT ✓: the message `id` is committed. `at` is the commit time (unix ms); a retry
@@ -286,8 +347,8 @@ pub enum ServerFrame {
     Message { seq: u64, message: Delivery },
     /// An inbox entry: a state change of a message this device sent.
     ///
-    /// For a group message, DELIVERED means delivered to every member and READ read by
-    /// every member; `progress` has the counts.
+    /// For a group message, DELIVERED means acknowledged by every recipient device and
+    /// READ read on every recipient device; `progress` has the counts (of devices).
     Receipt {
         seq: u64,
         id: MessageId,

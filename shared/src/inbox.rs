@@ -1,11 +1,14 @@
 //! The receiving side of a device, as pure logic: which inbox entries it already has and
 //! what to acknowledge.
 //!
-//! The server may push an entry twice: it pushed, the connection died before the ack,
-//! and on reconnect it resumed after the last *acknowledged* sequence. Entries arrive in
-//! sequence order, so one number, the highest sequence seen, is enough to drop every
-//! redelivery. Gaps are normal (an entry that expired into the dead-letter table leaves
-//! one) and are not waited for.
+//! On every connection the server resumes right after the `hello.resume_after` the
+//! client sends ([`InboxCursor::resume_after`]: the highest sequence seen), whatever was
+//! acknowledged; acknowledgments only tell the server what was delivered. A device that
+//! sends 0 (a fresh cursor) gets its whole inbox again. It may still see an entry twice
+//! (a cursor restored from an older save, say); entries arrive in sequence order, so
+//! one number, the highest sequence seen, is enough to drop every redelivery. Gaps are
+//! normal (an entry that expired into the dead-letter table leaves one) and are not
+//! waited for.
 
 /// What to do with a pushed entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +76,7 @@ mod tests {
         let mut inbox = InboxCursor::new(0);
         assert_eq!(inbox.arrive(1), Arrival::New);
         assert_eq!(inbox.arrive(2), Arrival::New);
-        // Reconnect before the ack: the server resumes after 0 and pushes 1, 2 again.
+        // A reconnect with an older cursor (0): the server pushes 1, 2 again.
         assert_eq!(inbox.arrive(1), Arrival::Duplicate);
         assert_eq!(inbox.arrive(2), Arrival::Duplicate);
         assert_eq!(inbox.arrive(3), Arrival::New);

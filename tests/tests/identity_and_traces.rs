@@ -39,7 +39,7 @@ async fn a_message_reaches_every_device_of_the_recipient() {
 
     // Adding a device needs one of the user's own devices.
     let (status, _) = http::post_with_bearer(server.addr, &path, &format!("{}:{}", alice.device_id, alice.token)).await;
-    assert_eq!(status, 401, "Alice cannot add a device to Bob");
+    assert_eq!(status, 403, "Alice cannot add a device to Bob");
     let (status, body) =
         http::post_with_bearer(server.addr, &path, &format!("{}:{}", bob_phone.device_id, bob_phone.token)).await;
     assert_eq!(status, 201, "{body}");

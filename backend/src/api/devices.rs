@@ -36,13 +36,17 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(registration)))
 }
 
+/// `POST /api/users/{user}/devices`, no body: `201` with the new device's
+/// [`Registration`]. `401` without valid credentials; `403` when the (valid) caller is a
+/// device of another user: the credentials are fine, the request is not allowed, so a
+/// client must not take it as a reason to register again.
 pub async fn add_device(
     State(state): State<AppState>,
     Path(user): Path<UserId>,
     Authenticated(me): Authenticated,
 ) -> Result<(StatusCode, Json<Registration>), AppError> {
     if me.user != user {
-        return Err(AppError::Unauthorized("a device can only add devices to its own user".into()));
+        return Err(AppError::Forbidden("a device can only add devices to its own user".into()));
     }
     let registration =
         state.store.add_device(user).await?.ok_or_else(|| AppError::NotFound(format!("no user {user}")))?;

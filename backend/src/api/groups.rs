@@ -1,5 +1,17 @@
 //! Groups over HTTP: create one, add and remove members, list them. Every call is made
 //! by a device (bearer token) and, past creation, only by a member of the group.
+//!
+//! ## Roles
+//! A group has one **owner**, the user who created it (its admin; there is no API to
+//! hand the role on), and **members**. Any member may list the members, add a user and
+//! remove themself (leave). Only the owner removes *other* members, so nobody can throw
+//! the owner, or anyone else, out of a group they do not own. The owner may leave too;
+//! the role stays with the creator, so until they are added back nobody removes others.
+//!
+//! Refusals, checked in this order so that the answer never depends on what the caller
+//! may not know: `401` without valid credentials, `404` for a group that does not exist,
+//! `403` for a caller who is not a member (or, removing someone else, not the owner),
+//! then `400` for a bad body and `404` for a user who is not there.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -36,6 +48,8 @@ pub struct Member {
 pub struct GroupView {
     pub id: GroupId,
     pub name: String,
+    /// The owner: the creator, the only one who may remove other members.
+    pub owner: UserId,
     pub members: Vec<Member>,
     pub max_members: usize,
 }
@@ -73,8 +87,9 @@ pub async fn add_member(
     Path(group): Path<GroupId>,
     body: Result<Json<NewMember>, JsonRejection>,
 ) -> Result<StatusCode, AppError> {
-    let Json(body) = body.map_err(|e| json_error(e, "{\"user_id\": \"…\"}"))?;
+    // Authorise before looking at the body: a non-member learns nothing from it.
     member_only(&state, group, &me).await?;
+    let Json(body) = body.map_err(|e| json_error(e, "{\"user_id\": \"…\"}"))?;
     // Lab sandboxes do not mix: a user of another lab is no user at all from here.
     if !state.store.user_in_lab(body.user_id, me.lab).await? {
         return Err(AppError::NotFound(format!("no user {}", body.user_id)));
@@ -91,16 +106,37 @@ pub async fn add_member(
     }
 }
 
+/// `DELETE /api/groups/{group}/members/{user}`: a member leaves (`user` is the caller),
+/// or the owner removes another member. `204` when done; `403` for a caller who is not
+/// a member, or who is not the owner and names someone else; `404` for a group that does
+/// not exist or a user who is not a member.
+///
+/// A removed user's connections stop observing the group before the answer is sent: no
+/// trace emitted after it reaches them, and fan-out batches from then on skip them.
 pub async fn remove_member(
     State(state): State<AppState>,
     Authenticated(me): Authenticated,
     Path((group, user)): Path<(GroupId, UserId)>,
 ) -> Result<StatusCode, AppError> {
     member_only(&state, group, &me).await?;
-    match state.store.remove_member(group, user).await? {
-        true => Ok(StatusCode::NO_CONTENT),
-        false => Err(AppError::NotFound(format!("{user} is not a member"))),
+    if user != me.user {
+        let owner = state.store.group_owner(group).await?;
+        if owner != Some(me.user) {
+            return Err(AppError::Forbidden(
+                "only the group's owner (the member who created it) may remove other members; \
+                 any member may remove themself to leave"
+                    .into(),
+            ));
+        }
     }
+    if !state.store.remove_member(group, user).await? {
+        return Err(AppError::NotFound(format!("{user} is not a member")));
+    }
+    // After the row is gone, so that an `observe` racing with this removal is caught by
+    // one side or the other (see `TraceBus::member_left`).
+    let ended = state.traces.member_left(group, user);
+    tracing::info!(%group, %user, by = %me.user, observers_ended = ended, "member removed");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Refuses callers who are not members (404 for a group that does not exist).
@@ -118,7 +154,8 @@ pub async fn member_only(state: &AppState, group: GroupId, me: &DeviceIdentity) 
 
 async fn view(state: &AppState, group: GroupId) -> Result<GroupView, AppError> {
     let name = state.store.group_name(group).await?.ok_or_else(|| AppError::NotFound(format!("no group {group}")))?;
+    let owner = state.store.group_owner(group).await?.ok_or_else(|| AppError::NotFound(format!("no group {group}")))?;
     let members =
         state.store.members(group).await?.into_iter().map(|(user_id, name)| Member { user_id, name }).collect();
-    Ok(GroupView { id: group, name, members, max_members: MAX_GROUP_MEMBERS })
+    Ok(GroupView { id: group, name, owner, members, max_members: MAX_GROUP_MEMBERS })
 }

@@ -73,13 +73,14 @@ pub async fn outage(
     Path(device): Path<DeviceId>,
     body: Result<Json<OutageRequest>, JsonRejection>,
 ) -> Result<Json<ControlDone>, AppError> {
+    // Authorise before looking at the body: the answer to an outsider never depends on it.
+    let lab = my_lab(&state, &me)?;
+    in_lab(&state, lab, device).await?;
     let Json(body) =
         body.map_err(|e| AppError::BadRequest(format!("expected {{\"seconds\": N}}: {}", e.body_text())))?;
     if body.seconds == 0 || body.seconds > MAX_OUTAGE_SECS {
         return Err(AppError::BadRequest(format!("seconds must be 1 to {MAX_OUTAGE_SECS}")));
     }
-    let lab = my_lab(&state, &me)?;
-    in_lab(&state, lab, device).await?;
     let until = state.labs.start_outage(lab, device, Duration::from_secs(body.seconds));
     let dropped = cut(&state, device, "lab: server unreachable");
     Ok(Json(ControlDone { dropped, until: Some(until) }))
@@ -90,6 +91,7 @@ pub async fn set_expiry(
     Authenticated(me): Authenticated,
     body: Result<Json<ExpiryRequest>, JsonRejection>,
 ) -> Result<Json<LabView>, AppError> {
+    let lab = my_lab(&state, &me)?;
     let Json(body) =
         body.map_err(|e| AppError::BadRequest(format!("expected {{\"seconds\": N or null}}: {}", e.body_text())))?;
     if let Some(seconds) = body.seconds
@@ -99,7 +101,6 @@ pub async fn set_expiry(
             "seconds must be {MIN_LAB_EXPIRY_SECS} to {MAX_LAB_EXPIRY_SECS}, or null for the server's default"
         )));
     }
-    let lab = my_lab(&state, &me)?;
     state.labs.set_expiry_ms(lab, body.seconds.map(|s| s as i64 * 1000));
     tracing::info!(%lab, seconds = ?body.seconds, "lab expiry set");
     view(State(state), Authenticated(me)).await

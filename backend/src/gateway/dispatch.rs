@@ -165,14 +165,18 @@ impl Session {
             .read(me.device, seqs, unix_millis())
             .await
             .map_err(|e| refuse(ErrorCode::StorageUnavailable, e.to_string()))?;
-        let unknown = outcome.unknown.clone();
-        deliver_receipts(&self.state, outcome, TraceStage::Read);
-        if !unknown.is_empty() {
+        // The store applies a read whole or not at all: with any unknown sequence it
+        // changed nothing, so there are no receipts to deliver.
+        if !outcome.unknown.is_empty() {
             return Err(refuse(
                 ErrorCode::InvalidField,
-                format!("not messages in this device's inbox: {unknown:?}; the others were marked read"),
+                format!(
+                    "not messages in this device's inbox: {:?}; nothing was marked read, send the others again",
+                    outcome.unknown
+                ),
             ));
         }
+        deliver_receipts(&self.state, outcome, TraceStage::Read);
         Ok(None)
     }
 
@@ -199,8 +203,23 @@ impl Session {
         let me = self.me()?;
         // Only conversations you are part of: any 1:1 with you, or a group you belong to.
         self.check_recipient(&me, with).await?;
-        let sink = self.trace_sink();
-        self.state.traces.observe(Conversation::of(me.user, with), sink);
+        let sink = self.trace_sink(me.user);
+        let conversation = Conversation::of(me.user, with);
+        self.state.traces.observe(conversation, sink);
+        if let Recipient::Group(group) = with {
+            // A removal may have landed between the check above and the subscription;
+            // removing a member deletes the row first and then ends their subscriptions,
+            // so looking again now closes the gap: one of the two sides catches it.
+            let still_member = self.state.store.is_member(group, me.user).await;
+            if !matches!(still_member, Ok(true)) {
+                let connection = self.connection_id;
+                self.state.traces.unobserve(conversation, |sink| sink.connection_id == connection);
+                return Err(match still_member {
+                    Err(e) => refuse(ErrorCode::StorageUnavailable, e.to_string()),
+                    Ok(_) => refuse(ErrorCode::NotAParticipant, "only members may send to or watch a group"),
+                });
+            }
+        }
         Ok(None)
     }
 

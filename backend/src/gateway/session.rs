@@ -179,7 +179,7 @@ impl Session {
                 None | Some(Ok(Message::Close(_))) => return Ending::PeerGone,
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "read failed");
-                    return Ending::PeerGone;
+                    return Ending::after_read_error(e);
                 }
                 Some(Ok(Message::Text(text))) => self.on_text(text.as_str()).await,
                 Some(Ok(Message::Binary(_))) => Err(refuse(
@@ -234,7 +234,7 @@ impl Session {
 
     /// The connection's trace queue, made on first use with a task that forwards it to
     /// the client at the pace the client reads.
-    pub(super) fn trace_sink(&mut self) -> crate::trace::TraceSink {
+    pub(super) fn trace_sink(&mut self, user: bluetick_shared::frames::UserId) -> crate::trace::TraceSink {
         if let Some((sink, _)) = &self.trace_sink {
             return sink.clone();
         }
@@ -247,7 +247,7 @@ impl Session {
                 }
             }
         });
-        let sink = crate::trace::TraceSink { connection_id: self.connection_id, frames };
+        let sink = crate::trace::TraceSink { connection_id: self.connection_id, user, frames };
         self.trace_sink = Some((sink.clone(), task));
         sink
     }

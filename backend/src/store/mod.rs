@@ -120,6 +120,8 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
     async fn group_name(&self, group: GroupId) -> Result<Option<String>, StorageError>;
     /// The lab a group belongs to (its creator's): `None` if there is no such group.
     async fn group_lab(&self, group: GroupId) -> Result<Option<Option<LabId>>, StorageError>;
+    /// The group's owner: the user who created it (`None` if there is no such group).
+    async fn group_owner(&self, group: GroupId) -> Result<Option<UserId>, StorageError>;
     /// Fan-out jobs not finished yet, oldest first.
     async fn pending_fanouts(&self) -> Result<Vec<i64>, StorageError>;
     /// Fans a group message out to up to `limit` more members, in one transaction.

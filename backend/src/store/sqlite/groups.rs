@@ -138,6 +138,15 @@ impl SqliteStore {
             .map_err(StorageError::from)
     }
 
+    /// The group's creator, who owns it for as long as it exists (see `api::groups`).
+    pub async fn group_owner(&self, group: GroupId) -> Result<Option<UserId>, StorageError> {
+        let owner: Option<String> = sqlx::query_scalar("SELECT created_by FROM groups WHERE id = ?")
+            .bind(group.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        owner.map(|id| id.parse().map_err(|e| StorageError::Sqlx(sqlx::Error::Decode(Box::new(e))))).transpose()
+    }
+
     /// Group messages whose fan-out has not finished (after a crash, say), oldest first.
     pub async fn pending_fanouts(&self) -> Result<Vec<i64>, StorageError> {
         Ok(sqlx::query_scalar("SELECT message_id FROM fanout_jobs WHERE done_at IS NULL ORDER BY created_at")

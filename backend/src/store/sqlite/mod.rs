@@ -178,6 +178,9 @@ impl MessageStore for SqliteStore {
     async fn group_lab(&self, group: GroupId) -> Result<Option<Option<LabId>>, StorageError> {
         SqliteStore::group_lab(self, group).await
     }
+    async fn group_owner(&self, group: GroupId) -> Result<Option<UserId>, StorageError> {
+        SqliteStore::group_owner(self, group).await
+    }
     async fn pending_fanouts(&self) -> Result<Vec<i64>, StorageError> {
         SqliteStore::pending_fanouts(self).await
     }

@@ -256,6 +256,10 @@ pub(super) async fn count_group_receipt(
 }
 
 /// Read receipts: the user saw these messages. Reading implies delivery.
+///
+/// All or nothing: if any sequence is not a message in this device's inbox, nothing is
+/// marked read and `unknown` names the culprits. A refused frame stores nothing, so a
+/// client can fix its list and send it again without having half-applied the first.
 pub async fn read(
     conn: &mut SqliteConnection,
     device: DeviceId,
@@ -264,7 +268,11 @@ pub async fn read(
 ) -> Result<ReceiptsOutcome, sqlx::Error> {
     let device_text = device.to_string();
     let mut outcome = ReceiptsOutcome::default();
-    for &seq in seqs {
+    let mut found = Vec::with_capacity(seqs.len());
+    // A sequence named twice in one frame is read once (it would be counted twice in a
+    // group message's read count otherwise: both lookups happen before either update).
+    let mut seen = std::collections::HashSet::with_capacity(seqs.len());
+    for &seq in seqs.iter().filter(|&&seq| seen.insert(seq)) {
         let before: Option<(i64, Option<i64>, Option<i64>)> = sqlx::query_as(
             "SELECT message_id, acked_at, read_at FROM inbox WHERE device_id = ? AND seq = ? AND kind = 0",
         )
@@ -272,10 +280,15 @@ pub async fn read(
         .bind(seq as i64)
         .fetch_optional(&mut *conn)
         .await?;
-        let Some((message_id, acked_at, read_at)) = before else {
-            outcome.unknown.push(seq);
-            continue;
-        };
+        match before {
+            Some(row) => found.push((seq, row)),
+            None => outcome.unknown.push(seq),
+        }
+    }
+    if !outcome.unknown.is_empty() {
+        return Ok(outcome);
+    }
+    for (seq, (message_id, acked_at, read_at)) in found {
         if read_at.is_some() {
             continue; // read before: nothing changes
         }
