@@ -13,6 +13,11 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use uuid::Uuid;
 
+/// A frame as the WebSocket text message every socket queue carries.
+pub fn text_message(frame: &ServerFrame) -> Message {
+    Message::Text(frame.to_json().into())
+}
+
 /// Why a connection is being closed from outside its own task.
 #[derive(Debug, Clone)]
 pub struct Kick {
@@ -25,19 +30,19 @@ pub struct Kick {
 #[derive(Debug, Clone)]
 pub struct Peer {
     pub connection_id: Uuid,
-    outbox: mpsc::Sender<Message>,
+    socket_queue: mpsc::Sender<Message>,
     kick: mpsc::Sender<Kick>,
 }
 
 impl Peer {
-    pub fn new(connection_id: Uuid, outbox: mpsc::Sender<Message>, kick: mpsc::Sender<Kick>) -> Peer {
-        Peer { connection_id, outbox, kick }
+    pub fn new(connection_id: Uuid, socket_queue: mpsc::Sender<Message>, kick: mpsc::Sender<Kick>) -> Peer {
+        Peer { connection_id, socket_queue, kick }
     }
 
     /// Queues a frame for the client without waiting. Returns false if the connection is
     /// gone or was too slow (and is now being closed).
     pub fn push(&self, frame: &ServerFrame) -> bool {
-        match self.outbox.try_send(Message::Text(frame.to_json().into())) {
+        match self.socket_queue.try_send(text_message(frame)) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
                 self.close(ErrorCode::SlowConsumer, "the client is not reading its frames fast enough");
@@ -58,6 +63,6 @@ impl Peer {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.outbox.is_closed()
+        self.socket_queue.is_closed()
     }
 }

@@ -46,8 +46,9 @@
 //! - **tick**: a sent message's state as its sender sees it (SENT ✓, DELIVERED ✓✓,
 //!   READ blue ✓✓, FAILED ⚠); a **receipt** is the inbox entry that moves a tick.
 //! - **outbox**: a client's sent messages not yet acknowledged (resent with their id).
-//!   The server's bounded queue of frames waiting to be written to one socket is the
-//!   **connection queue** (`--connection-queue`), never an outbox.
+//!   On the server, the bounded queue of frames waiting to be written to one socket is
+//!   its **socket queue** (a quarter of `--connection-queue`), never an outbox. (The
+//!   table of push wake-ups is still named `push_outbox`, as its migration made it.)
 //! - **push wake-up**: what the server records for an offline device instead of
 //!   pushing (a phone's notification would wake it).
 //! - **group**: up to 1,024 members; **fan-out**: turning one stored group message into

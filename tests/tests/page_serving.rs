@@ -23,7 +23,8 @@ fn write_page(dir: &Path) {
 /// `GET path` with the given Accept-Encoding: the head (lowercased) and the body.
 async fn fetch(server: &TestServer, path: &str, accept: &str) -> (String, String) {
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nhost: test\r\naccept-encoding: {accept}\r\nconnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nhost: test\r\naccept-encoding: {accept}\r\nconnection: close\r\n\r\n");
     tcp.write_all(request.as_bytes()).await.unwrap();
     let mut raw = String::new();
     tcp.read_to_string(&mut raw).await.unwrap();

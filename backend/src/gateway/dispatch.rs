@@ -7,18 +7,16 @@
 use std::sync::atomic::Ordering;
 
 use bluetick_shared::errors::ErrorCode;
-use bluetick_shared::frames::{ClientFrame, MessageId, Recipient, ServerFrame, TraceStage, UserId};
+use bluetick_shared::frames::{
+    ClientFrame, MAX_READ_SEQS, MAX_WATCHED, MessageId, Recipient, ServerFrame, TraceStage, UserId,
+};
 
 use super::close::Ending;
 use super::session::{Refusal, Session, refuse};
 use crate::delivery::{deliver_message, deliver_receipts, sent_frame};
-use crate::store::{DeviceIdentity, NewMessage, SendOutcome, unix_millis};
+use crate::peer::text_message;
+use crate::store::{DeviceIdentity, NewMessage, SendOutcome};
 use crate::trace::Conversation;
-
-/// Most inbox sequences one `read` frame may name.
-const MAX_READ_SEQS: usize = 1024;
-/// Most users one `watch_presence` frame may name.
-const MAX_WATCHED: usize = 1024;
 
 impl Session {
     pub(super) async fn dispatch(&mut self, frame: ClientFrame) -> Result<Option<Ending>, Refusal> {
@@ -62,7 +60,7 @@ impl Session {
             id,
             to: recipient,
             body,
-            now: unix_millis(),
+            now: self.state.clock.unix_millis(),
             ttl_ms: me
                 .lab
                 .and_then(|lab| self.state.labs.expiry_ms(lab))
@@ -73,7 +71,7 @@ impl Session {
             Err(e) => return Err((ErrorCode::StorageUnavailable, Some(id), e.to_string())),
         };
         let state = self.state.clone();
-        let outbox = self.outbox.clone();
+        let socket_queue = self.socket_queue.clone();
         tokio::spawn(async move {
             let _permit = permit;
             let reply = match committed.await {
@@ -85,7 +83,7 @@ impl Session {
                 }
                 Ok(SendOutcome::Stored { sent_at, deliveries, fanout }) => {
                     traces.emit(me.user, recipient, id, TraceStage::Stored, None, || "committed once: SENT".into());
-                    let _ = outbox.send(text(&sent_frame(id, sent_at))).await;
+                    let _ = socket_queue.send(text_message(&sent_frame(id, sent_at))).await;
                     match fanout {
                         Some(job) => {
                             traces.emit(me.user, recipient, id, TraceStage::RecipientLookup, None, || {
@@ -108,7 +106,7 @@ impl Session {
                     message: format!("not stored ({e}); retry with the same id"),
                 },
             };
-            let _ = outbox.send(text(&reply)).await;
+            let _ = socket_queue.send(text_message(&reply)).await;
         });
         Ok(None)
     }
@@ -126,11 +124,11 @@ impl Session {
         let committed = self
             .state
             .store
-            .enqueue_ack(me.device, up_to, unix_millis())
+            .enqueue_ack(me.device, up_to, self.state.clock.unix_millis())
             .await
             .map_err(|e| refuse(ErrorCode::StorageUnavailable, e.to_string()))?;
         let state = self.state.clone();
-        let outbox = self.outbox.clone();
+        let socket_queue = self.socket_queue.clone();
         tokio::spawn(async move {
             let _permit = permit;
             match committed.await {
@@ -140,7 +138,7 @@ impl Session {
                         ErrorCode::StorageUnavailable,
                         format!("ack not stored ({e}); send it again"),
                     );
-                    let _ = outbox.send(text(&frame)).await;
+                    let _ = socket_queue.send(text_message(&frame)).await;
                 }
             }
         });
@@ -162,7 +160,7 @@ impl Session {
         let outcome = self
             .state
             .store
-            .read(me.device, seqs, unix_millis())
+            .read(me.device, seqs, self.state.clock.unix_millis())
             .await
             .map_err(|e| refuse(ErrorCode::StorageUnavailable, e.to_string()))?;
         // The store applies a read whole or not at all: with any unknown sequence it
@@ -233,7 +231,9 @@ impl Session {
                 false => Err(refuse(ErrorCode::UnknownRecipient, format!("no user {user}"))),
             },
             Recipient::Group(group) => {
-                if store.group_name(group).await.map_err(unavailable)?.is_none() {
+                // Another lab's group does not exist from here: the same answer as a
+                // made-up id, so a refusal never confirms that an id is real.
+                if store.group_lab(group).await.map_err(unavailable)? != Some(me.lab) {
                     return Err(refuse(ErrorCode::UnknownRecipient, format!("no group {group}")));
                 }
                 match store.is_member(group, me.user).await.map_err(unavailable)? {
@@ -243,8 +243,4 @@ impl Session {
             }
         }
     }
-}
-
-fn text(frame: &ServerFrame) -> axum::extract::ws::Message {
-    axum::extract::ws::Message::Text(frame.to_json().into())
 }

@@ -90,13 +90,13 @@ impl Session {
         let (notices_tx, notices) = mpsc::channel(state.config.connection_queue.max(1));
         let progress = std::sync::Arc::new(crate::connections::ProgressSlot::default());
         state.connections.register(device, self.peer.clone(), notices_tx, progress.clone());
-        let outbox = self.outbox.clone();
+        let socket_queue = self.socket_queue.clone();
         self.progress_pusher = Some(tokio::spawn(async move {
             loop {
                 progress.changed.notified().await;
                 for (id, progress) in progress.take() {
                     let frame = bluetick_shared::frames::ServerFrame::GroupProgress { id, progress };
-                    if outbox.send(axum::extract::ws::Message::Text(frame.to_json().into())).await.is_err() {
+                    if socket_queue.send(crate::peer::text_message(&frame)).await.is_err() {
                         return;
                     }
                 }
@@ -109,7 +109,7 @@ impl Session {
         let pusher = inbox_pusher::InboxPusher {
             store: state.store.clone(),
             device,
-            outbox: self.outbox.clone(),
+            socket_queue: self.socket_queue.clone(),
             pushed_up_to: self.pushed_up_to.clone(),
         };
         self.pusher = Some(tokio::spawn(

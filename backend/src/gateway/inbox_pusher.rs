@@ -23,7 +23,7 @@ const PAGE: u32 = 256;
 pub(super) struct InboxPusher {
     pub store: Store,
     pub device: DeviceId,
-    pub outbox: mpsc::Sender<Message>,
+    pub socket_queue: mpsc::Sender<Message>,
     pub pushed_up_to: Arc<AtomicU64>,
 }
 
@@ -85,6 +85,6 @@ impl InboxPusher {
     }
 
     async fn push_frame(&self, frame: &ServerFrame) -> bool {
-        self.outbox.send(Message::Text(frame.to_json().into())).await.is_ok()
+        self.socket_queue.send(crate::peer::text_message(frame)).await.is_ok()
     }
 }

@@ -12,7 +12,7 @@
 //! - `handshake`: `hello`: version check, authentication, taking over the device's route.
 //! - `dispatch`: every frame after `hello`.
 //! - `inbox_pusher`: the task that pushes a device's inbox in sequence order: the
-//!   backlog first (the offline queue), then live entries, then `drained`.
+//!   backlog first (the offline queue), then `drained`, then live entries as they come.
 //! - `close`: why a connection ends and the close frame that says so.
 
 mod close;

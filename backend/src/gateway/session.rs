@@ -40,7 +40,7 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
     async move {
         tracing::debug!("connected");
         let (sink, mut stream) = socket.split();
-        let (outbox, queue) = mpsc::channel(state.config.connection_queue.div_ceil(4).max(1));
+        let (socket_queue, queue) = mpsc::channel(state.config.connection_queue.div_ceil(4).max(1));
         let (kick_tx, kicks) = mpsc::channel(1);
         let writer = tokio::spawn(write_loop(sink, queue).in_current_span());
 
@@ -48,10 +48,10 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
         let heartbeat = Duration::from_millis(state.config.heartbeat_ms);
         let connected_at = state.clock.now();
         let mut session = Session {
-            peer: Peer::new(connection_id, outbox.clone(), kick_tx),
+            peer: Peer::new(connection_id, socket_queue.clone(), kick_tx),
             state,
             connection_id,
-            outbox,
+            socket_queue,
             kicks,
             device: None,
             handshaken: false,
@@ -79,7 +79,7 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
         }
 
         if let Some(close) = ending.close_message()
-            && session.outbox.send(close).await.is_ok()
+            && session.socket_queue.send(close).await.is_ok()
         {
             // Read until the client answers our close frame (or gives up), so the
             // close handshake completes and the browser reports a clean close.
@@ -118,7 +118,7 @@ pub(super) fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
 pub(super) struct Session {
     pub(super) state: AppState,
     pub(super) connection_id: Uuid,
-    pub(super) outbox: mpsc::Sender<Message>,
+    pub(super) socket_queue: mpsc::Sender<Message>,
     pub(super) peer: Peer,
     kicks: mpsc::Receiver<Kick>,
     /// The authenticated device, once `hello` carried valid credentials.
@@ -229,7 +229,7 @@ impl Session {
 
     /// Queues a frame for the writer, waiting for room; false if the writer is gone.
     pub(super) async fn send(&self, frame: ServerFrame) -> bool {
-        self.outbox.send(Message::Text(frame.to_json().into())).await.is_ok()
+        self.socket_queue.send(crate::peer::text_message(&frame)).await.is_ok()
     }
 
     /// The connection's trace queue, made on first use with a task that forwards it to
@@ -239,10 +239,10 @@ impl Session {
             return sink.clone();
         }
         let (frames, mut queue) = mpsc::channel::<ServerFrame>(crate::trace::TRACE_QUEUE);
-        let outbox = self.outbox.clone();
+        let socket_queue = self.socket_queue.clone();
         let task = tokio::spawn(async move {
             while let Some(frame) = queue.recv().await {
-                if outbox.send(Message::Text(frame.to_json().into())).await.is_err() {
+                if socket_queue.send(crate::peer::text_message(&frame)).await.is_err() {
                     return;
                 }
             }

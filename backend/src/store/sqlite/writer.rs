@@ -118,11 +118,6 @@ impl Writer {
         }))
     }
 
-    /// A cumulative ack from `device`.
-    pub async fn ack(&self, device: DeviceId, up_to: u64, now: i64) -> Result<ReceiptsOutcome, StorageError> {
-        self.receipts(Op::Ack { device, up_to, now }).await
-    }
-
     /// Read receipts from `device`.
     pub async fn read(&self, device: DeviceId, seqs: Vec<u64>, now: i64) -> Result<ReceiptsOutcome, StorageError> {
         self.receipts(Op::Read { device, seqs, now }).await
