@@ -9,26 +9,12 @@ cd "$(dirname "$0")/.."
 scripts/install-tools.sh --target
 source scripts/env.sh
 
-install_log=$(mktemp)
-install_pid=""
-cleanup() {
-  [ -n "$install_pid" ] && kill "$install_pid" 2>/dev/null || true
-  rm -f "$install_log"
-}
-trap cleanup EXIT
-scripts/install-tools.sh >"$install_log" 2>&1 &
-install_pid=$!
+tools_install_start
 
 cargo build --locked --target wasm32-unknown-unknown --profile wasm-release \
   -p bluetick-frontend --bin bluetick-frontend
 cargo build --release --locked -p bluetick-backend --bin bluetick
 
-status=0
-wait "$install_pid" || status=$?
-install_pid=""
-cat "$install_log"
-[ "$status" -eq 0 ] || { echo "run: installing the tools failed (exit $status)" >&2; exit "$status"; }
+tools_install_wait
 scripts/build-frontend.sh
-rm -f "$install_log"
-trap - EXIT
 exec target/release/bluetick --static-dir "$PWD/target/site" "$@"

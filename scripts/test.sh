@@ -6,9 +6,8 @@
 # Exits non-zero on the first failure; stops every process it started.
 #
 # On a fresh machine the tools (Chromium from Debian, npm packages, wasm-bindgen-cli)
-# install in the background while cargo compiles everything the tests need: downloads
-# and the install's own build fill the cores that a compile leaves idle. Tests run only
-# once both are done, so nothing is timed while the machine is busy building.
+# install in the background while cargo compiles everything the tests need. Tests run
+# only once both are done, so no test runs while the machine is busy building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-tools.sh --target
@@ -16,15 +15,7 @@ source scripts/env.sh
 
 step() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)"; }
 
-install_log=$(mktemp)
-install_pid=""
-cleanup() {
-  [ -n "$install_pid" ] && kill "$install_pid" 2>/dev/null || true
-  rm -f "$install_log"
-}
-trap cleanup EXIT
-scripts/install-tools.sh --browser >"$install_log" 2>&1 &
-install_pid=$!
+tools_install_start --browser
 
 step "building the native tests"
 # Default members: every crate but the frontend, whose tests run in the browser below.
@@ -36,11 +27,7 @@ cargo build --locked --target wasm32-unknown-unknown --profile wasm-release \
 cargo build --locked -p bluetick-backend --bin bluetick
 
 step "waiting for the tools"
-status=0
-wait "$install_pid" || status=$?
-install_pid=""
-cat "$install_log"
-[ "$status" -eq 0 ] || { echo "test: installing the tools failed (exit $status)" >&2; exit "$status"; }
+tools_install_wait
 
 step "native tests"
 cargo test --locked

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use bluetick_backend::client::http::request;
 use bluetick_shared::frames::Registration;
+use bluetick_shared::lab::LabCreated;
 
 /// Status code and body of `GET path`.
 pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
@@ -37,4 +38,16 @@ pub async fn register(addr: SocketAddr, name: &str) -> Registration {
     let (status, body) = post_json(addr, "/api/devices", &serde_json::json!({ "name": name }).to_string()).await;
     assert_eq!(status, 201, "register {name}: {body}");
     serde_json::from_str(&body).expect("a registration")
+}
+
+/// A new lab sandbox, with its three devices (You, Alice, Bob).
+pub async fn new_lab(addr: SocketAddr) -> LabCreated {
+    let (status, body) = post_json(addr, "/api/labs", "").await;
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str(&body).expect("a lab")
+}
+
+/// The lab's device called `name`.
+pub fn lab_device<'a>(lab: &'a LabCreated, name: &str) -> &'a Registration {
+    lab.devices.iter().find(|d| d.name == name).expect("the lab has this device")
 }

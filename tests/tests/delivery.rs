@@ -6,27 +6,16 @@ use std::time::Duration;
 
 use bluetick_backend::client::{ClientError, Connection, DeviceState, Event};
 use bluetick_shared::errors::ErrorCode;
-use bluetick_shared::frames::{ClientFrame, Recipient, Registration, ServerFrame, TickState};
-use bluetick_shared::lab::LabCreated;
+use bluetick_shared::frames::{ClientFrame, Recipient, ServerFrame, TickState};
 use bluetick_tests::client::RawClient;
 use bluetick_tests::db;
 use bluetick_tests::events::{collect_messages, next, wait_for_ticks};
-use bluetick_tests::http::{as_device, post_json, register};
+use bluetick_tests::http::{as_device, lab_device, new_lab, register};
 use bluetick_tests::proxy::ResumeProxy;
 use bluetick_tests::server::TestServer;
 use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn new_lab(server: &TestServer) -> LabCreated {
-    let (status, body) = post_json(server.addr, "/api/labs", "").await;
-    assert_eq!(status, 201, "{body}");
-    serde_json::from_str(&body).expect("a lab")
-}
-
-fn lab_device(lab: &LabCreated, name: &str) -> Registration {
-    lab.devices.iter().find(|d| d.name == name).expect("the lab has this device").clone()
-}
 
 /// The next presence change, skipping other events.
 async fn next_presence(conn: &mut Connection) -> Event {
@@ -106,8 +95,8 @@ async fn reconnect_mid_flush() {
     // Lab devices, for the lab's "drop network" control; with a presence TTL long enough
     // that these silent test clients stay online.
     let server = TestServer::start_with(|c| c.lab_presence_ttl_ms = 120_000).await;
-    let lab = new_lab(&server).await;
-    let (alice_reg, bob_reg) = (lab_device(&lab, "Alice"), lab_device(&lab, "Bob"));
+    let lab = new_lab(server.addr).await;
+    let (alice_reg, bob_reg) = (lab_device(&lab, "Alice").clone(), lab_device(&lab, "Bob").clone());
     let mut alice = Connection::connect(&server.ws_url(), DeviceState::new(alice_reg.clone())).await.unwrap();
     let mut ids = Vec::new();
     for i in 0..40 {

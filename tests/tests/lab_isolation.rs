@@ -5,22 +5,11 @@
 use bluetick_backend::client::e2e::E2eDevice;
 use bluetick_shared::e2e::keys::{ClaimedKeys, KeyCount};
 use bluetick_shared::frames::{ClientFrame, Recipient, Registration, ServerFrame};
-use bluetick_shared::lab::LabCreated;
 use bluetick_tests::client::RawClient;
 use bluetick_tests::db;
-use bluetick_tests::http::{as_device, post_json};
+use bluetick_tests::http::{as_device, lab_device, new_lab};
 use bluetick_tests::server::TestServer;
 use uuid::Uuid;
-
-async fn new_lab(server: &TestServer) -> LabCreated {
-    let (status, body) = post_json(server.addr, "/api/labs", "").await;
-    assert_eq!(status, 201, "{body}");
-    serde_json::from_str(&body).expect("a lab")
-}
-
-fn device<'a>(lab: &'a LabCreated, name: &str) -> &'a Registration {
-    lab.devices.iter().find(|d| d.name == name).expect("the lab has this device")
-}
 
 async fn member_ids(server: &TestServer, caller: &Registration, group: &str) -> Vec<String> {
     let (status, body) = as_device(server.addr, caller, "GET", &format!("/api/groups/{group}/members"), None).await;
@@ -33,9 +22,9 @@ async fn member_ids(server: &TestServer, caller: &Registration, group: &str) -> 
 async fn lab_isolation_groups_keys_crowds() {
     let server = TestServer::start().await;
     let addr = server.addr;
-    let (mine, theirs) = (new_lab(&server).await, new_lab(&server).await);
-    let me = device(&mine, "Alice");
-    let (their_alice, their_bob) = (device(&theirs, "Alice"), device(&theirs, "Bob"));
+    let (mine, theirs) = (new_lab(server.addr).await, new_lab(server.addr).await);
+    let me = lab_device(&mine, "Alice");
+    let (their_alice, their_bob) = (lab_device(&theirs, "Alice"), lab_device(&theirs, "Bob"));
 
     // Their lab: a group of Alice and Bob, Alice's keys in the directory, a crowd.
     let (status, body) = as_device(addr, their_alice, "POST", "/api/groups", Some(r#"{"name":"theirs"}"#)).await;

@@ -6,24 +6,14 @@ use std::time::Duration;
 
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{ClientFrame, Recipient, Registration, ServerFrame, TickState};
-use bluetick_shared::lab::{LabCreated, LabView, MessageCopies, QueueView};
+use bluetick_shared::lab::{LabView, MessageCopies, QueueView};
 use bluetick_tests::client::RawClient;
 use bluetick_tests::db;
-use bluetick_tests::http::{as_device, post_json};
+use bluetick_tests::http::{as_device, lab_device, new_lab};
 use bluetick_tests::server::TestServer;
 use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn new_lab(server: &TestServer) -> LabCreated {
-    let (status, body) = post_json(server.addr, "/api/labs", "").await;
-    assert_eq!(status, 201, "{body}");
-    serde_json::from_str(&body).expect("a lab")
-}
-
-fn device<'a>(lab: &'a LabCreated, name: &str) -> &'a Registration {
-    lab.devices.iter().find(|d| d.name == name).expect("the lab has this device")
-}
 
 async fn queue_of(server: &TestServer, caller: &Registration, of: &Registration) -> QueueView {
     let path = format!("/api/lab/devices/{}/queue", of.device_id);
@@ -47,11 +37,11 @@ async fn send_and_wait_sent(client: &mut RawClient, to: &Registration, body: &st
 #[tokio::test]
 async fn a_lab_starts_with_you_alice_and_bob_and_lists_them() {
     let server = TestServer::start().await;
-    let lab = new_lab(&server).await;
+    let lab = new_lab(server.addr).await;
     let names: Vec<&str> = lab.devices.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["You", "Alice", "Bob"]);
-    let _you = RawClient::connect_as(&server.ws_url(), device(&lab, "You"), 0).await;
-    let (status, body) = as_device(server.addr, device(&lab, "Bob"), "GET", "/api/lab", None).await;
+    let _you = RawClient::connect_as(&server.ws_url(), lab_device(&lab, "You"), 0).await;
+    let (status, body) = as_device(server.addr, lab_device(&lab, "Bob"), "GET", "/api/lab", None).await;
     assert_eq!(status, 200, "{body}");
     let view: LabView = serde_json::from_str(&body).unwrap();
     assert_eq!(view.lab_id, lab.lab_id);
@@ -63,10 +53,10 @@ async fn a_lab_starts_with_you_alice_and_bob_and_lists_them() {
 #[tokio::test]
 async fn a_lab_control_cannot_reach_another_labs_device() {
     let server = TestServer::start().await;
-    let mine = new_lab(&server).await;
-    let theirs = new_lab(&server).await;
-    let me = device(&mine, "Alice");
-    let their_bob = device(&theirs, "Bob");
+    let mine = new_lab(server.addr).await;
+    let theirs = new_lab(server.addr).await;
+    let me = lab_device(&mine, "Alice");
+    let their_bob = lab_device(&theirs, "Bob");
     let mut their_conn = RawClient::connect_as(&server.ws_url(), their_bob, 0).await;
     // Take the `drained` of connecting now, so that nothing buffered before the attempts
     // below can pass for an answer after them.
@@ -94,7 +84,7 @@ async fn a_lab_control_cannot_reach_another_labs_device() {
     // Their connection was never touched: it still answers, and what it sends is stored
     // (a connection cut by the drop, or refused by the outage, would fail here).
     let id = Uuid::now_v7();
-    let their_alice = device(&theirs, "Alice");
+    let their_alice = lab_device(&theirs, "Alice");
     their_conn
         .send(&ClientFrame::Send { id, to: Recipient::User(their_alice.user_id), body: "still here".into() })
         .await;
@@ -105,11 +95,11 @@ async fn a_lab_control_cannot_reach_another_labs_device() {
 #[tokio::test]
 async fn lab_controls_need_a_lab_device_and_valid_input() {
     let server = TestServer::start().await;
-    let lab = new_lab(&server).await;
+    let lab = new_lab(server.addr).await;
     let outsider = bluetick_tests::http::register(server.addr, "Outsider").await;
     let (status, _) = as_device(server.addr, &outsider, "GET", "/api/lab", None).await;
     assert_eq!(status, 403);
-    let you = device(&lab, "You");
+    let you = lab_device(&lab, "You");
     let path = format!("/api/lab/devices/{}/outage", you.device_id);
     for bad in [r#"{"seconds":0}"#, r#"{"seconds":100000}"#, r#"{"secs":5}"#, "nonsense"] {
         let (status, body) = as_device(server.addr, you, "POST", &path, Some(bad)).await;
@@ -124,8 +114,8 @@ async fn lab_controls_need_a_lab_device_and_valid_input() {
 #[tokio::test]
 async fn drop_network_cuts_the_connection_without_a_close_frame() {
     let server = TestServer::start().await;
-    let lab = new_lab(&server).await;
-    let you = device(&lab, "You");
+    let lab = new_lab(server.addr).await;
+    let you = lab_device(&lab, "You");
     let mut conn = RawClient::connect_as(&server.ws_url(), you, 0).await;
     let path = format!("/api/lab/devices/{}/drop", you.device_id);
     let (status, body) = as_device(server.addr, you, "POST", &path, None).await;
@@ -142,8 +132,8 @@ async fn an_outage_refuses_the_device_until_it_ends() {
     // The outage ends when the server's clock says so: the test moves it, so a stall of
     // this machine cannot end the outage before the "refused" check.
     let server = TestServer::start_skippable(|_| {}).await;
-    let lab = new_lab(&server).await;
-    let you = device(&lab, "You");
+    let lab = new_lab(server.addr).await;
+    let you = lab_device(&lab, "You");
     let mut conn = RawClient::connect_as(&server.ws_url(), you, 0).await;
     let path = format!("/api/lab/devices/{}/outage", you.device_id);
     let (status, body) = as_device(server.addr, you, "POST", &path, Some(r#"{"seconds":60}"#)).await;
@@ -151,7 +141,7 @@ async fn an_outage_refuses_the_device_until_it_ends() {
     conn.expect_cut().await;
     assert!(RawClient::try_hello_as(&server.ws_url(), you).await.is_none(), "refused during the outage");
     // Other devices of the same lab are not affected.
-    let _alice = RawClient::connect_as(&server.ws_url(), device(&lab, "Alice"), 0).await;
+    let _alice = RawClient::connect_as(&server.ws_url(), lab_device(&lab, "Alice"), 0).await;
 
     server.advance(Duration::from_secs(30));
     assert!(RawClient::try_hello_as(&server.ws_url(), you).await.is_none(), "refused halfway through");
@@ -168,17 +158,17 @@ async fn compressed_expiry_fails_an_undelivered_message_in_this_lab_only() {
     // The compressed expiry passes when the test moves the server's clock past it; the
     // lab's presence TTL outlasts the skip, or it would take Alice offline too.
     let server = TestServer::start_skippable(|c| c.lab_presence_ttl_ms = 600_000).await;
-    let lab = new_lab(&server).await;
-    let other = new_lab(&server).await;
-    let (alice, bob) = (device(&lab, "Alice"), device(&lab, "Bob"));
+    let lab = new_lab(server.addr).await;
+    let other = new_lab(server.addr).await;
+    let (alice, bob) = (lab_device(&lab, "Alice"), lab_device(&lab, "Bob"));
     let (status, body) = as_device(server.addr, alice, "PUT", "/api/lab/expiry", Some(r#"{"seconds":60}"#)).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""expiry_secs":60"#), "{body}");
 
     let mut conn = RawClient::connect_as(&server.ws_url(), alice, 0).await;
     let id = send_and_wait_sent(&mut conn, bob, "will fail").await;
-    let mut other_alice = RawClient::connect_as(&server.ws_url(), device(&other, "Alice"), 0).await;
-    let kept = send_and_wait_sent(&mut other_alice, device(&other, "Bob"), "will wait").await;
+    let mut other_alice = RawClient::connect_as(&server.ws_url(), lab_device(&other, "Alice"), 0).await;
+    let kept = send_and_wait_sent(&mut other_alice, lab_device(&other, "Bob"), "will wait").await;
     server.advance(Duration::from_secs(61));
     loop {
         match conn.recv().await {
@@ -200,8 +190,8 @@ async fn compressed_expiry_fails_an_undelivered_message_in_this_lab_only() {
 #[tokio::test]
 async fn the_queue_view_shows_bobs_backlog_in_order_with_wakeups_and_empties_on_flush() {
     let server = TestServer::start().await;
-    let lab = new_lab(&server).await;
-    let (alice, bob) = (device(&lab, "Alice"), device(&lab, "Bob"));
+    let lab = new_lab(server.addr).await;
+    let (alice, bob) = (lab_device(&lab, "Alice"), lab_device(&lab, "Bob"));
     let mut conn = RawClient::connect_as(&server.ws_url(), alice, 0).await;
     for i in 1..=3 {
         send_and_wait_sent(&mut conn, bob, &format!("offline {i}")).await;
@@ -246,8 +236,8 @@ async fn the_queue_view_shows_bobs_backlog_in_order_with_wakeups_and_empties_on_
 #[tokio::test]
 async fn a_retry_storm_leaves_one_row_and_one_delivery() {
     let server = TestServer::start().await;
-    let lab = new_lab(&server).await;
-    let (alice, bob) = (device(&lab, "Alice"), device(&lab, "Bob"));
+    let lab = new_lab(server.addr).await;
+    let (alice, bob) = (lab_device(&lab, "Alice"), lab_device(&lab, "Bob"));
     let mut conn = RawClient::connect_as(&server.ws_url(), alice, 0).await;
     let id = Uuid::now_v7();
     let frame = ClientFrame::Send { id, to: Recipient::User(bob.user_id), body: "storm".into() };
@@ -265,9 +255,9 @@ async fn a_retry_storm_leaves_one_row_and_one_delivery() {
     let copies: MessageCopies = serde_json::from_str(&body).unwrap();
     assert_eq!(copies, MessageCopies { stored_rows: 1, deliveries: 1, stored_body: Some("storm".into()) });
     // Another lab asking about the same id sees nothing of it, body included.
-    let other = new_lab(&server).await;
+    let other = new_lab(server.addr).await;
     let (_, body) =
-        as_device(server.addr, device(&other, "Alice"), "GET", &format!("/api/lab/messages/{id}"), None).await;
+        as_device(server.addr, lab_device(&other, "Alice"), "GET", &format!("/api/lab/messages/{id}"), None).await;
     let theirs = serde_json::from_str::<MessageCopies>(&body).unwrap();
     assert_eq!((theirs.stored_rows, theirs.stored_body), (0, None));
     server.stop().await;
@@ -283,14 +273,14 @@ async fn idle_labs_are_deleted_whole_but_not_while_a_device_is_connected() {
         c.lab_presence_ttl_ms = 600_000;
     })
     .await;
-    let idle = new_lab(&server).await;
-    let busy = new_lab(&server).await;
+    let idle = new_lab(server.addr).await;
+    let busy = new_lab(server.addr).await;
     // Some history in the idle lab: a delivered message and an undelivered one.
-    let mut alice = RawClient::connect_as(&server.ws_url(), device(&idle, "Alice"), 0).await;
-    send_and_wait_sent(&mut alice, device(&idle, "Bob"), "one").await;
-    send_and_wait_sent(&mut alice, device(&idle, "Bob"), "two").await;
+    let mut alice = RawClient::connect_as(&server.ws_url(), lab_device(&idle, "Alice"), 0).await;
+    send_and_wait_sent(&mut alice, lab_device(&idle, "Bob"), "one").await;
+    send_and_wait_sent(&mut alice, lab_device(&idle, "Bob"), "two").await;
     drop(alice);
-    let _busy_tab = RawClient::connect_as(&server.ws_url(), device(&busy, "You"), 0).await;
+    let _busy_tab = RawClient::connect_as(&server.ws_url(), lab_device(&busy, "You"), 0).await;
 
     // Watch the database, not the API: asking the API is using the lab.
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -298,9 +288,9 @@ async fn idle_labs_are_deleted_whole_but_not_while_a_device_is_connected() {
         assert!(tokio::time::Instant::now() < deadline, "the idle lab was never deleted");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (status, _) = as_device(server.addr, device(&idle, "You"), "GET", "/api/lab", None).await;
+    let (status, _) = as_device(server.addr, lab_device(&idle, "You"), "GET", "/api/lab", None).await;
     assert_eq!(status, 401, "the idle lab's credentials are gone with it");
-    let (status, _) = as_device(server.addr, device(&busy, "Bob"), "GET", "/api/lab", None).await;
+    let (status, _) = as_device(server.addr, lab_device(&busy, "Bob"), "GET", "/api/lab", None).await;
     assert_eq!(status, 200, "a lab with a connected device is not idle");
     assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM labs").await, 1);
     assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM users").await, 3);
@@ -339,12 +329,12 @@ async fn lab_devices_live_with_the_compressed_presence_ttl() {
         c.lab_presence_ttl_ms = lab_ttl.as_millis() as u64;
     })
     .await;
-    let lab = new_lab(&server).await;
-    let bob = device(&lab, "Bob");
+    let lab = new_lab(server.addr).await;
+    let bob = lab_device(&lab, "Bob");
     let mut alice = RawClient::connect(&server.ws_url()).await;
     let credentials = bluetick_shared::frames::Credentials {
-        device_id: device(&lab, "Alice").device_id,
-        token: device(&lab, "Alice").token.clone(),
+        device_id: lab_device(&lab, "Alice").device_id,
+        token: lab_device(&lab, "Alice").token.clone(),
     };
     alice.send(&ClientFrame::hello_as("raw-test", credentials, 0)).await;
     let heartbeat = match alice.recv().await {
@@ -382,7 +372,7 @@ async fn lab_devices_live_with_the_compressed_presence_ttl() {
             Err(close) => panic!("Bob was closed without presence_expired: {close:?}"),
         }
     }
-    let alice_is = heartbeat_heard(&mut alice, device(&lab, "Alice")).await;
+    let alice_is = heartbeat_heard(&mut alice, lab_device(&lab, "Alice")).await;
     assert!(matches!(alice_is, ServerFrame::Presence { online: true, .. }), "{alice_is:?}");
     server.stop().await;
 }
@@ -397,10 +387,10 @@ async fn a_crowd_stops_once_its_owner_has_been_gone_a_while_but_not_before() {
         c.lab_presence_ttl_ms = 600_000;
     })
     .await;
-    let lab = new_lab(&server).await;
-    let other = new_lab(&server).await;
+    let lab = new_lab(server.addr).await;
+    let other = new_lab(server.addr).await;
     let mut crowds = Vec::new();
-    for owner in [device(&lab, "Alice"), device(&other, "Alice")] {
+    for owner in [lab_device(&lab, "Alice"), lab_device(&other, "Alice")] {
         let (status, body) = as_device(server.addr, owner, "POST", "/api/groups", Some(r#"{"name":"g"}"#)).await;
         assert_eq!(status, 201, "{body}");
         let group: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -411,17 +401,17 @@ async fn a_crowd_stops_once_its_owner_has_been_gone_a_while_but_not_before() {
         crowds.push(format!("/api/crowds/{}", crowd["crowd_id"].as_str().unwrap()));
     }
     // The second lab's Alice stays connected; the first one's never connects.
-    let _present = RawClient::connect_as(&server.ws_url(), device(&other, "Alice"), 0).await;
+    let _present = RawClient::connect_as(&server.ws_url(), lab_device(&other, "Alice"), 0).await;
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let (status, _) = as_device(server.addr, device(&lab, "Alice"), "GET", &crowds[0], None).await;
+        let (status, _) = as_device(server.addr, lab_device(&lab, "Alice"), "GET", &crowds[0], None).await;
         if status == 404 {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "the orphaned crowd kept running");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (status, body) = as_device(server.addr, device(&other, "Alice"), "GET", &crowds[1], None).await;
+    let (status, body) = as_device(server.addr, lab_device(&other, "Alice"), "GET", &crowds[1], None).await;
     assert_eq!(status, 200, "the crowd of a present owner keeps running: {body}");
     server.stop().await;
 }
