@@ -48,13 +48,19 @@ async fn retry_storm() {
     }
     assert!(acks.iter().all(|a| *a == acks[0]), "every retry gets the identical ack");
 
-    let mut bob_conn = Connection::connect(&server.ws_url(), DeviceState::new(bob)).await.unwrap();
+    let mut bob_conn = Connection::connect(&server.ws_url(), DeviceState::new(bob.clone())).await.unwrap();
     let got = collect_messages(&mut bob_conn, 1).await;
     assert_eq!(got, [(1, "once".to_string())]);
     assert!(matches!(next(&mut bob_conn).await, Event::Drained { up_to: 1 }));
-    assert_eq!(bob_conn.next_event_within(Duration::from_millis(300)).await.unwrap(), None, "nothing more");
-    assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM messages").await, 1);
-    assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM inbox WHERE kind = 0").await, 1);
+    // Nothing more: the inbox is FIFO, so a second copy would come before the next
+    // message Alice sends. No waiting for silence.
+    raw.send(&ClientFrame::Send { id: Uuid::now_v7(), to: Recipient::User(bob.user_id), body: "after".into() }).await;
+    assert_eq!(collect_messages(&mut bob_conn, 1).await, [(2, "after".to_string())], "nothing more");
+    let (dir, id) = (server.data_dir(), id.to_string());
+    assert_eq!(db::count_with(dir, "SELECT COUNT(*) FROM messages WHERE client_id = ?", &[&id]).await, 1);
+    let deliveries =
+        "SELECT COUNT(*) FROM inbox WHERE kind = 0 AND message_id IN (SELECT id FROM messages WHERE client_id = ?)";
+    assert_eq!(db::count_with(dir, deliveries, &[&id]).await, 1);
     server.stop().await;
 }
 
@@ -141,10 +147,12 @@ async fn reconnect_mid_flush() {
     let mut bob = Connection::connect(&forgetful.url, bob.close().await).await.unwrap();
     assert_eq!(next(&mut bob).await, Event::Drained { up_to: 40 });
     assert_eq!(bob.duplicates_dropped, 20, "21..40 were pushed again and dropped");
-    assert_eq!(bob.next_event_within(Duration::from_millis(300)).await.unwrap(), None, "nothing shown twice");
 
-    // Every message was acknowledged, so Alice sees all 40 delivered.
+    // Every message was acknowledged, so Alice sees all 40 delivered; the next message
+    // she sends is the next thing Bob is shown (FIFO: a copy shown twice would be first).
     wait_for_ticks(&mut alice, &ids, TickState::Delivered).await;
+    alice.send_message(bob_reg.user_id, "after").await.unwrap();
+    assert_eq!(collect_messages(&mut bob, 1).await, [(41, "after".to_string())], "nothing shown twice");
     server.stop().await;
 }
 
@@ -172,7 +180,10 @@ async fn redelivered_entries_are_dropped_by_the_client_library() {
     assert_eq!(next(&mut bob).await, Event::Drained { up_to: 1 });
     assert_eq!(bob.duplicates_dropped, 1, "the entry was pushed again and dropped");
     wait_for_ticks(&mut alice, &[id], TickState::Delivered).await;
-    assert_eq!(bob.next_event_within(Duration::from_millis(300)).await.unwrap(), None, "shown once");
+    // The next message Alice sends is the next thing Bob is shown: FIFO, so a second
+    // showing of "hello" would have come first.
+    alice.send_message(bob_reg.user_id, "after").await.unwrap();
+    assert_eq!(collect_messages(&mut bob, 1).await, [(2, "after".to_string())], "shown once");
     server.stop().await;
 }
 
@@ -209,7 +220,7 @@ async fn spoofed_sender() {
     // What Mallory can send arrives as Mallory's.
     let mut mallory_conn = Connection::connect(&server.ws_url(), DeviceState::new(mallory.clone())).await.unwrap();
     mallory_conn.send_message(bob.user_id, "it's me").await.unwrap();
-    let mut bob_conn = Connection::connect(&server.ws_url(), DeviceState::new(bob)).await.unwrap();
+    let mut bob_conn = Connection::connect(&server.ws_url(), DeviceState::new(bob.clone())).await.unwrap();
     loop {
         if let Event::Message { message, .. } = next(&mut bob_conn).await {
             assert_eq!(message.from_user, mallory.user_id);

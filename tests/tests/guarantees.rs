@@ -93,10 +93,7 @@ async fn retry_across_connections() {
     let got = collect_messages(&mut bob, 200).await;
     let expected: Vec<(u64, String)> = (0..200).map(|i| (i as u64 + 1, format!("m{i}"))).collect();
     assert_eq!(got, expected);
-    assert_eq!(
-        bob.next_event_within(std::time::Duration::from_millis(300)).await.unwrap(),
-        Some(bluetick_backend::client::Event::Drained { up_to: 200 })
-    );
+    assert_eq!(bluetick_tests::events::next(&mut bob).await, bluetick_backend::client::Event::Drained { up_to: 200 });
     server.stop().await;
 }
 
