@@ -1,7 +1,7 @@
 //! The simulated crowd: N group members that are real clients.
 //!
 //! Each member is a registered device that connects over a real WebSocket through the
-//! same [`client`](crate::client) library as everyone else, heartbeats, acknowledges
+//! same [`bluetick_client`] library as everyone else, heartbeats, acknowledges
 //! what it receives and reads it after a random delay. Some start offline and come back
 //! later, reconnecting with the shared backoff policy. A seed makes a run reproducible:
 //! the same seed gives every member the same delays. The delays run on the server's
@@ -19,9 +19,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::client::e2e::E2eDevice;
-use crate::client::{Connection, DeviceState, Event};
 use crate::clock::Clock;
+use bluetick_client::e2e::E2eDevice;
+use bluetick_client::{Connection, DeviceState, Event};
 
 /// How a crowd behaves.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -239,7 +239,7 @@ impl Behaviour {
         connection: &mut Connection,
         frame: ServerFrame,
         reads: &mut Vec<(Instant, u64)>,
-    ) -> Result<(), crate::client::ClientError> {
+    ) -> Result<(), bluetick_client::ClientError> {
         let event = connection.absorb(frame).await?;
         let dropped = connection.duplicates_dropped;
         if let Some(Event::Message { seq, message }) = event {

@@ -23,15 +23,14 @@
 //! - [`state`]: what every handler shares; [`error`]: HTTP errors; [`clock`]: the time
 //!   the lesson's timings (presence, outages, crowd schedules, expiry) read, which tests
 //!   move forward instead of waiting.
-//! - [`client`]: the Rust client library the crowd, tests and load generator share;
-//!   [`crowd`]: simulated group members that use it.
+//! - [`crowd`]: simulated group members, each a device of the Rust client library
+//!   ([`bluetick_client`], a crate of its own that depends on the protocol crate only).
 //! - [`labs`]: lab sandboxes at run time: one per browser, their controls (drop, outage,
 //!   compressed expiry) and the sweep that deletes idle ones; [`lab_load`]: a lab's
 //!   bounded load run (real device pairs, per-second msgs/s and p99, an exact ledger).
 
 pub mod api;
 pub mod cli;
-pub mod client;
 pub mod clock;
 pub mod config;
 pub mod connections;

@@ -1,6 +1,6 @@
 //! # bluetick-load
 //!
-//! The load generator: real clients (the backend's client library over real
+//! The load generator: real clients (`bluetick-client`, the Rust client library, over real
 //! WebSockets) against a real bluetick server, with an exact ledger of every message.
 //!
 //! - [`scenarios`]: one module per scenario: `throughput`, `connections`, `fanout`,

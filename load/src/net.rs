@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use bluetick_backend::client::{ClientError, Connection, DeviceState};
+use bluetick_client::{ClientError, Connection, DeviceState};
 use bluetick_shared::backoff::Backoff;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bluetick_backend::client::{ClientError, Connection, DeviceState, Event};
+use bluetick_client::{ClientError, Connection, DeviceState, Event};
 use bluetick_shared::frames::{ClientFrame, MessageId, Recipient, Registration, ServerFrame, TickState};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -27,7 +27,7 @@ use crate::report::Latency;
 
 /// Frames taken from one socket before acknowledging them together (the client
 /// library's own burst size, so every scenario acks alike).
-pub const BATCH: usize = bluetick_backend::client::ABSORB_BATCH;
+pub const BATCH: usize = bluetick_client::ABSORB_BATCH;
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// How every pair of a run behaves.

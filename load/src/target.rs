@@ -11,8 +11,8 @@ use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use bluetick_backend::client::http::request;
 use bluetick_backend::store::Store;
+use bluetick_client::http::request;
 use bluetick_shared::frames::{GroupId, Registration};
 use futures_util::StreamExt;
 use tempfile::TempDir;

@@ -9,6 +9,7 @@
 //! - [`frames`]: the JSON frames sent over `/ws`, one enum per direction, and the
 //!   protocol's rules (handshake, ack and ordering rules, receipts, presence, errors) in
 //!   its module docs. Start there.
+//! - [`groups`]: the JSON bodies of the groups API (a group, its owner and members).
 //! - [`errors`]: the typed error codes an `error` frame carries and the WebSocket close
 //!   codes that go with them.
 //! - [`backoff`]: exponential backoff with jitter and a cap, as a pure function of the
@@ -70,6 +71,7 @@ pub mod connection;
 pub mod e2e;
 pub mod errors;
 pub mod frames;
+pub mod groups;
 pub mod inbox;
 pub mod journey;
 pub mod lab;

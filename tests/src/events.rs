@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bluetick_backend::client::{Connection, Event};
+use bluetick_client::{Connection, Event};
 use bluetick_shared::frames::{MessageId, TickState};
 
 /// How long a test waits for the next event before it fails.

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use bluetick_backend::client::http::request;
+use bluetick_client::http::request;
 use bluetick_shared::frames::Registration;
 use bluetick_shared::lab::LabCreated;
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use bluetick_backend::client::{Connection, DeviceState, Event};
+use bluetick_client::{Connection, DeviceState, Event};
 use bluetick_shared::frames::TickState;
 use bluetick_tests::events::next;
 use bluetick_tests::http::register;

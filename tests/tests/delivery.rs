@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bluetick_backend::client::{ClientError, Connection, DeviceState, Event};
+use bluetick_client::{ClientError, Connection, DeviceState, Event};
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{ClientFrame, Recipient, ServerFrame, TickState};
 use bluetick_tests::client::RawClient;

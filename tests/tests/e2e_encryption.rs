@@ -6,13 +6,13 @@
 use std::collections::{BTreeSet, HashSet};
 use std::net::SocketAddr;
 
-use bluetick_backend::api::groups::GroupView;
-use bluetick_backend::client::e2e::{E2eDevice, Received};
-use bluetick_backend::client::{Connection, DeviceState, Event};
+use bluetick_client::e2e::{E2eDevice, Received};
+use bluetick_client::{Connection, DeviceState, Event};
 use bluetick_shared::e2e::envelope::{Envelope, OLM_NORMAL, OLM_PRE_KEY};
 use bluetick_shared::e2e::keys::{ClaimedKeys, KeyCount, ONE_TIME_KEY_TARGET};
 use bluetick_shared::e2e::{Decrypted, DeviceCrypto, E2eError};
 use bluetick_shared::frames::{ClientFrame, Delivery, GroupId, MessageId, Recipient, Registration, TickState};
+use bluetick_shared::groups::GroupView;
 use bluetick_tests::db;
 use bluetick_tests::events::EVENT_TIMEOUT;
 use bluetick_tests::http::{as_device, register};
@@ -374,9 +374,7 @@ async fn e2e_key_upload_rules() {
     let (status, _) = bluetick_tests::http::get(server.addr, "/api/keys/count").await;
     assert_eq!(status, 401, "who is asking?");
     let (status, body) =
-        bluetick_backend::client::http::request(server.addr, "PUT", "/api/keys", Some(&upload_json), None)
-            .await
-            .unwrap();
+        bluetick_client::http::request(server.addr, "PUT", "/api/keys", Some(&upload_json), None).await.unwrap();
     assert_eq!(status, 401, "{body}");
     // Bob cannot publish Alice's keys as his: the signatures name Alice's device.
     let (status, body) = as_device(server.addr, &bob, "PUT", "/api/keys", Some(&upload_json)).await;

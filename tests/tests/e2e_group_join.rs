@@ -5,11 +5,11 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use bluetick_backend::api::groups::GroupView;
-use bluetick_backend::client::e2e::E2eDevice;
-use bluetick_backend::client::{Connection, DeviceState, Event};
+use bluetick_client::e2e::E2eDevice;
+use bluetick_client::{Connection, DeviceState, Event};
 use bluetick_shared::e2e::{Decrypted, E2eError};
 use bluetick_shared::frames::{Delivery, GroupId, Recipient, Registration};
+use bluetick_shared::groups::GroupView;
 use bluetick_tests::events::next;
 use bluetick_tests::http::{as_device, register};
 use bluetick_tests::server::TestServer;

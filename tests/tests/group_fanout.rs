@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bluetick_backend::api::crowds::{CrowdReport, CrowdStarted};
-use bluetick_backend::api::groups::GroupView;
-use bluetick_backend::client::{Connection, DeviceState};
+use bluetick_client::{Connection, DeviceState};
 use bluetick_shared::frames::{ClientFrame, GroupId, MessageId, Registration, ServerFrame, TickState};
+use bluetick_shared::groups::GroupView;
 use bluetick_tests::client::RawClient;
 use bluetick_tests::db;
 use bluetick_tests::events::wait_for_ticks;

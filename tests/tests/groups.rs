@@ -4,12 +4,12 @@
 use std::time::{Duration, Instant};
 
 use bluetick_backend::api::crowds::{CrowdReport, CrowdStarted};
-use bluetick_backend::api::groups::GroupView;
-use bluetick_backend::client::{Connection, DeviceState, Event};
+use bluetick_client::{Connection, DeviceState, Event};
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{
     ClientFrame, GroupId, MAX_GROUP_MEMBERS, Recipient, Registration, ServerFrame, TickState,
 };
+use bluetick_shared::groups::GroupView;
 use bluetick_tests::client::RawClient;
 use bluetick_tests::db;
 use bluetick_tests::events::next;

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use bluetick_backend::client::{Connection, DeviceState};
+use bluetick_client::{Connection, DeviceState};
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{ClientFrame, MessageId, Recipient, Registration, ServerFrame, TickState};
 use bluetick_tests::client::RawClient;
@@ -93,7 +93,7 @@ async fn retry_across_connections() {
     let got = collect_messages(&mut bob, 200).await;
     let expected: Vec<(u64, String)> = (0..200).map(|i| (i as u64 + 1, format!("m{i}"))).collect();
     assert_eq!(got, expected);
-    assert_eq!(bluetick_tests::events::next(&mut bob).await, bluetick_backend::client::Event::Drained { up_to: 200 });
+    assert_eq!(bluetick_tests::events::next(&mut bob).await, bluetick_client::Event::Drained { up_to: 200 });
     server.stop().await;
 }
 
@@ -135,9 +135,7 @@ async fn id_reuse_by_other_sender() {
     let mut bob_conn = Connection::connect(&server.ws_url(), DeviceState::new(bob)).await.unwrap();
     let mut from: Vec<(Uuid, String)> = Vec::new();
     while from.len() < 3 {
-        if let bluetick_backend::client::Event::Message { message, .. } =
-            bluetick_tests::events::next(&mut bob_conn).await
-        {
+        if let bluetick_client::Event::Message { message, .. } = bluetick_tests::events::next(&mut bob_conn).await {
             assert_eq!(message.id, id);
             from.push((message.from_device, message.body));
         }

@@ -1,7 +1,7 @@
 //! Devices and connections: one live connection per device, more devices per user, and
 //! the pipeline trace an observer sees.
 
-use bluetick_backend::client::{Connection, DeviceState, Event};
+use bluetick_client::{Connection, DeviceState, Event};
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{ClientFrame, Recipient, Registration, ServerFrame, TickState, TraceStage};
 use bluetick_tests::client::RawClient;

@@ -2,7 +2,7 @@
 //! they do not exist (404, the answer for something that is not there), and over the
 //! WebSocket nothing can be sent to or watched in them.
 
-use bluetick_backend::client::e2e::E2eDevice;
+use bluetick_client::e2e::E2eDevice;
 use bluetick_shared::e2e::keys::{ClaimedKeys, KeyCount};
 use bluetick_shared::frames::{ClientFrame, Recipient, Registration, ServerFrame};
 use bluetick_tests::client::RawClient;

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use bluetick_backend::api::groups::GroupView;
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{ClientFrame, GroupId, MessageId, Recipient, Registration, ServerFrame, TickState};
+use bluetick_shared::groups::GroupView;
 use bluetick_tests::client::{FRAME_TIMEOUT, RawClient};
 use bluetick_tests::db;
 use bluetick_tests::http::{as_device, post_with_bearer, register};

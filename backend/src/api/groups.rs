@@ -18,41 +18,13 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bluetick_shared::frames::{GroupId, MAX_GROUP_MEMBERS, UserId};
-use serde::{Deserialize, Serialize};
+pub use bluetick_shared::groups::{GroupView, Member, NewGroup, NewMember};
 
 use super::auth::Authenticated;
 use super::devices::MAX_NAME_CHARS;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::{AddMember, DeviceIdentity};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewGroup {
-    pub name: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewMember {
-    pub user_id: UserId,
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Member {
-    pub user_id: UserId,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct GroupView {
-    pub id: GroupId,
-    pub name: String,
-    /// The owner: the creator, the only one who may remove other members.
-    pub owner: UserId,
-    pub members: Vec<Member>,
-    pub max_members: usize,
-}
 
 fn json_error(e: JsonRejection, shape: &str) -> AppError {
     AppError::BadRequest(format!("expected {shape}: {}", e.body_text()))

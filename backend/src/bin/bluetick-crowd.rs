@@ -13,10 +13,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use bluetick_backend::api::crowds::{CrowdReport, CrowdStarted};
-use bluetick_backend::api::groups::GroupView;
-use bluetick_backend::client::http::request;
-use bluetick_backend::client::{Connection, DeviceState, Event};
+use bluetick_client::http::request;
+use bluetick_client::{Connection, DeviceState, Event};
 use bluetick_shared::frames::{Registration, TickState};
+use bluetick_shared::groups::GroupView;
 use clap::Parser;
 
 #[derive(Debug, Parser)]

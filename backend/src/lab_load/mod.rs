@@ -22,9 +22,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::client::DeviceState;
 use crate::config::Config;
 use crate::state::AppState;
+use bluetick_client::DeviceState;
 use meter::Meter;
 use pair::{Pair, PairPlan};
 

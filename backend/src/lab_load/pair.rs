@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::meter::Meter;
-use crate::client::{ClientError, Connection, DeviceState, Event};
+use bluetick_client::{ClientError, Connection, DeviceState, Event};
 
 /// How long a lost connection waits before it is reopened.
 const RECONNECT_AFTER: Duration = Duration::from_millis(250);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bluetick_backend::client::DeviceState;
+use bluetick_client::DeviceState;
 use bluetick_shared::frames::{ClientFrame, Registration};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;

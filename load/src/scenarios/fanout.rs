@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bluetick_backend::client::{ClientError, Connection, DeviceState, Event};
+use bluetick_client::{ClientError, Connection, DeviceState, Event};
 use bluetick_shared::frames::{ClientFrame, GroupId, MessageId, Recipient, Registration, TickState};
 use futures_util::FutureExt;
 use tokio::sync::Notify;

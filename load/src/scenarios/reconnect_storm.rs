@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bluetick_backend::client::{ClientError, Connection, DeviceState, Event};
+use bluetick_client::{ClientError, Connection, DeviceState, Event};
 use bluetick_shared::backoff::Backoff;
 use bluetick_shared::frames::{MessageId, Recipient, Registration, TickState};
 use futures_util::FutureExt;

@@ -1,3 +1,5 @@
+//! # bluetick-client
+//!
 //! The Rust client library: a device's connection as the simulated crowd, the tests and
 //! the load generator use it (the browser page runs the same pure logic from
 //! `bluetick_shared` over the browser's WebSocket).

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 
 use super::http::{HttpError, request};
 use super::{ClientError, Connection};
-use crate::api::groups::GroupView;
+use bluetick_shared::groups::GroupView;
 
 #[derive(Debug, thiserror::Error)]
 pub enum E2eClientError {
