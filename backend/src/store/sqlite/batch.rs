@@ -19,7 +19,8 @@ use bluetick_shared::frames::{Delivery, DeviceId, Recipient, ServerFrame, TickSt
 use sqlx::SqliteConnection;
 
 use super::group_acks;
-use super::ops::{self, FactsRow, Inserted, MessageFacts, json_rows, state_code, touched, uuid};
+use super::ops::{self, FactsRow, Inserted, MessageFacts, json_rows, state_code, touched};
+use super::uuid;
 use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome};
 
 /// One inbox row: device, seq, kind (0 message, 1 receipt), message id, receipt state,

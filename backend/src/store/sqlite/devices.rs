@@ -7,9 +7,10 @@ use bluetick_shared::frames::{DeviceId, Registration, UserId};
 use bluetick_shared::lab::LabId;
 use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
+use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::SqliteStore;
+use super::{SqliteStore, uuid};
 use crate::store::{DeviceIdentity, StorageError, unix_millis};
 
 fn new_token() -> String {
@@ -71,11 +72,12 @@ impl SqliteStore {
         let Some((stored_hash, user, name, lab)) = row else {
             return Ok(None);
         };
-        if !constant_time_eq(stored_hash.as_bytes(), hash_token(token).as_bytes()) {
+        // Constant time: how long a prefix matched must not show in how long the answer takes.
+        if !bool::from(stored_hash.as_bytes().ct_eq(hash_token(token).as_bytes())) {
             return Ok(None);
         }
-        let user = parse(&user)?;
-        let lab = lab.as_deref().map(parse).transpose()?;
+        let user = uuid(&user)?;
+        let lab = lab.as_deref().map(uuid).transpose()?;
         Ok(Some(DeviceIdentity { device, user, name, lab }))
     }
 
@@ -93,7 +95,7 @@ impl SqliteStore {
             .bind(user.to_string())
             .fetch_optional(self.pool())
             .await?;
-        row.map(|lab| lab.as_deref().map(parse).transpose()).transpose()
+        Ok(row.map(|lab| lab.as_deref().map(uuid).transpose()).transpose()?)
     }
 }
 
@@ -125,13 +127,4 @@ pub(super) async fn insert_users(
         registrations.push(Registration { user_id, device_id, token, name: name.clone() });
     }
     Ok(registrations)
-}
-
-fn parse(text: &str) -> Result<Uuid, StorageError> {
-    text.parse().map_err(|e| StorageError::Sqlx(sqlx::Error::Decode(Box::new(e))))
-}
-
-/// Compares two secrets without leaking, through timing, how long a prefix matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

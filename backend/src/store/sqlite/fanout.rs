@@ -11,7 +11,8 @@ use bluetick_shared::frames::{Delivery, Recipient, ServerFrame, TickState};
 use sqlx::SqliteConnection;
 
 use super::batch::{insert_inbox, reserve_seqs, take_seq};
-use super::ops::{advance_and_receipt, group_progress, json_rows, uuid};
+use super::ops::{advance_and_receipt, group_progress, json_rows};
+use super::uuid;
 use crate::store::{FanoutOutcome, InboxEntry};
 
 type MessageRow = (String, String, String, String, String, i64, String);

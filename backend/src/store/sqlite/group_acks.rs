@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use bluetick_shared::frames::{GroupProgress, TickState};
 use sqlx::SqliteConnection;
 
-use super::ops::{MessageFacts, advance_and_receipt, json_rows, uuid};
+use super::ops::{MessageFacts, advance_and_receipt, json_rows};
+use super::uuid;
 use crate::store::ReceiptsOutcome;
 
 /// Delivered, read, stored total (set once fan-out is done), entries so far.

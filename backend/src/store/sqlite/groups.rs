@@ -4,7 +4,7 @@ use bluetick_shared::frames::{GroupId, UserId};
 use bluetick_shared::lab::LabId;
 use uuid::Uuid;
 
-use super::SqliteStore;
+use super::{SqliteStore, uuid};
 use crate::store::{AddMember, StorageError, unix_millis};
 
 impl SqliteStore {
@@ -105,9 +105,7 @@ impl SqliteStore {
         .bind(group.to_string())
         .fetch_all(self.pool())
         .await?;
-        rows.into_iter()
-            .map(|(id, name)| Ok((id.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?, name)))
-            .collect()
+        rows.into_iter().map(|(id, name)| Ok((uuid(&id)?, name))).collect()
     }
 
     pub async fn is_member(&self, group: GroupId, user: UserId) -> Result<bool, StorageError> {
@@ -133,9 +131,7 @@ impl SqliteStore {
                 .bind(group.to_string())
                 .fetch_optional(self.pool())
                 .await?;
-        row.map(|lab| lab.as_deref().map(|l| l.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))).transpose())
-            .transpose()
-            .map_err(StorageError::from)
+        row.map(|lab| lab.as_deref().map(uuid).transpose()).transpose().map_err(StorageError::from)
     }
 
     /// The group's creator, who owns it for as long as it exists (see `api::groups`).
@@ -144,7 +140,7 @@ impl SqliteStore {
             .bind(group.to_string())
             .fetch_optional(self.pool())
             .await?;
-        owner.map(|id| id.parse().map_err(|e| StorageError::Sqlx(sqlx::Error::Decode(Box::new(e))))).transpose()
+        Ok(owner.as_deref().map(uuid).transpose()?)
     }
 
     /// Group messages whose fan-out has not finished (after a crash, say), oldest first.

@@ -9,14 +9,9 @@ use bluetick_shared::e2e::keys::{
 };
 use bluetick_shared::frames::{DeviceId, UserId};
 use bluetick_shared::lab::LabId;
-use uuid::Uuid;
 
-use super::SqliteStore;
+use super::{SqliteStore, uuid};
 use crate::store::{PublishKeys, StorageError};
-
-fn parse(text: &str) -> Result<Uuid, StorageError> {
-    text.parse().map_err(|e| StorageError::Sqlx(sqlx::Error::Decode(Box::new(e))))
-}
 
 impl SqliteStore {
     /// Stores `device`'s keys: identity keys on the first upload (later uploads must
@@ -125,7 +120,7 @@ impl SqliteStore {
             };
             claimed.push(ClaimedDevice {
                 device_id: *device,
-                user_id: parse(&user)?,
+                user_id: uuid(&user)?,
                 identity: IdentityKeys { curve25519, ed25519 },
                 one_time_key,
                 fallback,
@@ -146,7 +141,7 @@ impl SqliteStore {
         let devices = rows
             .into_iter()
             .map(|(id, curve25519, ed25519)| {
-                Ok(DeviceKeys { device_id: parse(&id)?, identity: IdentityKeys { curve25519, ed25519 } })
+                Ok(DeviceKeys { device_id: uuid(&id)?, identity: IdentityKeys { curve25519, ed25519 } })
             })
             .collect::<Result<_, StorageError>>()?;
         Ok(UserDevices { user_id: user, devices })

@@ -5,16 +5,12 @@ use bluetick_shared::frames::{DeviceId, MessageId, Registration};
 use bluetick_shared::lab::{LabId, MessageCopies, QueueView, QueuedEntry, Wakeup};
 use uuid::Uuid;
 
-use super::SqliteStore;
 use super::devices::insert_users;
+use super::{SqliteStore, uuid};
 use crate::store::{LabMember, StorageError, unix_millis};
 
 /// Most entries and wake-ups one queue view lists.
 const QUEUE_VIEW_LIMIT: i64 = 200;
-
-fn parse(text: &str) -> Result<Uuid, StorageError> {
-    text.parse().map_err(|e| StorageError::Sqlx(sqlx::Error::Decode(Box::new(e))))
-}
 
 /// Everything that belongs to a lab, for the delete: its users' devices, its users'
 /// messages and the groups they created. Each statement names these through subqueries
@@ -51,9 +47,7 @@ impl SqliteStore {
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|(device, user, name)| {
-                Ok(LabMember { device: parse(device)?, user: parse(user)?, name: name.clone() })
-            })
+            .map(|(device, user, name)| Ok(LabMember { device: uuid(device)?, user: uuid(user)?, name: name.clone() }))
             .collect()
     }
 
@@ -64,7 +58,7 @@ impl SqliteStore {
                 .bind(device.to_string())
                 .fetch_optional(self.pool())
                 .await?;
-        row.map(|lab| lab.as_deref().map(parse).transpose()).transpose()
+        Ok(row.map(|lab| lab.as_deref().map(uuid).transpose()).transpose()?)
     }
 
     /// Records that these labs were in use at `now`.
@@ -87,7 +81,7 @@ impl SqliteStore {
             .bind(before)
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(|id| parse(id)).collect()
+        Ok(rows.iter().map(|id| uuid(id)).collect::<Result<_, _>>()?)
     }
 
     /// Deletes a lab and everything in it, in one transaction.
@@ -147,7 +141,7 @@ impl SqliteStore {
                 Ok(QueuedEntry {
                     seq: seq as u64,
                     kind: kind.into(),
-                    message_id: parse(&client_id)?,
+                    message_id: uuid(&client_id)?,
                     from_name,
                     summary,
                     queued_at,
@@ -174,7 +168,7 @@ impl SqliteStore {
             entries,
             wakeups: wakeups
                 .iter()
-                .map(|(id, at)| Ok(Wakeup { message_id: parse(id)?, at: *at }))
+                .map(|(id, at)| Ok(Wakeup { message_id: uuid(id)?, at: *at }))
                 .collect::<Result<_, StorageError>>()?,
             wakeups_total: wakeups_total as u64,
         })

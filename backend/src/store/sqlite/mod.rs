@@ -45,6 +45,11 @@ use super::{
 };
 use writer::Writer;
 
+/// A UUID stored as text (every id column), or the decode error that names the bad row.
+pub(super) fn uuid(text: &str) -> Result<uuid::Uuid, sqlx::Error> {
+    text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,

@@ -7,11 +7,8 @@ use std::collections::HashMap;
 use bluetick_shared::frames::{DeviceId, GroupProgress, MessageId, Recipient, ServerFrame, TickState, UserId};
 use sqlx::SqliteConnection;
 
+use super::uuid;
 use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched};
-
-pub(super) fn uuid(text: &str) -> Result<uuid::Uuid, sqlx::Error> {
-    text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
 
 /// What a message is, as far as receipts and traces care.
 pub(super) struct MessageFacts {

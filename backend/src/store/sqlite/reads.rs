@@ -4,32 +4,28 @@ use bluetick_shared::frames::{Delivery, DeviceId, GroupProgress, Recipient, Serv
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::SqliteStore;
 use super::ops::state_from_code;
+use super::{SqliteStore, uuid};
 use crate::store::{InboxEntry, StorageError};
-
-fn parse_uuid(text: &str) -> Result<uuid::Uuid, StorageError> {
-    text.parse().map_err(|e| StorageError::Sqlx(sqlx::Error::Decode(Box::new(e))))
-}
 
 /// One inbox row, joined with its message, as a frame.
 fn entry_from_row(device: DeviceId, row: &SqliteRow) -> Result<InboxEntry, StorageError> {
     let seq = row.try_get::<i64, _>("seq")? as u64;
-    let id = parse_uuid(&row.try_get::<String, _>("client_id")?)?;
+    let id = uuid(&row.try_get::<String, _>("client_id")?)?;
     let sent_at: i64 = row.try_get("sent_at")?;
     let group: Option<String> = row.try_get("group_id")?;
     let frame = if row.try_get::<i64, _>("kind")? == 0 {
         let to = match (&group, row.try_get::<Option<String>, _>("recipient_user")?) {
-            (Some(group), _) => Recipient::Group(parse_uuid(group)?),
-            (None, Some(user)) => Recipient::User(parse_uuid(&user)?),
+            (Some(group), _) => Recipient::Group(uuid(group)?),
+            (None, Some(user)) => Recipient::User(uuid(&user)?),
             (None, None) => return Err(StorageError::Sqlx(sqlx::Error::Protocol("message without recipient".into()))),
         };
         ServerFrame::Message {
             seq,
             message: Delivery {
                 id,
-                from_user: parse_uuid(&row.try_get::<String, _>("sender_user")?)?,
-                from_device: parse_uuid(&row.try_get::<String, _>("sender_device")?)?,
+                from_user: uuid(&row.try_get::<String, _>("sender_user")?)?,
+                from_device: uuid(&row.try_get::<String, _>("sender_device")?)?,
                 from_name: row.try_get("name")?,
                 to,
                 body: row.try_get("body")?,
