@@ -44,11 +44,11 @@ impl Session {
     }
 
     async fn on_send(&mut self, id: MessageId, to: Recipient, body: String) -> Result<Option<Ending>, Refusal> {
-        let me = self.me().map_err(|(code, _, m)| (code, Some(id), m))?;
+        let me = self.me().map_err(|r| r.about(id))?;
         if id.get_version_num() != 7 {
-            return Err((ErrorCode::InvalidMessageId, Some(id), "message ids must be UUID version 7".into()));
+            return Err(refuse(ErrorCode::InvalidMessageId, "message ids must be UUID version 7").about(id));
         }
-        self.check_recipient(&me, to).await.map_err(|(code, _, m)| (code, Some(id), m))?;
+        self.check_recipient(&me, to).await.map_err(|r| r.about(id))?;
         let recipient = to;
         let traces = self.state.traces.clone();
         traces.emit(me.user, recipient, id, TraceStage::Received, None, || {
@@ -68,7 +68,7 @@ impl Session {
         };
         let committed = match self.state.store.enqueue_send(message).await {
             Ok(committed) => committed,
-            Err(e) => return Err((ErrorCode::StorageUnavailable, Some(id), e.to_string())),
+            Err(e) => return Err(refuse(ErrorCode::StorageUnavailable, e.to_string()).about(id)),
         };
         let state = self.state.clone();
         let socket_queue = self.socket_queue.clone();

@@ -108,11 +108,29 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Re
     let _ = sink.close().await;
 }
 
-/// A frame refused: the code, the message id it concerned (if any) and why.
-pub(super) type Refusal = (ErrorCode, Option<Uuid>, String);
+/// A frame refused: what the client is told in an `error` frame. Nothing of a refused
+/// frame is stored.
+#[derive(Debug)]
+pub(super) struct Refusal {
+    pub(super) code: ErrorCode,
+    /// The refused message's id, when the frame was a `send`.
+    pub(super) id: Option<Uuid>,
+    pub(super) message: String,
+}
+
+impl Refusal {
+    /// The same refusal, about message `id`.
+    pub(super) fn about(self, id: Uuid) -> Refusal {
+        Refusal { id: Some(id), ..self }
+    }
+
+    fn into_frame(self) -> ServerFrame {
+        ServerFrame::Error { code: self.code, id: self.id, message: self.message }
+    }
+}
 
 pub(super) fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
-    (code, None, message.into())
+    Refusal { code, id: None, message: message.into() }
 }
 
 pub(super) struct Session {
@@ -192,10 +210,10 @@ impl Session {
             match outcome {
                 Ok(None) => {}
                 Ok(Some(ending)) => return ending,
-                Err((code, id, message)) => {
+                Err(refusal) => {
                     self.errors_in_a_row += 1;
-                    tracing::debug!(?code, %message, "refused frame");
-                    if !self.send(ServerFrame::Error { code, id, message }).await {
+                    tracing::debug!(code = ?refusal.code, message = %refusal.message, "refused frame");
+                    if !self.send(refusal.into_frame()).await {
                         return Ending::PeerGone;
                     }
                     if self.errors_in_a_row >= MAX_CONSECUTIVE_ERRORS {
