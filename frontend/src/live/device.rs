@@ -18,7 +18,7 @@ use bluetick_shared::e2e::receiver::Opened;
 use bluetick_shared::frames::{
     ClientFrame, Credentials, Delivery, DeviceId, GroupProgress, MessageId, Recipient, Registration, UserId,
 };
-use bluetick_shared::phone::{Changed, Phone, PhoneIo};
+use bluetick_shared::phone::{Changed, Draft, Phone, PhoneIo};
 pub use bluetick_shared::phone::{MemberTrace, PresenceState, Received, SentMessage, StageEvent};
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
@@ -210,7 +210,7 @@ impl LiveDevice {
     pub fn send_body(&self, to: Recipient, shown: String, wire: String) -> MessageId {
         let id = uuid::Uuid::now_v7();
         let (now_us, ready) = (clock::now_ms() as i64 * 1000, self.connection.is_ready());
-        self.with_phone(|phone, io| phone.send(id, to, shown, wire, now_us, ready, io));
+        self.with_phone(|phone, io| phone.send(Draft { id, to, shown, wire }, now_us, ready, io));
         id
     }
 

@@ -69,6 +69,16 @@ impl Changed {
     }
 }
 
+/// A message about to be sent: `shown` is what the phone shows while `wire` (say, an
+/// envelope of ciphertext) travels.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub id: MessageId,
+    pub to: Recipient,
+    pub shown: String,
+    pub wire: String,
+}
+
 /// A phone's protocol state (see the module docs).
 #[derive(Debug)]
 pub struct Phone {
@@ -151,19 +161,10 @@ impl Phone {
         }
     }
 
-    /// Sends a new message `id`, showing `shown` while `wire` (say, an envelope of
-    /// ciphertext) travels. It waits in the outbox, resent with the same id, until the
+    /// Sends a new message. It waits in the outbox, resent with the same id, until the
     /// server acknowledges it.
-    pub fn send(
-        &mut self,
-        id: MessageId,
-        to: Recipient,
-        shown: String,
-        wire: String,
-        now_us: i64,
-        connected: bool,
-        io: &mut impl PhoneIo,
-    ) -> Changed {
+    pub fn send(&mut self, draft: Draft, now_us: i64, connected: bool, io: &mut impl PhoneIo) -> Changed {
+        let Draft { id, to, shown, wire } = draft;
         let frame = self.outbox.queue(id, to, wire.clone());
         self.sent.push(SentMessage {
             id,

@@ -112,7 +112,12 @@ fn a_reloaded_phone_drops_what_it_acknowledged_before() {
 fn an_offline_send_waits_and_goes_again_with_its_id_after_welcome() {
     let (mut phone, mut io) = (Phone::new(0), Recorder { offline: true, ..Recorder::default() });
     let id = Uuid::now_v7();
-    phone.send(id, Recipient::User(Uuid::now_v7()), "hi".into(), "hi".into(), 0, false, &mut io);
+    phone.send(
+        Draft { id, to: Recipient::User(Uuid::now_v7()), shown: "hi".into(), wire: "hi".into() },
+        0,
+        false,
+        &mut io,
+    );
     assert_eq!(phone.sent()[0].sends, 0);
     assert!(io.log.iter().any(|l| l.contains("waits in the outbox")));
     io.offline = false;
@@ -133,7 +138,12 @@ fn an_offline_send_waits_and_goes_again_with_its_id_after_welcome() {
 fn ticks_only_move_forward() {
     let (mut phone, mut io) = (Phone::new(0), Recorder::default());
     let id = Uuid::now_v7();
-    phone.send(id, Recipient::User(Uuid::now_v7()), "hi".into(), "hi".into(), 0, true, &mut io);
+    phone.send(
+        Draft { id, to: Recipient::User(Uuid::now_v7()), shown: "hi".into(), wire: "hi".into() },
+        0,
+        true,
+        &mut io,
+    );
     phone.on_frame(ServerFrame::Sent { id, at: 1 }, &mut io);
     phone.on_frame(receipt(1, id, TickState::Read), &mut io);
     phone.on_frame(receipt(2, id, TickState::Delivered), &mut io);
@@ -182,7 +192,12 @@ fn read_all_marks_every_unread_message_and_tells_the_server_once() {
 fn a_group_messages_member_traces_go_to_the_grid_and_its_own_steps_to_the_message() {
     let (mut phone, mut io) = (Phone::new(0), Recorder::default());
     let id = Uuid::now_v7();
-    phone.send(id, Recipient::Group(Uuid::now_v7()), "all".into(), "all".into(), 1_000, true, &mut io);
+    phone.send(
+        Draft { id, to: Recipient::Group(Uuid::now_v7()), shown: "all".into(), wire: "all".into() },
+        1_000,
+        true,
+        &mut io,
+    );
     let trace = |device| ServerFrame::Trace { id, stage: TraceStage::Stored, at_us: 3_000, device, detail: "d".into() };
     phone.on_frame(trace(Some(Uuid::now_v7())), &mut io);
     phone.on_frame(trace(None), &mut io);
