@@ -4,31 +4,31 @@
 //! database every instructor already has. WAL lets readers (deliveries, the lab's queue
 //! views) run while the writer commits. `synchronous = FULL` keeps every acknowledged
 //! commit across a power cut, not only across a process crash: the lab promises "no data
-//! loss", and group commit (see [`writer`]) pays for the fsync once per batch.
+//! loss", and group commit (see `writer`) pays for the fsync once per batch.
 //!
-//! - [`devices`]: registration and authentication; [`groups`]: groups and members.
-//! - [`fanout`]: group fan-out in resumable batches.
-//! - [`keys`]: the key directory for end-to-end encryption (one-time keys claimed once).
-//! - [`labs`]: lab sandboxes: creating, listing, the queue view, deleting idle ones.
-//! - [`writer`]: the single writer task: every message, ack, read and expiry goes
+//! - `devices`: registration and authentication; `groups`: groups and members.
+//! - `fanout`: group fan-out in resumable batches.
+//! - `keys`: the key directory for end-to-end encryption (one-time keys claimed once).
+//! - `labs`: lab sandboxes: creating, listing, the queue view, deleting idle ones.
+//! - `writer`: the single writer task: every message, ack, read and expiry goes
 //!   through it and is committed in batches.
-//! - [`batch`]: sends and acks for a whole batch in a few statements;
-//!   [`group_acks`]: a run of acks' group deliveries counted at once.
-//! - [`ops`]: the SQL of the other writes, and the idempotent insert.
-//! - [`reads`]: inbox reads for delivery and for the lab's queue view.
+//! - `batch`: sends and acks for a whole batch in a few statements;
+//!   `group_acks`: a run of acks' group deliveries counted at once.
+//! - `ops`: the SQL of the other writes, and the idempotent insert.
+//! - `reads`: inbox reads for delivery and for the lab's queue view.
 
-pub mod batch;
+mod batch;
 #[cfg(test)]
 mod batch_tests;
-pub mod devices;
-pub mod fanout;
-pub mod group_acks;
-pub mod groups;
-pub mod keys;
-pub mod labs;
-pub mod ops;
-pub mod reads;
-pub mod writer;
+mod devices;
+mod fanout;
+mod group_acks;
+mod groups;
+mod keys;
+mod labs;
+mod ops;
+mod reads;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;

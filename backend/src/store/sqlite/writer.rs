@@ -84,7 +84,9 @@ impl Writer {
         self.enqueue(op).await?.await.map_err(|_| StorageError::WriterGone)?
     }
 
-    /// Stores a message (idempotently) and its inbox entries.
+    /// Stores a message (idempotently) and its inbox entries, waiting for the commit (the
+    /// gateway queues with [`Writer::enqueue_send`] instead, so it never waits in line).
+    #[cfg(test)]
     pub async fn send(&self, message: NewMessage) -> Result<SendOutcome, StorageError> {
         self.enqueue_send(message).await?.await
     }
