@@ -10,16 +10,18 @@
 //!   call it on `127.0.0.1:0`.
 //! - [`routes`]: the router: `/ws`, `/api/…` ([`api`]), `/healthz`, the static page
 //!   ([`page`]: precompressed, cached by content hash).
-//! - [`gateway`]: one WebSocket connection's life; its module docs follow a message from
-//!   the `send` frame to the `delivered` receipt.
+//! - [`gateway`]: one WebSocket connection's life, up to "this frame is valid and its
+//!   write is queued"; its module docs follow a frame from the socket to the store.
 //! - [`store`]: SQLite: the idempotent insert, the per-device inbox (the durable offline
 //!   queue), receipts, dead letters, push wake-ups; a single writer with group commit.
-//! - [`delivery`]: after a commit, push to connected devices or record a push wake-up;
-//!   [`fanout`]: the worker that turns a group message into one delivery per member.
-//! - [`connections`]: which device is connected where; [`peer`]: a connection as others
-//!   push to it (bounded; slow consumers are disconnected, never silently skipped).
+//! - [`delivery`]: everything after a commit; its module docs follow a committed message
+//!   to the `delivered` receipt: `sent` or the dedup hit, push to connected devices or
+//!   record a push wake-up, the fan-out worker (one inbox entry per group member), the
+//!   routing table (which device is connected where), receipts, and the FAILED sweep.
+//! - [`peer`]: a connection as others push to it (bounded; slow consumers are
+//!   disconnected, never silently skipped).
 //! - [`presence`]: who is online, last seen, and who watches; [`trace`]: the pipeline
-//!   events the lesson's tick view is drawn from; [`expiry`]: the FAILED sweep.
+//!   events the lesson's tick view is drawn from.
 //! - [`state`]: what every handler shares; [`error`]: HTTP errors; [`clock`]: the time
 //!   the lesson's timings (presence, outages, crowd schedules, expiry) read, which tests
 //!   move forward instead of waiting.
@@ -33,12 +35,9 @@ pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod connections;
 pub mod crowd;
-pub mod delivery;
+mod delivery;
 pub mod error;
-pub mod expiry;
-pub mod fanout;
 pub mod gateway;
 pub mod lab_load;
 pub mod labs;

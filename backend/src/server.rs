@@ -30,7 +30,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let store = Store::open_sqlite(&config.data_dir).await?;
-    let (fanout_jobs, fanout_queue) = tokio::sync::mpsc::channel(crate::fanout::QUEUE_CAPACITY);
+    let (fanout_jobs, fanout_queue) = tokio::sync::mpsc::channel(crate::delivery::fanout::QUEUE_CAPACITY);
     let local = listener.local_addr()?;
     let reachable = match local.ip() {
         ip if ip.is_unspecified() && ip.is_ipv4() => std::net::SocketAddr::from(([127, 0, 0, 1], local.port())),
@@ -39,8 +39,8 @@ pub async fn run(
     };
     let state = AppState::new(config, store.clone(), fanout_jobs, format!("ws://{reachable}/ws"));
     let app = router(state.clone());
-    let sweeper = tokio::spawn(crate::expiry::run(state.clone()));
-    let fanout = tokio::spawn(crate::fanout::run(state.clone(), fanout_queue));
+    let sweeper = tokio::spawn(crate::delivery::expiry::run(state.clone()));
+    let fanout = tokio::spawn(crate::delivery::fanout::run(state.clone(), fanout_queue));
     let lab_sweeper = tokio::spawn(crate::labs::sweep(state.clone()));
 
     let token = state.shutdown.clone();

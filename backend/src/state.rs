@@ -8,8 +8,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::connections::Connections;
 use crate::crowd::CrowdRegistry;
+use crate::delivery::connections::Connections;
 use crate::lab_load::LoadRuns;
 use crate::labs::LabControls;
 use crate::presence::Presence;

@@ -1,21 +1,21 @@
 //! Every frame after `hello`: send, ack, read, heartbeat, watch presence, observe.
 //!
-//! Sends and acks are queued to the writer in the order they arrive and then awaited in
-//! a task of their own, so a connection keeps reading while its writes commit; at most
-//! `MAX_IN_FLIGHT` wait at once, after which the reader waits too.
+//! Sends and acks are queued to the writer in the order they arrive; what follows their
+//! commit is [`crate::delivery`]'s, run in a task of its own, so a connection keeps
+//! reading while its writes commit. At most `MAX_IN_FLIGHT` wait at once, after which
+//! the reader waits too.
 
 use std::sync::atomic::Ordering;
 
 use bluetick_shared::errors::ErrorCode;
-use bluetick_shared::frames::{
-    ClientFrame, MAX_READ_SEQS, MAX_WATCHED, MessageId, Recipient, ServerFrame, TraceStage, UserId,
-};
+use bluetick_shared::frames::{ClientFrame, MAX_READ_SEQS, MAX_WATCHED, MessageId, Recipient, TraceStage, UserId};
+
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::close::Ending;
 use super::session::{Refusal, Session, refuse};
-use crate::delivery::{deliver_message, deliver_receipts, sent_frame};
-use crate::peer::text_message;
-use crate::store::{DeviceIdentity, NewMessage, SendOutcome};
+use crate::delivery;
+use crate::store::{DeviceIdentity, NewMessage};
 use crate::trace::Conversation;
 
 impl Session {
@@ -43,72 +43,38 @@ impl Session {
             .ok_or_else(|| refuse(ErrorCode::NotAuthenticated, "this needs a device: send hello with credentials"))
     }
 
+    /// Validates a `send`, queues its write and hands it to delivery, which answers
+    /// `sent` after the commit.
     async fn on_send(&mut self, id: MessageId, to: Recipient, body: String) -> Result<Option<Ending>, Refusal> {
         let me = self.me().map_err(|r| r.about(id))?;
         if id.get_version_num() != 7 {
             return Err(refuse(ErrorCode::InvalidMessageId, "message ids must be UUID version 7").about(id));
         }
         self.check_recipient(&me, to).await.map_err(|r| r.about(id))?;
-        let recipient = to;
-        let traces = self.state.traces.clone();
-        traces.emit(me.user, recipient, id, TraceStage::Received, None, || {
+        self.state.traces.emit(me.user, to, id, TraceStage::Received, None, || {
             format!("chat server read the send frame from {}", me.name)
         });
         let permit = self.in_flight.clone().acquire_owned().await.expect("semaphore never closes");
-        let message = NewMessage {
-            sender: me.clone(),
-            id,
-            to: recipient,
-            body,
-            now: self.state.clock.unix_millis(),
-            ttl_ms: me
-                .lab
-                .and_then(|lab| self.state.labs.expiry_ms(lab))
-                .unwrap_or_else(|| (self.state.config.message_ttl_secs as i64).saturating_mul(1000)),
-        };
+        let sender = me.user;
+        let now = self.state.clock.unix_millis();
+        let ttl_ms = self.ttl_ms(&me);
+        let message = NewMessage { sender: me, id, to, body, now, ttl_ms };
         let committed = match self.state.store.enqueue_send(message).await {
             Ok(committed) => committed,
             Err(e) => return Err(refuse(ErrorCode::StorageUnavailable, e.to_string()).about(id)),
         };
-        let state = self.state.clone();
-        let socket_queue = self.socket_queue.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let reply = match committed.await {
-                Ok(SendOutcome::Duplicate { sent_at }) => {
-                    traces.emit(me.user, recipient, id, TraceStage::DedupHit, None, || {
-                        "ON CONFLICT DO NOTHING: this id was stored before; same ack, nothing new".into()
-                    });
-                    sent_frame(id, sent_at)
-                }
-                Ok(SendOutcome::Stored { sent_at, deliveries, fanout }) => {
-                    traces.emit(me.user, recipient, id, TraceStage::Stored, None, || "committed once: SENT".into());
-                    let _ = socket_queue.send(text_message(&sent_frame(id, sent_at))).await;
-                    match fanout {
-                        Some(job) => {
-                            traces.emit(me.user, recipient, id, TraceStage::RecipientLookup, None, || {
-                                "group: the fan-out worker reads the participant list".into()
-                            });
-                            let _ = state.fanout.send(job).await;
-                        }
-                        None => {
-                            traces.emit(me.user, recipient, id, TraceStage::RecipientLookup, None, || {
-                                format!("recipient has {} device(s)", deliveries.len())
-                            });
-                            deliver_message(&state, me.user, recipient, id, deliveries).await;
-                        }
-                    }
-                    return;
-                }
-                Err(e) => ServerFrame::Error {
-                    code: ErrorCode::StorageUnavailable,
-                    id: Some(id),
-                    message: format!("not stored ({e}); retry with the same id"),
-                },
-            };
-            let _ = socket_queue.send(text_message(&reply)).await;
-        });
+        let delivery =
+            delivery::on_send_committed(self.state.clone(), sender, to, id, committed, self.socket_queue.clone());
+        tokio::spawn(holding(permit, delivery));
         Ok(None)
+    }
+
+    /// How long a message from `me` may wait for delivery: its lab's compressed expiry,
+    /// if it has one, else the server's.
+    fn ttl_ms(&self, me: &DeviceIdentity) -> i64 {
+        me.lab
+            .and_then(|lab| self.state.labs.expiry_ms(lab))
+            .unwrap_or_else(|| (self.state.config.message_ttl_secs as i64).saturating_mul(1000))
     }
 
     async fn on_ack(&mut self, up_to: u64) -> Result<Option<Ending>, Refusal> {
@@ -127,21 +93,8 @@ impl Session {
             .enqueue_ack(me.device, up_to, self.state.clock.unix_millis())
             .await
             .map_err(|e| refuse(ErrorCode::StorageUnavailable, e.to_string()))?;
-        let state = self.state.clone();
-        let socket_queue = self.socket_queue.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            match committed.await {
-                Ok(outcome) => deliver_receipts(&state, outcome, TraceStage::Acked),
-                Err(e) => {
-                    let frame = ServerFrame::error(
-                        ErrorCode::StorageUnavailable,
-                        format!("ack not stored ({e}); send it again"),
-                    );
-                    let _ = socket_queue.send(text_message(&frame)).await;
-                }
-            }
-        });
+        let delivery = delivery::on_ack_committed(self.state.clone(), committed, self.socket_queue.clone());
+        tokio::spawn(holding(permit, delivery));
         Ok(None)
     }
 
@@ -174,7 +127,7 @@ impl Session {
                 ),
             ));
         }
-        deliver_receipts(&self.state, outcome, TraceStage::Read);
+        delivery::on_read_committed(&self.state, outcome);
         Ok(None)
     }
 
@@ -243,4 +196,11 @@ impl Session {
             }
         }
     }
+}
+
+/// Runs what follows a queued write while it holds one of the connection's in-flight
+/// permits, so the reader stops once `MAX_IN_FLIGHT` writes await their commit.
+async fn holding(permit: OwnedSemaphorePermit, delivery: impl Future<Output = ()>) {
+    let _permit = permit;
+    delivery.await;
 }

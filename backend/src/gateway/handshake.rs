@@ -88,7 +88,7 @@ impl Session {
         self.pushed_up_to.store(resume_after, Ordering::SeqCst);
 
         let (notices_tx, notices) = mpsc::channel(state.config.connection_queue.max(1));
-        let progress = std::sync::Arc::new(crate::connections::ProgressSlot::default());
+        let progress = std::sync::Arc::new(crate::delivery::progress::ProgressSlot::default());
         state.connections.register(device, self.peer.clone(), notices_tx, progress.clone());
         let socket_queue = self.socket_queue.clone();
         self.progress_pusher = Some(tokio::spawn(async move {

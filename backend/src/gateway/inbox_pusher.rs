@@ -3,7 +3,7 @@
 //! First the backlog: everything after the sequence the device said it has, read from
 //! the database page by page (this is the offline queue flushing, FIFO). Then `drained`.
 //! Then live entries as they are committed, announced by notices from
-//! [`Connections`](crate::connections::Connections). A notice that skips ahead (notices
+//! [`Connections`](crate::delivery::connections::Connections). A notice that skips ahead (notices
 //! can overtake each other; entries can expire) sends the pusher back to the database to
 //! fill the gap, so the device never sees sequence n+1 before n.
 

@@ -1,16 +1,19 @@
 //! The WebSocket gateway: from the HTTP upgrade to the end of one connection.
 //!
 //! A message's way through here: [`upgrade`](fn@upgrade) → `session` (reads the frame)
-//! → `dispatch` (`on_send`: validate, queue the idempotent insert, answer `sent` after
-//! the commit) → [`crate::delivery`] (push to the recipient's connection) →
-//! `inbox_pusher` on the recipient's connection (in order, after any backlog) → the
-//! recipient's `ack` comes back through `dispatch::on_ack` → a `delivered` receipt.
+//! → `dispatch` (`on_send`: validate, trace `received`, queue the idempotent insert).
+//! The gateway ends there: the frame is valid and its write is queued. What follows the
+//! commit (`sent`, pushing to the recipient's connection, receipts) is
+//! [`crate::delivery`]'s; the gateway comes back in at the recipient's end, where
+//! `inbox_pusher` writes the entry to the socket (in order, after any backlog), and the
+//! recipient's `ack` arrives through `dispatch::on_ack` to be queued in turn.
 //!
 //! - `upgrade`: the `/ws` handler; sizes the socket's buffers.
 //! - `session`: one connection's life: a writer task fed by a bounded queue, the read
 //!   loop, timers (handshake, presence TTL) and clean-up.
 //! - `handshake`: `hello`: version check, authentication, taking over the device's route.
-//! - `dispatch`: every frame after `hello`.
+//! - `dispatch`: every frame after `hello`; each send or ack holds one of the connection's
+//!   in-flight permits until delivery is done with it.
 //! - `inbox_pusher`: the task that pushes a device's inbox in sequence order: the
 //!   backlog first (the offline queue), then `drained`, then live entries as they come.
 //! - `close`: why a connection ends and the close frame that says so.

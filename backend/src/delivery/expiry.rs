@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use bluetick_shared::frames::TraceStage;
 
-use crate::delivery::deliver_receipts;
+use super::receipts::deliver_receipts;
 use crate::state::AppState;
 
 /// Messages dead-lettered per transaction at most, so one sweep never holds the writer
 /// for long.
 const SWEEP_BATCH: i64 = 500;
 
-pub async fn run(state: AppState) {
+pub(crate) async fn run(state: AppState) {
     let every = Duration::from_millis(state.config.expiry_sweep_ms.max(10));
     // The first sweep right away, then one `every` after the last one ended. On the
     // server's clock, so a test that moves it past a message's expiry wakes the sweep.

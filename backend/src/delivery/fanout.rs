@@ -5,19 +5,20 @@
 //! delivery). Jobs live in the database, so on start the worker first resumes whatever a
 //! crash interrupted, then takes new jobs in the order they were sent.
 
-use bluetick_shared::frames::TraceStage;
+use bluetick_shared::frames::{Recipient, TraceStage};
 use tokio::sync::mpsc;
 
-use crate::delivery::{deliver_receipts, push_entry};
+use super::push::push_entries;
+use super::receipts::deliver_receipts;
 use crate::state::AppState;
 use crate::store::{ReceiptsOutcome, unix_millis};
 
 /// Members fanned out to per transaction.
 const BATCH_MEMBERS: i64 = 256;
 /// Jobs queued for the worker at most; senders wait beyond that.
-pub const QUEUE_CAPACITY: usize = 4096;
+pub(crate) const QUEUE_CAPACITY: usize = 4096;
 
-pub async fn run(state: AppState, mut jobs: mpsc::Receiver<i64>) {
+pub(crate) async fn run(state: AppState, mut jobs: mpsc::Receiver<i64>) {
     match state.store.pending_fanouts().await {
         Ok(pending) => {
             if !pending.is_empty() {
@@ -52,10 +53,8 @@ async fn fan_out(state: &AppState, job: i64) {
             }
         };
         if let (Some(id), Some(sender), Some(group)) = (outcome.id, outcome.sender, outcome.group) {
-            let to = bluetick_shared::frames::Recipient::Group(group);
-            for entry in outcome.entries {
-                push_entry(state, sender, to, id, entry).await;
-            }
+            let to = Recipient::Group(group);
+            push_entries(state, sender, to, id, outcome.entries).await;
             if outcome.done {
                 state.traces.emit(sender, to, id, TraceStage::RecipientLookup, None, || {
                     "fan-out complete: every member device has its delivery record".into()

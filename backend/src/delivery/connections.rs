@@ -2,7 +2,7 @@
 //! `conn:{user}` keys in Redis play in the lesson's reference design).
 //!
 //! Each device has at most one live connection; registering a new one closes the old
-//! with `replaced`. Inbox entries are handed to the connection's delivery task through a
+//! with `replaced`. Inbox entries are handed to the connection's inbox pusher through a
 //! bounded queue of notices; a full queue means the device is not keeping up and it is
 //! disconnected, while its entries stay in the durable inbox.
 
@@ -11,68 +11,19 @@ use std::sync::{Arc, Mutex};
 
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{DeviceId, GroupProgress, MessageId};
+use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
+use super::progress::ProgressSlot;
 use crate::peer::Peer;
 use crate::store::InboxEntry;
-
-/// Notices waiting for one connection's delivery task at most.
-pub const NOTICE_CAPACITY: usize = 1024;
 
 #[derive(Debug, Clone)]
 struct Route {
     peer: Peer,
     notices: mpsc::Sender<InboxEntry>,
     progress: Arc<ProgressSlot>,
-}
-
-/// The latest delivered/read counts of a device's group messages, waiting to be sent.
-///
-/// Counts change once per member receipt (a thousand times for a big group), but only
-/// the latest matters, so they are merged here and sent as fast as the client reads:
-/// however many receipts arrive, this holds one entry per message.
-#[derive(Debug, Default)]
-pub struct ProgressSlot {
-    /// The highest counts seen per message, and whether they changed since last sent.
-    latest: Mutex<HashMap<MessageId, (GroupProgress, bool)>>,
-    pub changed: Notify,
-}
-
-impl ProgressSlot {
-    fn merge(&self, id: MessageId, progress: GroupProgress) {
-        let mut latest = self.latest.lock().unwrap();
-        let (entry, dirty) = latest.entry(id).or_insert((progress, true));
-        // Outcomes can be handled out of order: a late, smaller count is ignored rather
-        // than sent.
-        let merged = entry.merge(progress);
-        if merged != *entry {
-            *entry = merged;
-            *dirty = true;
-        }
-        let notify = *dirty;
-        drop(latest);
-        if notify {
-            self.changed.notify_one();
-        }
-    }
-
-    /// The counts that changed since last taken. Messages read by every member are
-    /// forgotten once sent: nothing about them can change any more.
-    pub fn take(&self) -> Vec<(MessageId, GroupProgress)> {
-        let mut latest = self.latest.lock().unwrap();
-        let changed: Vec<_> = latest
-            .iter_mut()
-            .filter(|(_, (_, dirty))| *dirty)
-            .map(|(id, (progress, dirty))| {
-                *dirty = false;
-                (*id, *progress)
-            })
-            .collect();
-        latest.retain(|_, (p, _)| !(p.fanned_out && p.read >= p.total));
-        changed
-    }
 }
 
 #[derive(Debug, Default)]
@@ -145,13 +96,5 @@ impl Connections {
         if let Some(slot) = slot {
             slot.merge(id, progress);
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.routes.lock().unwrap().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }

@@ -1,0 +1,111 @@
+//! Delivery: everything that happens to a message after its commit.
+//!
+//! The gateway ends where a frame is valid and its write is queued; this stage takes
+//! over there. Everything here runs only after the writer committed, so a device is
+//! never told about something a crash could still undo. A message's way through:
+//!
+//! 1. [`on_send_committed`] waits for the commit. A duplicate (the same id stored
+//!    before) gets the original's `sent` again and nothing more; a new message gets
+//!    `sent` (SENT ✓), then:
+//! 2. 1:1: the store made one inbox entry per recipient device; `push` hands each to the
+//!    device's live connection (found in [`connections`], the routing table) or, for an
+//!    offline device, records a push wake-up.
+//! 3. Group: the job goes to the [`fanout`] worker, which makes the members' entries a
+//!    batch at a time and pushes them the same way.
+//! 4. The recipient's `ack` ([`on_ack_committed`]) and `read` ([`on_read_committed`])
+//!    become receipts (`receipts`) pushed to the sender: DELIVERED ✓✓, READ; for a
+//!    group, merged counts ([`progress`]) as well. The [`expiry`] sweep turns what no
+//!    device acknowledged in time into FAILED receipts.
+//!
+//! Each step is traced (see [`crate::trace`]): `stored` or `dedup_hit`, `recipient_lookup`, `pushed` or `queued` per device, then `acked`, `read` or `failed`.
+
+pub mod connections;
+pub(crate) mod expiry;
+pub(crate) mod fanout;
+pub mod progress;
+mod push;
+mod receipts;
+
+use axum::extract::ws::Message;
+use bluetick_shared::errors::ErrorCode;
+use bluetick_shared::frames::{MessageId, Recipient, ServerFrame, TraceStage, UserId};
+use tokio::sync::mpsc;
+
+use crate::peer::text_message;
+use crate::state::AppState;
+use crate::store::{Pending, ReceiptsOutcome, SendOutcome};
+use receipts::deliver_receipts;
+
+/// Waits for a `send`'s commit, answers the sender on `socket_queue` and delivers the
+/// message: to the recipient's devices (1:1) or through the fan-out worker (group).
+pub(crate) async fn on_send_committed(
+    state: AppState,
+    sender: UserId,
+    to: Recipient,
+    id: MessageId,
+    committed: Pending<SendOutcome>,
+    socket_queue: mpsc::Sender<Message>,
+) {
+    let traces = &state.traces;
+    let (sent_at, deliveries, fanout) = match committed.await {
+        Ok(SendOutcome::Stored { sent_at, deliveries, fanout }) => (sent_at, deliveries, fanout),
+        Ok(SendOutcome::Duplicate { sent_at }) => {
+            traces.emit(sender, to, id, TraceStage::DedupHit, None, || {
+                "ON CONFLICT DO NOTHING: this id was stored before; same ack, nothing new".into()
+            });
+            answer(&socket_queue, &ServerFrame::Sent { id, at: sent_at }).await;
+            return;
+        }
+        Err(e) => {
+            let message = format!("not stored ({e}); retry with the same id");
+            answer(&socket_queue, &ServerFrame::Error { code: ErrorCode::StorageUnavailable, id: Some(id), message })
+                .await;
+            return;
+        }
+    };
+    traces.emit(sender, to, id, TraceStage::Stored, None, || "committed once: SENT".into());
+    answer(&socket_queue, &ServerFrame::Sent { id, at: sent_at }).await;
+    match fanout {
+        Some(job) => {
+            traces.emit(sender, to, id, TraceStage::RecipientLookup, None, || {
+                "group: the fan-out worker reads the participant list".into()
+            });
+            let _ = state.fanout.send(job).await;
+        }
+        None => {
+            traces.emit(sender, to, id, TraceStage::RecipientLookup, None, || {
+                format!("recipient has {} device(s)", deliveries.len())
+            });
+            push::push_entries(&state, sender, to, id, deliveries).await;
+        }
+    }
+}
+
+/// Waits for an `ack`'s commit and pushes the DELIVERED receipts it made; if it was not
+/// stored, tells the acking device on `socket_queue` to send it again.
+pub(crate) async fn on_ack_committed(
+    state: AppState,
+    committed: Pending<ReceiptsOutcome>,
+    socket_queue: mpsc::Sender<Message>,
+) {
+    match committed.await {
+        Ok(outcome) => deliver_receipts(&state, outcome, TraceStage::Acked),
+        Err(e) => {
+            let frame =
+                ServerFrame::error(ErrorCode::StorageUnavailable, format!("ack not stored ({e}); send it again"));
+            answer(&socket_queue, &frame).await;
+        }
+    }
+}
+
+/// Pushes the READ receipts a committed `read` made.
+pub(crate) fn on_read_committed(state: &AppState, outcome: ReceiptsOutcome) {
+    deliver_receipts(state, outcome, TraceStage::Read);
+}
+
+/// Queues a frame for the connection that sent the frame being answered. If that
+/// connection is gone, so is the need: the client resends after reconnecting and gets
+/// the same answer.
+async fn answer(socket_queue: &mpsc::Sender<Message>, frame: &ServerFrame) {
+    let _ = socket_queue.send(text_message(frame)).await;
+}
