@@ -13,7 +13,8 @@ use bluetick_shared::frames::{ClientFrame, MAX_READ_SEQS, MAX_WATCHED, MessageId
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::close::Ending;
-use super::session::{Refusal, Session, refuse};
+use super::refusal::{Refusal, refuse};
+use super::session::Session;
 use crate::delivery;
 use crate::store::{DeviceIdentity, NewMessage};
 use crate::trace::Conversation;
@@ -23,7 +24,7 @@ impl Session {
         if let ClientFrame::Hello { protocol, client, auth, resume_after } = frame {
             return self.on_hello(protocol, client, auth, resume_after).await;
         }
-        if !self.handshaken {
+        if !self.who.handshaken {
             return Err(refuse(ErrorCode::HandshakeRequired, "the first frame must be hello"));
         }
         match frame {
@@ -38,7 +39,8 @@ impl Session {
     }
 
     fn me(&self) -> Result<DeviceIdentity, Refusal> {
-        self.device
+        self.who
+            .device
             .clone()
             .ok_or_else(|| refuse(ErrorCode::NotAuthenticated, "this needs a device: send hello with credentials"))
     }
@@ -64,7 +66,7 @@ impl Session {
             Err(e) => return Err(refuse(ErrorCode::StorageUnavailable, e.to_string()).about(id)),
         };
         let delivery =
-            delivery::on_send_committed(self.state.clone(), sender, to, id, committed, self.socket_queue.clone());
+            delivery::on_send_committed(self.state.clone(), sender, to, id, committed, self.out.socket_queue.clone());
         tokio::spawn(holding(permit, delivery));
         Ok(None)
     }
@@ -79,7 +81,7 @@ impl Session {
 
     async fn on_ack(&mut self, up_to: u64) -> Result<Option<Ending>, Refusal> {
         let me = self.me()?;
-        let pushed = self.pushed_up_to.load(Ordering::SeqCst);
+        let pushed = self.out.pushed_up_to.load(Ordering::SeqCst);
         if up_to > pushed {
             return Err(refuse(
                 ErrorCode::InvalidField,
@@ -93,7 +95,7 @@ impl Session {
             .enqueue_ack(me.device, up_to, self.state.clock.unix_millis())
             .await
             .map_err(|e| refuse(ErrorCode::StorageUnavailable, e.to_string()))?;
-        let delivery = delivery::on_ack_committed(self.state.clone(), committed, self.socket_queue.clone());
+        let delivery = delivery::on_ack_committed(self.state.clone(), committed, self.out.socket_queue.clone());
         tokio::spawn(holding(permit, delivery));
         Ok(None)
     }
@@ -103,7 +105,7 @@ impl Session {
         if seqs.is_empty() || seqs.len() > MAX_READ_SEQS {
             return Err(refuse(ErrorCode::InvalidField, format!("read names 1 to {MAX_READ_SEQS} sequences")));
         }
-        let pushed = self.pushed_up_to.load(Ordering::SeqCst);
+        let pushed = self.out.pushed_up_to.load(Ordering::SeqCst);
         if let Some(beyond) = seqs.iter().find(|&&s| s > pushed) {
             return Err(refuse(
                 ErrorCode::InvalidField,
@@ -135,11 +137,11 @@ impl Session {
         if users.is_empty() || users.len() > MAX_WATCHED {
             return Err(refuse(ErrorCode::InvalidField, format!("watch 1 to {MAX_WATCHED} users")));
         }
-        let lab = self.device.as_ref().and_then(|d| d.lab);
+        let lab = self.who.device.as_ref().and_then(|d| d.lab);
         let mut unknown = Vec::new();
         for user in users {
             match self.state.store.user_in_lab(user, lab).await {
-                Ok(true) => self.state.presence.watch(user, self.peer.clone()),
+                Ok(true) => self.state.presence.watch(user, self.out.peer.clone()),
                 Ok(false) => unknown.push(user),
                 Err(e) => return Err(refuse(ErrorCode::StorageUnavailable, e.to_string())),
             }

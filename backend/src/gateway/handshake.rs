@@ -9,7 +9,8 @@ use tracing::Instrument;
 
 use super::close::Ending;
 use super::inbox_pusher;
-use super::session::{Refusal, Session, refuse};
+use super::refusal::{Refusal, refuse};
+use super::session::Session;
 
 impl Session {
     pub(super) async fn on_hello(
@@ -19,7 +20,7 @@ impl Session {
         auth: Option<Credentials>,
         resume_after: u64,
     ) -> Result<Option<Ending>, Refusal> {
-        if self.handshaken {
+        if self.who.handshaken {
             return Err(refuse(ErrorCode::AlreadyHandshaken, "hello was already received"));
         }
         if protocol != PROTOCOL_VERSION {
@@ -45,8 +46,8 @@ impl Session {
             if let Some(lab) = identity.lab {
                 self.state.labs.touch(lab);
                 let ttl = self.state.config.lab_presence_ttl_ms.max(100);
-                self.presence_ttl = std::time::Duration::from_millis(ttl);
-                self.heartbeat = std::time::Duration::from_millis(ttl / 4);
+                self.presence.ttl = std::time::Duration::from_millis(ttl);
+                self.presence.heartbeat = std::time::Duration::from_millis(ttl / 4);
                 if let Some(left) = self.state.labs.outage_left(lab, identity.device) {
                     // The lab's "server unreachable": no answer at all, the connection
                     // just goes away, so the client's reconnect logic is what shows.
@@ -56,22 +57,22 @@ impl Session {
             }
             self.attach_device(identity, resume_after).await;
         }
-        self.handshaken = true;
-        tracing::info!(%client, device = ?self.device.as_ref().map(|d| d.device), "handshake complete");
+        self.who.handshaken = true;
+        tracing::info!(%client, device = ?self.who.device.as_ref().map(|d| d.device), "handshake complete");
         let welcome = ServerFrame::Welcome {
             protocol: PROTOCOL_VERSION,
             server: crate::SERVER_NAME.to_string(),
             connection_id: self.connection_id,
-            device: self.device.as_ref().map(|d| d.device),
-            user: self.device.as_ref().map(|d| d.user),
-            heartbeat_ms: self.heartbeat.as_millis() as u64,
-            presence_ttl_ms: self.presence_ttl.as_millis() as u64,
+            device: self.who.device.as_ref().map(|d| d.device),
+            user: self.who.device.as_ref().map(|d| d.user),
+            heartbeat_ms: self.presence.heartbeat.as_millis() as u64,
+            presence_ttl_ms: self.presence.ttl.as_millis() as u64,
         };
         if !self.send(welcome).await {
             return Ok(Some(Ending::PeerGone));
         }
         // Only now, after `welcome` is queued, may inbox entries follow it.
-        if let Some(start) = self.pending_pusher.take() {
+        if let Some(start) = self.tasks.pending_pusher.take() {
             let _ = start.send(());
         }
         Ok(None)
@@ -85,13 +86,13 @@ impl Session {
         // (a restored backup, a bug) gets everything after what really exists.
         let last = state.store.last_seq(device).await.unwrap_or(u64::MAX);
         let resume_after = resume_after.min(last);
-        self.pushed_up_to.store(resume_after, Ordering::SeqCst);
+        self.out.pushed_up_to.store(resume_after, Ordering::SeqCst);
 
         let (notices_tx, notices) = mpsc::channel(state.config.connection_queue.max(1));
         let progress = std::sync::Arc::new(crate::delivery::progress::ProgressSlot::default());
-        state.connections.register(device, self.peer.clone(), notices_tx, progress.clone());
-        let socket_queue = self.socket_queue.clone();
-        self.progress_pusher = Some(tokio::spawn(async move {
+        state.connections.register(device, self.out.peer.clone(), notices_tx, progress.clone());
+        let socket_queue = self.out.socket_queue.clone();
+        self.tasks.progress_pusher = Some(tokio::spawn(async move {
             loop {
                 progress.changed.notified().await;
                 for (id, progress) in progress.take() {
@@ -105,14 +106,14 @@ impl Session {
         state.presence.device_online(identity.user, device);
 
         let (start_tx, start) = tokio::sync::oneshot::channel();
-        self.pending_pusher = Some(start_tx);
+        self.tasks.pending_pusher = Some(start_tx);
         let pusher = inbox_pusher::InboxPusher {
             store: state.store.clone(),
             device,
-            socket_queue: self.socket_queue.clone(),
-            pushed_up_to: self.pushed_up_to.clone(),
+            socket_queue: self.out.socket_queue.clone(),
+            pushed_up_to: self.out.pushed_up_to.clone(),
         };
-        self.pusher = Some(tokio::spawn(
+        self.tasks.pusher = Some(tokio::spawn(
             async move {
                 if start.await.is_ok() {
                     pusher.run(resume_after, notices).await;
@@ -120,6 +121,6 @@ impl Session {
             }
             .in_current_span(),
         ));
-        self.device = Some(identity);
+        self.who.device = Some(identity);
     }
 }

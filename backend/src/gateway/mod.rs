@@ -4,7 +4,7 @@
 //! → `dispatch` (`on_send`: validate, trace `received`, queue the idempotent insert).
 //! The gateway ends there: the frame is valid and its write is queued. What follows the
 //! commit (`sent`, pushing to the recipient's connection, receipts) is
-//! [`crate::delivery`]'s; the gateway comes back in at the recipient's end, where
+//! `crate::delivery`'s; the gateway comes back in at the recipient's end, where
 //! `inbox_pusher` writes the entry to the socket (in order, after any backlog), and the
 //! recipient's `ack` arrives through `dispatch::on_ack` to be queued in turn.
 //!
@@ -16,12 +16,14 @@
 //!   in-flight permits until delivery is done with it.
 //! - `inbox_pusher`: the task that pushes a device's inbox in sequence order: the
 //!   backlog first (the offline queue), then `drained`, then live entries as they come.
+//! - `refusal`: a frame refused, and the `error` frame that says why.
 //! - `close`: why a connection ends and the close frame that says so.
 
 mod close;
 mod dispatch;
 mod handshake;
 mod inbox_pusher;
+mod refusal;
 mod session;
 mod upgrade;
 

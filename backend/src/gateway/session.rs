@@ -15,16 +15,18 @@ use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{ClientFrame, ServerFrame};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use super::close::Ending;
+use super::refusal::{Refusal, refuse};
 use crate::peer::{Kick, Peer};
 use crate::state::AppState;
 use crate::store::DeviceIdentity;
+use crate::trace::TraceSink;
 
 /// Bad frames in a row before the connection is closed.
 const MAX_CONSECUTIVE_ERRORS: u32 = 8;
@@ -48,23 +50,19 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
         let heartbeat = Duration::from_millis(state.config.heartbeat_ms);
         let connected_at = state.clock.now();
         let mut session = Session {
-            peer: Peer::new(connection_id, socket_queue.clone(), kick_tx),
             state,
             connection_id,
-            socket_queue,
-            kicks,
-            device: None,
-            handshaken: false,
-            errors_in_a_row: 0,
-            pushed_up_to: Arc::new(AtomicU64::new(0)),
-            pusher: None,
-            progress_pusher: None,
-            trace_sink: None,
-            pending_pusher: None,
+            who: Who::default(),
+            out: Outbound {
+                peer: Peer::new(connection_id, socket_queue.clone(), kick_tx),
+                socket_queue,
+                pushed_up_to: Arc::new(AtomicU64::new(0)),
+            },
+            tasks: Tasks::default(),
+            presence: PresenceTimer { last_heard: connected_at, ttl: presence_ttl, heartbeat },
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
-            last_heard: connected_at,
-            presence_ttl,
-            heartbeat,
+            kicks,
+            errors_in_a_row: 0,
         };
         let ending = session.read_loop(&mut stream).await;
         tracing::debug!(?ending, "ending");
@@ -79,7 +77,7 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
         }
 
         if let Some(close) = ending.close_message()
-            && session.socket_queue.send(close).await.is_ok()
+            && session.out.socket_queue.send(close).await.is_ok()
         {
             // Read until the client answers our close frame (or gives up), so the
             // close handshake completes and the browser reports a clean close.
@@ -108,56 +106,72 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Re
     let _ = sink.close().await;
 }
 
-/// A frame refused: what the client is told in an `error` frame. Nothing of a refused
-/// frame is stored.
-#[derive(Debug)]
-pub(super) struct Refusal {
-    pub(super) code: ErrorCode,
-    /// The refused message's id, when the frame was a `send`.
-    pub(super) id: Option<Uuid>,
-    pub(super) message: String,
-}
-
-impl Refusal {
-    /// The same refusal, about message `id`.
-    pub(super) fn about(self, id: Uuid) -> Refusal {
-        Refusal { id: Some(id), ..self }
-    }
-
-    fn into_frame(self) -> ServerFrame {
-        ServerFrame::Error { code: self.code, id: self.id, message: self.message }
-    }
-}
-
-pub(super) fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
-    Refusal { code, id: None, message: message.into() }
-}
-
+/// One connection's state, in the parts its handlers reach for.
 pub(super) struct Session {
     pub(super) state: AppState,
     pub(super) connection_id: Uuid,
-    pub(super) socket_queue: mpsc::Sender<Message>,
-    pub(super) peer: Peer,
+    pub(super) who: Who,
+    pub(super) out: Outbound,
+    pub(super) tasks: Tasks,
+    pub(super) presence: PresenceTimer,
+    /// Sends and acks waiting for their commit hold one of `MAX_IN_FLIGHT` permits; the
+    /// reader waits for a free one before queuing another write.
+    pub(super) in_flight: Arc<Semaphore>,
+    /// Closes asked for from outside this task (replaced, slow consumer, the lab's drop).
     kicks: mpsc::Receiver<Kick>,
+    errors_in_a_row: u32,
+}
+
+/// Who is on the other end.
+#[derive(Default)]
+pub(super) struct Who {
+    /// Whether `hello` was received: every other frame needs it first.
+    pub(super) handshaken: bool,
     /// The authenticated device, once `hello` carried valid credentials.
     pub(super) device: Option<DeviceIdentity>,
-    pub(super) handshaken: bool,
-    errors_in_a_row: u32,
-    /// The highest inbox sequence pushed on this connection: acks beyond it are refused.
+}
+
+/// The way out to the client: whatever is sent on this connection goes through here.
+pub(super) struct Outbound {
+    /// Frames waiting for the writer task; bounded, so a slow client cannot make the
+    /// server buffer without bound.
+    pub(super) socket_queue: mpsc::Sender<Message>,
+    /// This connection as the rest of the server pushes to it and closes it.
+    pub(super) peer: Peer,
+    /// The highest inbox sequence pushed on this connection: acks and reads beyond it
+    /// are refused.
     pub(super) pushed_up_to: Arc<AtomicU64>,
+}
+
+/// The tasks that write to the socket beside the reader; they end when it leaves.
+#[derive(Default)]
+pub(super) struct Tasks {
+    /// Pushes the device's inbox (see `inbox_pusher`).
     pub(super) pusher: Option<JoinHandle<()>>,
+    /// Starts the pusher once `welcome` is queued.
+    pub(super) pending_pusher: Option<oneshot::Sender<()>>,
     /// Sends merged group progress counts (see `ProgressSlot`).
     pub(super) progress_pusher: Option<JoinHandle<()>>,
     /// This connection's trace queue and the task forwarding it, once it observes.
-    trace_sink: Option<(crate::trace::TraceSink, JoinHandle<()>)>,
-    /// Starts the pusher once `welcome` is queued.
-    pub(super) pending_pusher: Option<tokio::sync::oneshot::Sender<()>>,
-    pub(super) in_flight: Arc<Semaphore>,
+    trace_sink: Option<(TraceSink, JoinHandle<()>)>,
+}
+
+impl Tasks {
+    fn abort(&mut self) {
+        let tracer = self.trace_sink.take().map(|(_, task)| task);
+        for task in [self.pusher.take(), self.progress_pusher.take(), tracer].into_iter().flatten() {
+            task.abort();
+        }
+    }
+}
+
+/// How long the connection lives without hearing from the client.
+pub(super) struct PresenceTimer {
     /// When the client last sent anything, on the server's clock: the presence TTL
     /// counts from here. (The handshake timeout is a socket guard, on real time.)
     last_heard: Instant,
     /// This connection's presence TTL and heartbeat interval (lab devices have shorter).
-    pub(super) presence_ttl: Duration,
+    pub(super) ttl: Duration,
     pub(super) heartbeat: Duration,
 }
 
@@ -166,8 +180,8 @@ impl Session {
         let config = self.state.config.clone();
         let handshake_deadline = Instant::now() + Duration::from_secs(config.handshake_timeout_secs);
         loop {
-            let ttl = self.presence_ttl;
-            let presence_deadline = self.last_heard + ttl;
+            let ttl = self.presence.ttl;
+            let presence_deadline = self.presence.last_heard + ttl;
             let message = tokio::select! {
                 _ = self.state.shutdown.cancelled() => {
                     return Ending::close(ErrorCode::ShuttingDown, "server shutting down");
@@ -180,19 +194,19 @@ impl Session {
                     self.send(ServerFrame::error(kick.code, kick.reason.clone())).await;
                     return Ending::close(kick.code, kick.reason);
                 }
-                _ = tokio::time::sleep_until(handshake_deadline), if !self.handshaken => {
+                _ = tokio::time::sleep_until(handshake_deadline), if !self.who.handshaken => {
                     let reason = "no hello received in time";
                     self.send(ServerFrame::error(ErrorCode::HandshakeRequired, reason)).await;
                     return Ending::close(ErrorCode::HandshakeRequired, reason);
                 }
-                _ = self.state.clock.sleep_until(presence_deadline), if self.handshaken => {
+                _ = self.state.clock.sleep_until(presence_deadline), if self.who.handshaken => {
                     let reason = format!("no heartbeat for {} ms: presence expired", ttl.as_millis());
                     self.send(ServerFrame::error(ErrorCode::PresenceExpired, reason.clone())).await;
                     return Ending::close(ErrorCode::PresenceExpired, reason);
                 }
                 message = stream.next() => message,
             };
-            self.last_heard = self.state.clock.now();
+            self.presence.last_heard = self.state.clock.now();
             let outcome = match message {
                 None | Some(Ok(Message::Close(_))) => return Ending::PeerGone,
                 Some(Err(e)) => {
@@ -247,17 +261,17 @@ impl Session {
 
     /// Queues a frame for the writer, waiting for room; false if the writer is gone.
     pub(super) async fn send(&self, frame: ServerFrame) -> bool {
-        self.socket_queue.send(crate::peer::text_message(&frame)).await.is_ok()
+        self.out.socket_queue.send(crate::peer::text_message(&frame)).await.is_ok()
     }
 
     /// The connection's trace queue, made on first use with a task that forwards it to
     /// the client at the pace the client reads.
-    pub(super) fn trace_sink(&mut self, user: bluetick_shared::frames::UserId) -> crate::trace::TraceSink {
-        if let Some((sink, _)) = &self.trace_sink {
+    pub(super) fn trace_sink(&mut self, user: bluetick_shared::frames::UserId) -> TraceSink {
+        if let Some((sink, _)) = &self.tasks.trace_sink {
             return sink.clone();
         }
         let (frames, mut queue) = mpsc::channel::<ServerFrame>(crate::trace::TRACE_QUEUE);
-        let socket_queue = self.socket_queue.clone();
+        let socket_queue = self.out.socket_queue.clone();
         let task = tokio::spawn(async move {
             while let Some(frame) = queue.recv().await {
                 if socket_queue.send(crate::peer::text_message(&frame)).await.is_err() {
@@ -265,20 +279,17 @@ impl Session {
                 }
             }
         });
-        let sink = crate::trace::TraceSink { connection_id: self.connection_id, user, frames };
-        self.trace_sink = Some((sink.clone(), task));
+        let sink = TraceSink { connection_id: self.connection_id, user, frames };
+        self.tasks.trace_sink = Some((sink.clone(), task));
         sink
     }
 
     /// Takes this connection out of routing, presence and every subscription.
     fn leave(&mut self) {
-        let tracer = self.trace_sink.take().map(|(_, task)| task);
-        for task in [self.pusher.take(), self.progress_pusher.take(), tracer].into_iter().flatten() {
-            task.abort();
-        }
+        self.tasks.abort();
         self.state.presence.forget(self.connection_id);
         self.state.traces.forget(self.connection_id);
-        if let Some(device) = &self.device {
+        if let Some(device) = &self.who.device {
             self.state.connections.unregister(device.device, self.connection_id);
             if !self.state.connections.is_online(device.device) {
                 self.state.presence.device_offline(device.user, device.device, self.state.clock.unix_millis());
