@@ -14,7 +14,7 @@
 //!   write is queued"; its module docs follow a frame from the socket to the store.
 //! - [`store`]: SQLite: the idempotent insert, the per-device inbox (the durable offline
 //!   queue), receipts, dead letters, push wake-ups; a single writer with group commit.
-//! - [`delivery`]: everything after a commit; its module docs follow a committed message
+//! - `delivery`: everything after a commit; its module docs follow a committed message
 //!   to the `delivered` receipt: `sent` or the dedup hit, push to connected devices or
 //!   record a push wake-up, the fan-out worker (one inbox entry per group member), the
 //!   routing table (which device is connected where), receipts, and the FAILED sweep.
