@@ -5,15 +5,15 @@
 //!
 //! - [`scenarios`]: one module per scenario: `throughput`, `connections`, `fanout`,
 //!   `reconnect_storm`, `chaos`, `relay_baseline`.
-//! - [`pair`]: one sender and one recipient driven together (throughput, chaos, relay).
-//! - [`ledger`]: lost, duplicated, unconfirmed; the verdict.
+//! - [`pair`]: one sender and one recipient driven together (throughput, chaos, relay),
+//!   by the client library's pair driver; its ledger (`bluetick_client::ledger`: lost,
+//!   duplicated, unconfirmed; the verdict) is every scenario's.
 //! - [`report`]: figures, latency histograms, human and `--json` output, progress line.
 //! - [`target`]: devices and groups, then the server: owned (a child process on a fresh
 //!   database) or external (`--url`); [`serve`]: the child processes; [`relay`]: the
 //!   bare WebSocket relay; [`net`]: connecting from many loopback source addresses;
 //!   [`rss`]: memory and open-file limits.
 
-pub mod ledger;
 pub mod net;
 pub mod pair;
 pub mod relay;

@@ -1,27 +1,23 @@
 //! One sender and one recipient device, driven by one task: the unit of `throughput`,
 //! `chaos` and `relay-baseline`.
 //!
-//! The sender sends 1:1 messages (at a target rate, or as fast as a window of messages
-//! not yet DELIVERED allows); the recipient acknowledges what arrives, in batches of
-//! whatever arrived together (acks are cumulative). Both sides feed one ledger, so the
-//! task knows each message's send time, when the recipient was shown it and when the
-//! sender saw DELIVERED. A connection that fails is reconnected with the shared backoff;
-//! the client library resumes its inbox and resends unacknowledged sends with their ids.
-//! After the sending time, the pair keeps going until every message is delivered and
-//! ticked, or the drain timeout passes.
+//! The driver is the client library's ([`bluetick_client::pair`], the same one the lab's
+//! load run uses); this file plans it for the load generator (a target rate, the window,
+//! the body, the shared backoff after a lost connection), dials over [`Dialer`]'s spread
+//! of loopback source addresses, and meters it into the progress counters and the
+//! latency histograms of the report.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bluetick_client::{ClientError, Connection, DeviceState, Event};
-use bluetick_shared::frames::{ClientFrame, MessageId, Recipient, Registration, ServerFrame, TickState};
+use bluetick_client::ledger::Ledger;
+use bluetick_client::pair::{Dial, Meter, Pair, Timetable};
+use bluetick_client::{ClientError, Connection, DeviceState};
+use bluetick_shared::frames::Registration;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use uuid::Uuid;
 
-use crate::ledger::{Fate, Ledger, tally};
 use crate::net::{Dialer, backoff};
 use crate::report::Latency;
 
@@ -67,124 +63,39 @@ pub struct PairOutcome {
     pub reconnects: u64,
 }
 
-struct Track {
-    sent_at: Instant,
-    fate: Fate,
-}
-
-/// One side's connection, or when to try again.
-struct Link {
-    index: usize,
-    conn: Option<Connection>,
-    parked: Option<DeviceState>,
-    attempt: u32,
-    retry_at: Instant,
-    redeliveries: u64,
-    /// Whether the last connection was lost (so the next one is a reconnect).
-    was_lost: bool,
-    reconnects: u64,
-}
-
-impl Link {
-    fn new(index: usize, registration: Registration) -> Link {
-        Link {
-            index,
-            conn: None,
-            parked: Some(DeviceState::new(registration)),
-            attempt: 0,
-            retry_at: Instant::now(),
-            redeliveries: 0,
-            was_lost: false,
-            reconnects: 0,
-        }
-    }
-
-    async fn reconnect(&mut self, dialer: &Dialer, counters: &Counters) {
-        let Some(state) = self.parked.take() else { return };
-        match dialer.connect(self.index, state.clone()).await {
-            Ok(mut conn) => {
-                conn.auto_ack = false;
-                if self.was_lost {
-                    counters.reconnects.fetch_add(1, Ordering::Relaxed);
-                    self.reconnects += 1;
-                    self.was_lost = false;
-                }
-                self.attempt = 0;
-                self.conn = Some(conn);
-            }
-            Err(_) => {
-                self.parked = Some(state);
-                self.attempt += 1;
-                let delay = backoff().delay_ms(self.attempt, fastrand::f64());
-                self.retry_at = Instant::now() + Duration::from_millis(delay);
-            }
-        }
-    }
-
-    fn lose(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.redeliveries += conn.duplicates_dropped;
-            self.parked = Some(conn.drop_abruptly());
-            self.was_lost = true;
-            self.attempt = 1;
-            let delay = backoff().delay_ms(1, fastrand::f64());
-            self.retry_at = Instant::now() + Duration::from_millis(delay);
-        }
+impl Dial for Dialer {
+    async fn dial(&self, side: usize, state: DeviceState) -> Result<Connection, ClientError> {
+        self.connect(side, state).await
     }
 }
 
-async fn recv(conn: &mut Option<Connection>) -> Result<ServerFrame, ClientError> {
-    match conn {
-        Some(conn) => conn.recv_frame().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The pair's ledger and measurements while it runs.
-#[derive(Default)]
-struct Book {
-    tracks: HashMap<MessageId, Track>,
-    complete: usize,
-    outstanding: usize,
-    unexpected: u64,
+/// One pair's share of the run's figures.
+struct PairMeter<'a> {
+    counters: &'a Counters,
     delivery: Latency,
     ticked: Latency,
     ticked_in_time: u64,
 }
 
-impl Book {
-    fn on_sender_event(&mut self, event: Event, send_end: Instant, counters: &Counters) {
-        let Event::Tick(change) = event else { return };
-        let Some(track) = self.tracks.get_mut(&change.id) else { return };
-        track.fate.committed = true;
-        if change.to >= TickState::Delivered && !track.fate.delivered_tick {
-            track.fate.delivered_tick = true;
-            self.outstanding -= 1;
-            let now = Instant::now();
-            self.ticked.record(now - track.sent_at);
-            if now <= send_end {
-                self.ticked_in_time += 1;
-            }
-            counters.delivered.fetch_add(1, Ordering::Relaxed);
-            if track.fate.shown > 0 {
-                self.complete += 1;
-            }
+impl Meter for PairMeter<'_> {
+    fn sent(&mut self) {
+        self.counters.sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn shown(&mut self, latency: Duration, again: bool) {
+        if !again {
+            self.delivery.record(latency);
         }
     }
 
-    fn on_recipient_event(&mut self, event: Event) {
-        let Event::Message { message, .. } = event else { return };
-        let Some(track) = self.tracks.get_mut(&message.id) else {
-            self.unexpected += 1;
-            return;
-        };
-        track.fate.shown += 1;
-        if track.fate.shown == 1 {
-            self.delivery.record(track.sent_at.elapsed());
-            if track.fate.delivered_tick {
-                self.complete += 1;
-            }
-        }
+    fn ticked(&mut self, latency: Duration, in_time: bool) {
+        self.ticked.record(latency);
+        self.ticked_in_time += in_time as u64;
+        self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn reconnected(&mut self) {
+        self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -197,132 +108,35 @@ pub async fn run_pair(
     counters: Arc<Counters>,
     mut start: watch::Receiver<Option<Instant>>,
 ) -> PairOutcome {
-    let to = Recipient::User(recipient.user_id);
-    let mut s = Link::new(2 * index, sender);
-    let mut r = Link::new(2 * index + 1, recipient);
-    let mut book = Book::default();
-    // Connect both sides before the clock starts (bounded by the drain timeout).
-    let connect_deadline = Instant::now() + plan.drain_timeout;
-    for link in [&mut s, &mut r] {
-        while link.conn.is_none() && Instant::now() < connect_deadline {
-            tokio::time::sleep_until(link.retry_at).await;
-            link.reconnect(&plan.dialer, &counters).await;
-        }
-    }
+    let driver = bluetick_client::pair::PairPlan {
+        interval: plan.rate.map(|rate| Duration::from_secs_f64(1.0 / rate.max(0.001))),
+        window: plan.window,
+        heartbeat: HEARTBEAT,
+        body: plan.body.clone(),
+        reconnect_delay: |attempt| Duration::from_millis(backoff().delay_ms(attempt, fastrand::f64())),
+    };
+    let mut pair = Pair::new(index, DeviceState::new(sender), DeviceState::new(recipient));
+    // Connect both sides before the clock starts (bounded by the drain timeout); a pair
+    // that cannot keeps retrying once the run starts.
+    let _ = pair.connect(&plan.dialer, &driver, Instant::now() + plan.drain_timeout).await;
     counters.ready.fetch_add(1, Ordering::Relaxed);
     let start = match start.wait_for(|s| s.is_some()).await {
         Ok(start) => start.expect("waited for it"),
         Err(_) => Instant::now(),
     };
-    let plan_start = start;
-    let send_end = plan_start + plan.duration;
-    let drain_end = send_end + plan.drain_timeout;
-    let interval = plan.rate.map(|rate| Duration::from_secs_f64(1.0 / rate.max(0.001)));
+    let send_end = start + plan.duration;
     // Spread the pairs' first sends over one interval.
-    let mut next_send = plan_start + interval.map_or(Duration::ZERO, |i| i.mul_f64(fastrand::f64()));
-    let mut next_heartbeat = Instant::now() + HEARTBEAT;
-
-    loop {
-        let now = Instant::now();
-        if now >= drain_end || (now >= send_end && book.complete == book.tracks.len()) {
-            break;
-        }
-        for link in [&mut s, &mut r] {
-            if link.conn.is_none() && now >= link.retry_at {
-                link.reconnect(&plan.dialer, &counters).await;
-            }
-        }
-        // Send what is due.
-        let mut failed = false;
-        if let Some(conn) = s.conn.as_mut() {
-            while Instant::now() < send_end && book.outstanding < plan.window {
-                let sent_at = match interval {
-                    Some(interval) if next_send <= Instant::now() => {
-                        let at = next_send;
-                        next_send += interval;
-                        at
-                    }
-                    Some(_) => break,
-                    None => Instant::now(),
-                };
-                let id = Uuid::now_v7();
-                let frame = conn.state.outbox.queue(id, to, plan.body.clone());
-                book.tracks.insert(id, Track { sent_at, fate: Fate::default() });
-                book.outstanding += 1;
-                counters.sent.fetch_add(1, Ordering::Relaxed);
-                if conn.send_frame(&frame).await.is_err() {
-                    failed = true;
-                    break;
-                }
-            }
-            if Instant::now() >= next_heartbeat {
-                failed |= conn.send_frame(&ClientFrame::Heartbeat).await.is_err();
-                if let Some(rc) = r.conn.as_mut()
-                    && rc.send_frame(&ClientFrame::Heartbeat).await.is_err()
-                {
-                    r.lose();
-                }
-                next_heartbeat = Instant::now() + HEARTBEAT;
-            }
-        }
-        if failed {
-            s.lose();
-        }
-
-        let mut wake = drain_end.min(next_heartbeat);
-        if Instant::now() < send_end {
-            wake = wake.min(send_end);
-            if interval.is_some() && book.outstanding < plan.window {
-                wake = wake.min(next_send);
-            }
-        }
-        for link in [&s, &r] {
-            if link.conn.is_none() {
-                wake = wake.min(link.retry_at);
-            }
-        }
-        tokio::select! {
-            frame = recv(&mut s.conn) => {
-                let conn = s.conn.as_mut().expect("a frame came from it");
-                let result = match frame {
-                    Ok(frame) => conn.absorb_waiting(frame, |e| book.on_sender_event(e, send_end, &counters)).await,
-                    Err(e) => Err(e),
-                };
-                if result.is_err() {
-                    s.lose();
-                }
-            }
-            frame = recv(&mut r.conn) => {
-                let conn = r.conn.as_mut().expect("a frame came from it");
-                let result = match frame {
-                    Ok(frame) => conn.absorb_waiting(frame, |e| book.on_recipient_event(e)).await,
-                    Err(e) => Err(e),
-                };
-                if result.is_err() {
-                    r.lose();
-                }
-            }
-            _ = tokio::time::sleep_until(wake) => {}
-        }
-    }
-
-    let mut redeliveries = 0;
-    for link in [&mut s, &mut r] {
-        redeliveries += link.redeliveries;
-        if let Some(conn) = link.conn.take() {
-            redeliveries += conn.duplicates_dropped;
-            conn.close().await;
-        }
-    }
-    let mut ledger = tally(book.tracks.values().map(|t| &t.fate));
-    ledger.unexpected = book.unexpected;
-    ledger.redeliveries = redeliveries;
+    let first_send = start + driver.interval.map_or(Duration::ZERO, |i| i.mul_f64(fastrand::f64()));
+    let times = Timetable { first_send, send_end, drain_end: send_end + plan.drain_timeout };
+    let mut meter =
+        PairMeter { counters: &counters, delivery: Latency::default(), ticked: Latency::default(), ticked_in_time: 0 };
+    let (outcome, _, _) = pair.run(&plan.dialer, &driver, times, &mut meter, std::future::pending()).await;
     PairOutcome {
-        ledger,
-        delivery: book.delivery,
-        ticked: book.ticked,
-        ticked_in_time: book.ticked_in_time,
-        reconnects: s.reconnects + r.reconnects,
+        ledger: outcome.ledger,
+        delivery: meter.delivery,
+        ticked: meter.ticked,
+        ticked_in_time: meter.ticked_in_time,
+        reconnects: outcome.reconnects,
     }
 }
 

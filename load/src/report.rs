@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::ledger::Ledger;
+use bluetick_client::ledger::Ledger;
 
 /// A latency histogram in microseconds, from 1 µs to 10 minutes, 3 significant digits.
 #[derive(Debug, Clone)]

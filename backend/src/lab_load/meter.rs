@@ -95,33 +95,6 @@ impl Meter {
         });
     }
 
-    pub fn sent(&self) {
-        self.with(|m| m.ledger.sent += 1);
-    }
-
-    pub fn committed(&self) {
-        self.with(|m| m.ledger.committed += 1);
-    }
-
-    /// The recipient was shown a message: for the first time, or (`again`) once more.
-    pub fn shown(&self, again: bool) {
-        self.with(|m| match again {
-            false => m.ledger.delivered += 1,
-            true => m.ledger.duplicated += 1,
-        });
-    }
-
-    /// The sender saw DELIVERED, `latency` after sending.
-    pub fn delivered_tick(&self, latency: Duration) {
-        let micros = (latency.as_micros() as u64).max(1);
-        self.with(|m| {
-            m.ledger.delivered_ticks += 1;
-            m.this_second.0 += 1;
-            m.this_second.1.saturating_record(micros);
-            m.total.saturating_record(micros);
-        });
-    }
-
     /// Messages a pair found committed but never shown once it stopped waiting.
     pub fn lost(&self, count: u64) {
         self.with(|m| m.ledger.lost += count);
@@ -144,24 +117,55 @@ impl Meter {
     }
 }
 
+/// The pairs of a run all write into its one meter as their moments happen.
+impl bluetick_client::pair::Meter for &Meter {
+    fn sent(&mut self) {
+        self.with(|m| m.ledger.sent += 1);
+    }
+
+    fn committed(&mut self) {
+        self.with(|m| m.ledger.committed += 1);
+    }
+
+    fn shown(&mut self, _latency: Duration, again: bool) {
+        self.with(|m| match again {
+            false => m.ledger.delivered += 1,
+            true => m.ledger.duplicated += 1,
+        });
+    }
+
+    /// The run's throughput and latency count DELIVERED at the sender, drain included.
+    fn ticked(&mut self, latency: Duration, _in_time: bool) {
+        let micros = (latency.as_micros() as u64).max(1);
+        self.with(|m| {
+            m.ledger.delivered_ticks += 1;
+            m.this_second.0 += 1;
+            m.this_second.1.saturating_record(micros);
+            m.total.saturating_record(micros);
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bluetick_client::pair::Meter as _;
 
     #[test]
     fn a_second_counts_its_own_ticks_and_the_total_keeps_them_all() {
         let meter = Meter::new(LoadRequest { pairs: 1, seconds: 2, rate: None });
         meter.start_sending(Instant::now());
+        let mut pairs = &meter;
         for _ in 0..3 {
-            meter.sent();
-            meter.committed();
-            meter.shown(false);
+            pairs.sent();
+            pairs.committed();
+            pairs.shown(Duration::from_millis(1), false);
         }
-        meter.delivered_tick(Duration::from_millis(2));
-        meter.delivered_tick(Duration::from_millis(4));
+        pairs.ticked(Duration::from_millis(2), true);
+        pairs.ticked(Duration::from_millis(4), true);
         meter.roll(0);
-        meter.delivered_tick(Duration::from_millis(8));
-        meter.shown(true);
+        pairs.ticked(Duration::from_millis(8), true);
+        pairs.shown(Duration::from_millis(1), true);
         meter.roll(1);
         meter.end(None);
         let run = meter.snapshot();

@@ -3,14 +3,14 @@
 //!
 //! The pairs are real devices registered in the student's lab, talking to this server
 //! over real WebSockets through the normal gateway, so every message is stored, pushed,
-//! acknowledged and ticked exactly as a phone's would be ([`pair`]); [`meter`] keeps the
+//! acknowledged and ticked exactly as a phone's would be (the client library's
+//! [`bluetick_client::pair`] driver, the same one `bluetick-load` runs); [`meter`] keeps the
 //! per-second samples and the ledger. A run is bounded (pairs and seconds are capped by
 //! flags) and only one runs per server at a time, so a classroom cannot knock it over.
 //! Each lab keeps its load devices (and their inbox positions) for its next run; they go
 //! when the lab is deleted.
 
 pub mod meter;
-pub mod pair;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,9 +24,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::state::AppState;
-use bluetick_client::DeviceState;
+use bluetick_client::pair::{Dial, Pair, PairPlan, Timetable};
+use bluetick_client::{ClientError, Connection, DeviceState};
 use meter::Meter;
-use pair::{Pair, PairPlan};
 
 /// Messages a pair may have sent and not yet seen DELIVERED. Small, because everything in
 /// flight waits in the server's queues: at 32 a 50-pair run measured seconds of p99 that
@@ -36,6 +36,19 @@ const WINDOW: usize = 8;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// After sending ends, how long to wait for the last DELIVERED ticks.
 const DRAIN: Duration = Duration::from_secs(10);
+/// How long a lost connection waits before it is reopened.
+const RECONNECT_AFTER: Duration = Duration::from_millis(250);
+
+/// Load devices dial this server's own WebSocket URL.
+struct OwnServer {
+    url: String,
+}
+
+impl Dial for OwnServer {
+    async fn dial(&self, _side: usize, state: DeviceState) -> Result<Connection, ClientError> {
+        Connection::connect(&self.url, state).await
+    }
+}
 
 /// The caps this server's flags set.
 pub fn caps(config: &Config) -> LoadCaps {
@@ -161,12 +174,26 @@ async fn run(state: &AppState, slot: &mut Slot, request: LoadRequest, stop: &Can
     let spare = slot.devices.split_off(pairs * 2);
     let mut used = std::mem::replace(&mut slot.devices, spare);
 
-    let url = state.ws_url.clone();
+    let dial = Arc::new(OwnServer { url: state.ws_url.clone() });
+    // The rate is for the whole run; each pair sends its share.
+    let interval = request.rate.map(|rate| Duration::from_secs_f64(request.pairs as f64 / rate as f64));
+    let plan = Arc::new(PairPlan {
+        interval,
+        window: WINDOW,
+        // Lab devices live with the lab's compressed presence TTL; heartbeat to match it.
+        heartbeat: Duration::from_millis((state.config.lab_presence_ttl_ms / 4).max(25)),
+        body: "load".into(),
+        reconnect_delay: |_| RECONNECT_AFTER,
+    });
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
     let mut connecting = Vec::with_capacity(pairs);
+    let mut index = 0;
     while !used.is_empty() {
         let mut two = used.drain(..2);
-        let (sender, recipient) = (two.next().expect("a sender"), two.next().expect("a recipient"));
-        connecting.push(Pair::connect(&url, sender, recipient));
+        let mut pair = Pair::new(index, two.next().expect("a sender"), two.next().expect("a recipient"));
+        index += 1;
+        let (dial, plan) = (dial.clone(), plan.clone());
+        connecting.push(async move { pair.connect(&*dial, &plan, deadline).await.map(|()| pair) });
     }
     let connected = tokio::select! {
         _ = stop.cancelled() => return Err("the server is shutting down".into()),
@@ -178,23 +205,26 @@ async fn run(state: &AppState, slot: &mut Slot, request: LoadRequest, stop: &Can
 
     let start = Instant::now();
     let send_end = start + Duration::from_secs(request.seconds as u64);
-    let plan = Arc::new(PairPlan {
-        url,
-        start,
-        send_end,
-        drain_end: send_end + DRAIN,
-        // The rate is for the whole run; each pair sends its share.
-        interval: request.rate.map(|rate| Duration::from_secs_f64(request.pairs as f64 / rate as f64)),
-        window: WINDOW,
-        // Lab devices live with the lab's compressed presence TTL; heartbeat to match it.
-        heartbeat: Duration::from_millis((state.config.lab_presence_ttl_ms / 4).max(25)),
-        stop: stop.clone(),
-    });
     slot.meter.start_sending(start);
     let handles: Vec<_> = connected
         .into_iter()
         .enumerate()
-        .map(|(i, pair)| tokio::spawn(pair.run(plan.clone(), slot.meter.clone(), i as u64 * 389)))
+        .map(|(i, pair)| {
+            // Spread the pairs' first sends over one interval so they do not send in lockstep.
+            let phase = ((i as u64 * 389) % 997) as f64 / 997.0;
+            let first_send = start + interval.map_or(Duration::ZERO, |interval| interval.mul_f64(phase));
+            let times = Timetable { first_send, send_end, drain_end: send_end + DRAIN };
+            let (dial, plan, meter, stop) = (dial.clone(), plan.clone(), slot.meter.clone(), stop.clone());
+            tokio::spawn(async move {
+                let (outcome, sender, recipient) = pair.run(&*dial, &plan, times, &mut &*meter, stop.cancelled()).await;
+                // Only a run that waited its drain out may call a missing message lost; a
+                // stopped run reports what it saw.
+                if !outcome.stopped && !stop.is_cancelled() {
+                    meter.lost(outcome.ledger.lost);
+                }
+                (sender, recipient)
+            })
+        })
         .collect();
 
     // One sample per whole second of sending; the drain's ticks count in the ledger only.

@@ -17,11 +17,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::ledger::Ledger;
 use crate::net::{Dialer, backoff};
 use crate::pair::BATCH;
 use crate::report::{Latency, Report, progress};
 use crate::target::{Error, Setup, TargetArgs};
+use bluetick_client::ledger::Ledger;
 
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// How long one message may take to reach every member before the run gives up on it.

@@ -18,11 +18,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::ledger::{Fate, tally};
 use crate::net::{Dialer, backoff};
 use crate::pair::BATCH;
 use crate::report::{Latency, Report, progress};
 use crate::target::{Error, Setup, TargetArgs};
+use bluetick_client::ledger::{Fate, tally};
 
 /// How long the storm may take before the run gives up waiting.
 const STORM_TIMEOUT: Duration = Duration::from_secs(120);
