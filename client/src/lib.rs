@@ -10,11 +10,11 @@
 //! ([`Outbox`]), and apply receipts forward-only. [`http`] is the small HTTP client for
 //! the API (registration, groups, crowds). [`e2e`] adds end-to-end encryption on top.
 //! [`pair`] is the load-run driver both the lab's load run and `bluetick-load` use: a
-//! sender and a recipient device, metered as they go, ending in an exact [`ledger`].
+//! sender and a recipient device, metered as they go, ending in an exact
+//! [`bluetick_shared::ledger::Ledger`].
 
 pub mod e2e;
 pub mod http;
-pub mod ledger;
 pub mod pair;
 
 use std::time::Duration;

@@ -22,8 +22,8 @@ use bluetick_shared::frames::{ClientFrame, MessageId, Recipient, ServerFrame, Ti
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::ledger::{Fate, Ledger, tally};
 use crate::{ClientError, Connection, DeviceState, Event};
+use bluetick_shared::ledger::{Fate, Ledger, tally};
 
 /// Opens a connection for one device of a run.
 pub trait Dial: Sync {

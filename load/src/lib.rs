@@ -6,7 +6,7 @@
 //! - [`scenarios`]: one module per scenario: `throughput`, `connections`, `fanout`,
 //!   `reconnect_storm`, `chaos`, `relay_baseline`.
 //! - [`pair`]: one sender and one recipient driven together (throughput, chaos, relay),
-//!   by the client library's pair driver; its ledger (`bluetick_client::ledger`: lost,
+//!   by the client library's pair driver; its ledger (`bluetick_shared::ledger`: lost,
 //!   duplicated, unconfirmed; the verdict) is every scenario's.
 //! - [`report`]: figures, latency histograms, human and `--json` output, progress line.
 //! - [`target`]: devices and groups, then the server: owned (a child process on a fresh

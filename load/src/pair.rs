@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bluetick_client::ledger::Ledger;
 use bluetick_client::pair::{Dial, Meter, Pair, Timetable};
 use bluetick_client::{ClientError, Connection, DeviceState};
 use bluetick_shared::frames::Registration;
+use bluetick_shared::ledger::Ledger;
 use tokio::sync::watch;
 use tokio::time::Instant;
 

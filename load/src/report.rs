@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use bluetick_client::ledger::Ledger;
+use bluetick_shared::ledger::Ledger;
 
 /// A latency histogram in microseconds, from 1 µs to 10 minutes, 3 significant digits.
 #[derive(Debug, Clone)]

@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ledger::Ledger;
+
 /// The lesson's headline: 5 billion messages a day over 86,400 seconds.
 pub const WHATSAPP_MSGS_PER_SEC: u64 = 58_000;
 
@@ -100,23 +102,6 @@ pub struct LoadSample {
     pub p99_ms: f64,
 }
 
-/// What became of every message of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoadLedger {
-    /// Distinct messages sent.
-    pub sent: u64,
-    /// Acknowledged SENT by the server (durably stored).
-    pub committed: u64,
-    /// Shown to their recipient (once each).
-    pub delivered: u64,
-    /// DELIVERED ticks the senders saw.
-    pub delivered_ticks: u64,
-    /// Committed but never shown to the recipient (counted once the run is over).
-    pub lost: u64,
-    /// Shown to the recipient more than once.
-    pub duplicated: u64,
-}
-
 /// A run as the page sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadRun {
@@ -126,7 +111,9 @@ pub struct LoadRun {
     pub reason: Option<String>,
     /// One per whole second since sending started, oldest first.
     pub samples: Vec<LoadSample>,
-    pub ledger: LoadLedger,
+    /// What became of every message so far; `lost` and the other final counts are filled
+    /// in once the run is over.
+    pub ledger: Ledger,
     /// Send → DELIVERED over the whole run so far (milliseconds).
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -199,7 +186,7 @@ mod tests {
             state: LoadState::Finished,
             reason: None,
             samples: vec![],
-            ledger: LoadLedger { delivered_ticks: 1000, ..LoadLedger::default() },
+            ledger: Ledger { delivered_ticks: 1000, ..Ledger::default() },
             p50_ms: 0.0,
             p99_ms: 0.0,
             elapsed_ms: 2500,

@@ -28,6 +28,8 @@
 //!   frame by frame; the page binds it to signals, tests drive it directly.
 //! - [`journey`]: a message's five hops (sender device → chat server → dedup →
 //!   recipient server → recipient device) worked out from trace events and ticks.
+//! - [`ledger`]: what became of every message of a load run: lost, duplicated,
+//!   unconfirmed, and the verdict.
 //! - [`lab`]: the JSON bodies of the lab API (a student's sandbox, its controls and
 //!   the server-side queue view); [`lab_load`]: the lab's bounded load run (request,
 //!   caps, per-second samples, ledger).
@@ -76,6 +78,7 @@ pub mod inbox;
 pub mod journey;
 pub mod lab;
 pub mod lab_load;
+pub mod ledger;
 pub mod outbox;
 pub mod phone;
 pub mod quiz;

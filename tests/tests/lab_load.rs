@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use bluetick_shared::frames::Registration;
 use bluetick_shared::lab::{LabCreated, LabView};
-use bluetick_shared::lab_load::{LoadLedger, LoadRun, LoadState, LoadView};
+use bluetick_shared::lab_load::{LoadRun, LoadState, LoadView};
+use bluetick_shared::ledger::Ledger;
 use bluetick_tests::db;
 use bluetick_tests::http::{as_device, post_json, register};
 use bluetick_tests::server::TestServer;
@@ -47,17 +48,18 @@ async fn wait_until_over(server: &TestServer, me: &Registration) -> LoadRun {
 }
 
 /// Every message sent was stored, shown once and ticked DELIVERED.
-fn assert_exact(ledger: &LoadLedger) {
+fn assert_exact(ledger: &Ledger) {
     assert!(ledger.sent > 0, "{ledger:?}");
     assert_eq!(
         *ledger,
-        LoadLedger {
+        Ledger {
             sent: ledger.sent,
             committed: ledger.sent,
             delivered: ledger.sent,
             delivered_ticks: ledger.sent,
             lost: 0,
-            duplicated: 0
+            duplicated: 0,
+            ..*ledger
         }
     );
 }

@@ -5,7 +5,8 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use bluetick_shared::lab_load::{LoadLedger, LoadRequest, LoadRun, LoadSample, LoadState};
+use bluetick_shared::lab_load::{LoadRequest, LoadRun, LoadSample, LoadState};
+use bluetick_shared::ledger::Ledger;
 use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
@@ -34,7 +35,7 @@ struct Inner {
     this_second: (u64, Histogram<u64>),
     total: Histogram<u64>,
     samples: Vec<LoadSample>,
-    ledger: LoadLedger,
+    ledger: Ledger,
 }
 
 impl Meter {
@@ -49,7 +50,7 @@ impl Meter {
                 this_second: (0, latency_histogram()),
                 total: latency_histogram(),
                 samples: Vec::new(),
-                ledger: LoadLedger::default(),
+                ledger: Ledger::default(),
             }),
         }
     }
@@ -95,9 +96,17 @@ impl Meter {
         });
     }
 
-    /// Messages a pair found committed but never shown once it stopped waiting.
-    pub fn lost(&self, count: u64) {
-        self.with(|m| m.ledger.lost += count);
+    /// Adds what only a pair that waited its drain out can count: messages committed but
+    /// never shown (lost), never confirmed, shown without a tick, shown from nowhere, and
+    /// the redeliveries the client library dropped.
+    pub fn settle(&self, pair: &Ledger) {
+        self.with(|m| {
+            m.ledger.lost += pair.lost;
+            m.ledger.unconfirmed += pair.unconfirmed;
+            m.ledger.undelivered_ticks += pair.undelivered_ticks;
+            m.ledger.unexpected += pair.unexpected;
+            m.ledger.redeliveries += pair.redeliveries;
+        });
     }
 
     pub fn snapshot(&self) -> LoadRun {
@@ -174,7 +183,15 @@ mod tests {
         assert!((run.samples[1].p99_ms - 8.0).abs() < 0.01);
         assert_eq!(
             run.ledger,
-            LoadLedger { sent: 3, committed: 3, delivered: 3, delivered_ticks: 3, lost: 0, duplicated: 1 }
+            Ledger {
+                sent: 3,
+                committed: 3,
+                delivered: 3,
+                delivered_ticks: 3,
+                lost: 0,
+                duplicated: 1,
+                ..Ledger::default()
+            }
         );
         assert!((run.p99_ms - 8.0).abs() < 0.01);
     }

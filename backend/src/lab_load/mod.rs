@@ -220,7 +220,7 @@ async fn run(state: &AppState, slot: &mut Slot, request: LoadRequest, stop: &Can
                 // Only a run that waited its drain out may call a missing message lost; a
                 // stopped run reports what it saw.
                 if !outcome.stopped && !stop.is_cancelled() {
-                    meter.lost(outcome.ledger.lost);
+                    meter.settle(&outcome.ledger);
                 }
                 (sender, recipient)
             })

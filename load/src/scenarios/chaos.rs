@@ -60,7 +60,7 @@ pub async fn run(args: &ChaosArgs, visible: bool) -> Result<Report, Error> {
     describe(&mut report, "", &driven);
     report.figure("sigkills", kills, "");
     report.figure("reconnects", driven.outcome.reconnects, "");
-    report.ledger = driven.outcome.ledger.clone();
+    report.ledger = driven.outcome.ledger;
     for failure in restart_failures {
         report.fail(format!("restart failed: {failure}"));
     }

@@ -21,7 +21,7 @@ use crate::net::{Dialer, backoff};
 use crate::pair::BATCH;
 use crate::report::{Latency, Report, progress};
 use crate::target::{Error, Setup, TargetArgs};
-use bluetick_client::ledger::Ledger;
+use bluetick_shared::ledger::Ledger;
 
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// How long one message may take to reach every member before the run gives up on it.

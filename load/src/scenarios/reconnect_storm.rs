@@ -22,7 +22,7 @@ use crate::net::{Dialer, backoff};
 use crate::pair::BATCH;
 use crate::report::{Latency, Report, progress};
 use crate::target::{Error, Setup, TargetArgs};
-use bluetick_client::ledger::{Fate, tally};
+use bluetick_shared::ledger::{Fate, tally};
 
 /// How long the storm may take before the run gives up waiting.
 const STORM_TIMEOUT: Duration = Duration::from_secs(120);

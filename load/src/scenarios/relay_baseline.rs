@@ -30,7 +30,7 @@ pub async fn run(args: &ThroughputArgs, visible: bool) -> Result<Report, Error> 
     report.figure("fraction_of_relay", fraction, "bluetick ÷ bare relay");
     report.note(format!("relay ledger: {}", bare.outcome.ledger.verdict()));
     // Both ledgers must be exact; the relay's counts are in the note.
-    let mut ledger = real.outcome.ledger.clone();
+    let mut ledger = real.outcome.ledger;
     ledger.lost += bare.outcome.ledger.lost;
     ledger.duplicated += bare.outcome.ledger.duplicated;
     ledger.unexpected += bare.outcome.ledger.unexpected;

@@ -145,7 +145,7 @@ pub async fn run(args: &ThroughputArgs, visible: bool) -> Result<Report, Error> 
     parameters(&mut report, &args.load);
     describe(&mut report, "", &driven);
     report.figure("reconnects", driven.outcome.reconnects, "");
-    report.ledger = driven.outcome.ledger.clone();
+    report.ledger = driven.outcome.ledger;
     Ok(report)
 }
 

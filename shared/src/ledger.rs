@@ -1,4 +1,5 @@
-//! The ledger: every message a scenario sends, and what became of it.
+//! The ledger: every message a load run sends, and what became of it (the lab's load run
+//! in the page and every `bluetick-load` scenario keep the same one).
 //!
 //! The sender side records each id when it sends it and when the server acknowledges it
 //! (SENT); the recipient side records each message the application is shown. After the
@@ -12,10 +13,10 @@
 //!
 //! The verdict is exact when lost, duplicated, unconfirmed and unexpected are all zero.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Counts from one part of a run; parts add up with [`Ledger::merge`].
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Ledger {
     /// Distinct messages sent.
     pub sent: u64,
