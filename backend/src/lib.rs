@@ -25,22 +25,21 @@
 //! - [`state`]: what every handler shares; [`error`]: HTTP errors; [`clock`]: the time
 //!   the lesson's timings (presence, outages, crowd schedules, expiry) read, which tests
 //!   move forward instead of waiting.
-//! - [`crowd`]: simulated group members, each a device of the Rust client library
-//!   ([`bluetick_client`], a crate of its own that depends on the protocol crate only).
-//! - [`labs`]: lab sandboxes at run time: one per browser, their controls (drop, outage,
-//!   compressed expiry) and the sweep that deletes idle ones; [`lab_load`]: a lab's
-//!   bounded load run (real device pairs, per-second msgs/s and p99, an exact ledger).
+//! - [`lab`]: labs at run time. [`lab::sandbox`]: one per browser, their controls (drop,
+//!   outage, compressed expiry) and the sweep that deletes idle ones; [`lab::crowd`]:
+//!   simulated group members, each a device of the Rust client library
+//!   ([`bluetick_client`], a crate of its own that depends on the protocol crate only);
+//!   [`lab::load`]: a lab's bounded load run (real device pairs driven by the client
+//!   library, per-second msgs/s and p99, an exact ledger).
 
 pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod crowd;
 mod delivery;
 pub mod error;
 pub mod gateway;
-pub mod lab_load;
-pub mod labs;
+pub mod lab;
 pub mod page;
 pub mod peer;
 pub mod presence;

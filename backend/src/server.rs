@@ -41,7 +41,7 @@ pub async fn run(
     let app = router(state.clone());
     let sweeper = tokio::spawn(crate::delivery::expiry::run(state.clone()));
     let fanout = tokio::spawn(crate::delivery::fanout::run(state.clone(), fanout_queue));
-    let lab_sweeper = tokio::spawn(crate::labs::sweep(state.clone()));
+    let lab_sweeper = tokio::spawn(crate::lab::sandbox::sweep(state.clone()));
 
     let token = state.shutdown.clone();
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -8,10 +8,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::crowd::CrowdRegistry;
 use crate::delivery::connections::Connections;
-use crate::lab_load::LoadRuns;
-use crate::labs::LabControls;
+use crate::lab::crowd::CrowdRegistry;
+use crate::lab::load::LoadRuns;
+use crate::lab::sandbox::LabControls;
 use crate::presence::Presence;
 use crate::store::Store;
 use crate::trace::TraceBus;

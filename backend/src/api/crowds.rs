@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::auth::Authenticated;
 use super::groups::member_only;
-use crate::crowd::{Crowd, CrowdRefusal, CrowdSpec, MemberLog};
 use crate::error::AppError;
+use crate::lab::crowd::{Crowd, CrowdRefusal, CrowdSpec, MemberLog};
 use crate::state::AppState;
 use crate::store::AddMember;
 

@@ -17,7 +17,7 @@ use bluetick_shared::lab_load::{LoadRequest, LoadView};
 use super::auth::Authenticated;
 use super::labs::my_lab;
 use crate::error::AppError;
-use crate::lab_load::{Busy, caps};
+use crate::lab::load::{Busy, caps};
 use crate::state::AppState;
 
 pub async fn start(
