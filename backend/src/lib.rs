@@ -12,8 +12,10 @@
 //!   ([`page`]: precompressed, cached by content hash).
 //! - [`gateway`]: one WebSocket connection's life; its module docs follow a message from
 //!   the `send` frame to the `delivered` receipt.
-//! - [`store`]: SQLite: the idempotent insert, the per-device inbox (the durable offline
-//!   queue), receipts, dead letters, push wake-ups; a single writer with group commit.
+//! - [`store`]: the storage boundary, a trait per concern (accounts, labs, messages,
+//!   groups, fan-out, keys), and SQLite behind it: the idempotent insert, the per-device
+//!   inbox (the durable offline queue), receipts, dead letters, push wake-ups; a single
+//!   writer with group commit.
 //! - [`delivery`]: after a commit, push to connected devices or record a push wake-up;
 //!   [`fanout`]: the worker that turns a group message into one delivery per member.
 //! - [`connections`]: which device is connected where; [`peer`]: a connection as others

@@ -8,7 +8,7 @@
 //! server's CPU. Here each step is one statement for every job of its kind in the batch.
 //!
 //! What holds as before: the idempotent insert decides which sends are new (see
-//! [`ops::insert_messages`]); sequences are taken from `devices.last_seq` and numbered in
+//! [`messages::insert_messages`]); sequences are taken from `devices.last_seq` and numbered in
 //! job order, so each inbox stays gap-free and a sender's messages keep their order; an
 //! ack covers exactly the entries it would have covered alone; and the whole batch is
 //! still one transaction that commits before any caller hears back.
@@ -19,7 +19,9 @@ use bluetick_shared::frames::{Delivery, DeviceId, Recipient, ServerFrame, TickSt
 use sqlx::SqliteConnection;
 
 use super::group_acks;
-use super::ops::{self, FactsRow, Inserted, MessageFacts, json_rows, state_code, touched};
+use super::json_rows;
+use super::messages::{self, FactsRow, Inserted, MessageFacts, touched};
+use super::receipts::state_code;
 use super::uuid;
 use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome};
 
@@ -82,7 +84,7 @@ pub async fn store_messages(
     conn: &mut SqliteConnection,
     messages: &[&NewMessage],
 ) -> Result<Vec<SendOutcome>, sqlx::Error> {
-    let inserted = ops::insert_messages(conn, messages).await?;
+    let inserted = messages::insert_messages(conn, messages).await?;
 
     // A group message's content is stored once; the fan-out worker makes the deliveries,
     // starting from a job committed with the message.

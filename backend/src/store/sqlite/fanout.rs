@@ -11,9 +11,10 @@ use bluetick_shared::frames::{Delivery, Recipient, ServerFrame, TickState};
 use sqlx::SqliteConnection;
 
 use super::batch::{insert_inbox, reserve_seqs, take_seq};
-use super::ops::{advance_and_receipt, group_progress, json_rows};
-use super::uuid;
-use crate::store::{FanoutOutcome, InboxEntry};
+use super::json_rows;
+use super::receipts::{advance_and_receipt, group_progress};
+use super::{SqliteStore, uuid};
+use crate::store::{Fanout, FanoutOutcome, InboxEntry, StorageError};
 
 type MessageRow = (String, String, String, String, String, i64, String);
 
@@ -129,4 +130,18 @@ pub async fn fanout_batch(
         }
     }
     Ok(outcome)
+}
+
+#[async_trait::async_trait]
+impl Fanout for SqliteStore {
+    /// Group messages whose fan-out has not finished (after a crash, say), oldest first.
+    async fn pending_fanouts(&self) -> Result<Vec<i64>, StorageError> {
+        Ok(sqlx::query_scalar("SELECT message_id FROM fanout_jobs WHERE done_at IS NULL ORDER BY created_at")
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    async fn fanout_batch(&self, job: i64, limit: i64, now: i64) -> Result<FanoutOutcome, StorageError> {
+        self.writer.fanout(job, limit, now).await
+    }
 }
