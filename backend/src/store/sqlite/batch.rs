@@ -30,7 +30,12 @@ use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome};
 pub(super) type InboxRow = (String, u64, i64, i64, Option<i64>, i64);
 
 /// A message's row id and its [`FactsRow`].
-type IdAndFacts = (i64, String, String, String, Option<String>, Option<String>);
+#[derive(sqlx::FromRow)]
+struct IdAndFacts {
+    id: i64,
+    #[sqlx(flatten)]
+    facts: FactsRow,
+}
 
 /// Takes `n` more sequences for each (distinct) device in one statement and answers each
 /// device's first new one; callers number their entries from there in job order.
@@ -252,9 +257,8 @@ pub async fn ack_all(
     .fetch_all(&mut *conn)
     .await?;
     let mut facts: HashMap<i64, MessageFacts> = HashMap::with_capacity(facts_rows.len());
-    for (id, client_id, sender, sender_device, recipient, group) in facts_rows {
-        let row: FactsRow = (client_id, sender, sender_device, recipient, group);
-        facts.insert(id, MessageFacts::from_row(row)?);
+    for row in facts_rows {
+        facts.insert(row.id, MessageFacts::from_row(row.facts)?);
     }
     let facts_of = |id: &i64| facts.get(id).ok_or(sqlx::Error::RowNotFound);
 

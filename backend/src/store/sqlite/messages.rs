@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use bluetick_shared::frames::{DeviceId, MessageId, Recipient, UserId};
 use sqlx::SqliteConnection;
+use uuid::Uuid;
 
 use super::inbox::InboxRow;
 use super::{SqliteStore, json_rows, uuid};
@@ -19,19 +20,26 @@ pub(super) struct MessageFacts {
     pub(super) to: Recipient,
 }
 
-/// A `messages` row's client_id, sender_user, sender_device, recipient_user, group_id.
-pub(super) type FactsRow = (String, String, String, Option<String>, Option<String>);
+/// The columns of a `messages` row that [`MessageFacts`] are made of.
+#[derive(sqlx::FromRow)]
+pub(super) struct FactsRow {
+    #[sqlx(try_from = "String")]
+    client_id: Uuid,
+    #[sqlx(try_from = "String")]
+    sender_user: Uuid,
+    sender_device: String,
+    recipient_user: Option<String>,
+    group_id: Option<String>,
+}
 
 impl MessageFacts {
-    pub(super) fn from_row(
-        (client_id, sender, sender_device, recipient, group): FactsRow,
-    ) -> Result<Self, sqlx::Error> {
-        let to = match (recipient, group) {
+    pub(super) fn from_row(row: FactsRow) -> Result<Self, sqlx::Error> {
+        let to = match (row.recipient_user, row.group_id) {
             (Some(user), _) => Recipient::User(uuid(&user)?),
             (None, Some(group)) => Recipient::Group(uuid(&group)?),
             (None, None) => return Err(sqlx::Error::Protocol("message without recipient".into())),
         };
-        Ok(MessageFacts { id: uuid(&client_id)?, sender: uuid(&sender)?, sender_device, to })
+        Ok(MessageFacts { id: row.client_id, sender: row.sender_user, sender_device: row.sender_device, to })
     }
 }
 
