@@ -12,8 +12,10 @@
 //!   ([`page`]: precompressed, cached by content hash).
 //! - [`gateway`]: one WebSocket connection's life, up to "this frame is valid and its
 //!   write is queued"; its module docs follow a frame from the socket to the store.
-//! - [`store`]: SQLite: the idempotent insert, the per-device inbox (the durable offline
-//!   queue), receipts, dead letters, push wake-ups; a single writer with group commit.
+//! - [`store`]: the storage boundary, a trait per concern (accounts, labs, messages,
+//!   groups, fan-out, keys), and SQLite behind it: the idempotent insert, the per-device
+//!   inbox (the durable offline queue), receipts, dead letters, push wake-ups; a single
+//!   writer with group commit.
 //! - `delivery`: everything after a commit; its module docs follow a committed message
 //!   to the `delivered` receipt: `sent` or the dedup hit, push to connected devices or
 //!   record a push wake-up, the fan-out worker (one inbox entry per group member), the

@@ -10,7 +10,8 @@
 //!   duplicated, unconfirmed; the verdict) is every scenario's.
 //! - [`report`]: figures, latency histograms, human and `--json` output, progress line.
 //! - [`target`]: devices and groups, then the server: owned (a child process on a fresh
-//!   database) or external (`--url`); [`serve`]: the child processes; [`relay`]: the
+//!   database, seeded by [`seed`], the one module that opens the server's database) or
+//!   external (`--url`); [`serve`]: the child processes; [`relay`]: the
 //!   bare WebSocket relay; [`net`]: connecting from many loopback source addresses;
 //!   [`rss`]: memory and open-file limits.
 
@@ -20,5 +21,6 @@ pub mod relay;
 pub mod report;
 pub mod rss;
 pub mod scenarios;
+pub mod seed;
 pub mod serve;
 pub mod target;

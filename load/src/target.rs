@@ -1,9 +1,8 @@
 //! Where a scenario's clients go, and how their devices and groups come to exist.
 //!
 //! By default the load generator owns the server: it creates devices and groups directly
-//! in a fresh database (through the backend's own store, in batches: registering a
-//! hundred thousand devices one HTTP call at a time would take minutes), then starts the
-//! backend on that database as a child process. With `--url` it targets a running server
+//! in a fresh database (see [`crate::seed`]), then starts the backend on that database as
+//! a child process. With `--url` it targets a running server
 //! and registers through the HTTP API instead. The bare relay has no database: its
 //! devices are made up locally.
 
@@ -11,17 +10,15 @@ use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use bluetick_backend::store::Store;
 use bluetick_client::http::request;
 use bluetick_shared::frames::{GroupId, Registration};
 use futures_util::StreamExt;
 use tempfile::TempDir;
 use uuid::Uuid;
 
+use crate::seed::Seed;
 use crate::serve::ChildServer;
 
-/// Registrations per database transaction when the load generator owns the server.
-const REGISTER_BATCH: usize = 1000;
 /// HTTP calls in flight when registering against a running server.
 const HTTP_CONCURRENCY: usize = 32;
 
@@ -29,7 +26,7 @@ pub type Error = String;
 
 /// Preparing a run: devices and groups first, then the server.
 pub enum Setup {
-    Owned { dir: PathBuf, temp: Option<TempDir>, store: Store, server_flags: Vec<String> },
+    Owned { dir: PathBuf, temp: Option<TempDir>, seed: Seed, server_flags: Vec<String> },
     External { addr: SocketAddr },
     Relay,
 }
@@ -68,21 +65,15 @@ impl Setup {
                 (temp.path().to_path_buf(), Some(temp))
             }
         };
-        let store = Store::open_sqlite(&dir).await.map_err(|e| e.to_string())?;
-        Ok(Setup::Owned { dir, temp, store, server_flags: args.server_args.clone() })
+        let seed = Seed::open(&dir).await?;
+        Ok(Setup::Owned { dir, temp, seed, server_flags: args.server_args.clone() })
     }
 
     /// Registers `n` users with one device each, named `prefix-i`.
     pub async fn register(&mut self, n: usize, prefix: &str) -> Result<Vec<Registration>, Error> {
         let names: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
         match self {
-            Setup::Owned { store, .. } => {
-                let mut all = Vec::with_capacity(n);
-                for chunk in names.chunks(REGISTER_BATCH) {
-                    all.extend(store.register_users(chunk, None).await.map_err(|e| e.to_string())?);
-                }
-                Ok(all)
-            }
+            Setup::Owned { seed, .. } => seed.register(&names).await,
             Setup::External { addr } => {
                 let addr = *addr;
                 let results: Vec<Result<Registration, Error>> = futures_util::stream::iter(names)
@@ -111,14 +102,7 @@ impl Setup {
     pub async fn group(&mut self, owner: &Registration, members: &[Registration]) -> Result<GroupId, Error> {
         let users: Vec<_> = members.iter().map(|m| m.user_id).collect();
         match self {
-            Setup::Owned { store, .. } => {
-                let group = store.create_group(owner.user_id, "load").await.map_err(|e| e.to_string())?;
-                let added = store.add_members(group, &users).await.map_err(|e| e.to_string())?;
-                match added {
-                    bluetick_backend::store::AddMember::Added => Ok(group),
-                    other => Err(format!("adding {} members: {other:?}", users.len())),
-                }
-            }
+            Setup::Owned { seed, .. } => seed.group(owner.user_id, &users).await,
             Setup::External { addr } => {
                 let addr = *addr;
                 let bearer = format!("{}:{}", owner.device_id, owner.token);
@@ -139,8 +123,8 @@ impl Setup {
     /// Starts the server (when owned), or connects to nothing new (when external).
     pub async fn start(self) -> Result<Backend, Error> {
         match self {
-            Setup::Owned { dir, temp, store, server_flags } => {
-                store.close().await;
+            Setup::Owned { dir, temp, seed, server_flags } => {
+                seed.close().await;
                 let mut args: Vec<OsString> = vec!["serve".into(), "--data-dir".into(), dir.into_os_string()];
                 args.extend(server_flags.into_iter().map(OsString::from));
                 let server = spawn(args).await?;

@@ -7,7 +7,7 @@
 //!   published (`409 identity_mismatch`). Answers [`KeyCount`].
 //! - `GET /api/keys/count`: the caller's [`KeyCount`], to replenish one-time keys.
 //! - `POST /api/keys/claim` [`KeyClaim`]: one key per named device, see
-//!   [`MessageStore::claim_keys`](crate::store::MessageStore::claim_keys). Answers [`ClaimedKeys`].
+//!   [`Keys::claim_keys`](crate::store::Keys::claim_keys). Answers [`ClaimedKeys`].
 //! - `GET /api/keys/users/{user}`: the user's devices that have keys ([`UserDevices`]).
 //!
 //! Lab sandboxes do not mix: devices and users of another lab do not exist from here.

@@ -1,10 +1,25 @@
-//! Storage behind one interface, [`MessageStore`]: the rest of the server names what it
-//! needs in messaging terms (store this message, this device acknowledged up to n, what
-//! is in this inbox) and never sees SQL.
+//! Storage behind one interface: the rest of the server names what it needs in messaging
+//! terms (store this message, this device acknowledged up to n, what is in this inbox)
+//! and never sees SQL.
+//!
+//! The interface is a trait per concern, each saying what a store must do:
+//! [`Accounts`] (users, devices, credentials), [`Labs`] (sandboxes and their views),
+//! [`Messages`] (send, ack, read, expire, inboxes, wake-ups), [`Groups`] (members),
+//! [`Fanout`] (group messages to every member, in resumable batches) and [`Keys`] (the
+//! end-to-end key directory). [`MessageStore`] is all of them together plus the store's
+//! lifetime; a store implements each trait where it keeps that concern's code.
 //!
 //! [`sqlite::SqliteStore`] is the embedded default. A PostgreSQL store would implement the
-//! same trait (the SQL in `sqlite::ops` is portable: `INSERT … ON CONFLICT DO NOTHING
+//! same traits (the SQL in `sqlite` is portable: `INSERT … ON CONFLICT DO NOTHING
 //! RETURNING` works on both); [`Store`] is what the server holds, whichever it is.
+//! Callers need no trait imports: [`Store`] derefs to `dyn MessageStore`, and a trait
+//! object offers the methods of its supertraits as if they were its own, so
+//! `state.store.enqueue_send(..)` works with `Store` alone in scope.
+//!
+//! How a store orders and commits its writes is its own business. The interface only
+//! promises that writes apply in the order they are asked for and that a queued write's
+//! [`Pending`] completes after its commit; SQLite's single writer with group commit is
+//! one way to keep that promise.
 //!
 //! - [`types`]: the values that cross the interface.
 //! - [`sqlite`]: the SQLite implementation: single writer with group commit, the
@@ -40,6 +55,8 @@ pub enum PublishKeys {
 /// The database file's name inside the data dir.
 pub const DB_FILE: &str = "bluetick.sqlite3";
 
+/// Why a store could not do what was asked. `Sqlx` covers any sqlx driver (SQLite,
+/// PostgreSQL), not one database.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("cannot create data dir {path}: {source}")]
@@ -48,6 +65,7 @@ pub enum StorageError {
     Sqlx(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The store is closing (or its writer died): queued writes can no longer commit.
     #[error("the database writer has stopped")]
     WriterGone,
 }
@@ -55,23 +73,26 @@ pub enum StorageError {
 /// A write that has been queued (in order) and will complete after its commit.
 pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T, StorageError>> + Send + 'static>>;
 
-/// Everything the server asks of its database.
+/// Accounts: users and their devices, and the credentials a device connects with.
 #[async_trait::async_trait]
-pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
+pub trait Accounts: Send + Sync {
     /// Creates a new user named `name` with one device.
     async fn register_user(&self, name: &str) -> Result<Registration, StorageError>;
-    /// Creates many users with one device each, in one transaction, inside `lab` if given.
+    /// Creates many users with one device each, all or none, inside `lab` if given.
     async fn register_users(&self, names: &[String], lab: Option<LabId>) -> Result<Vec<Registration>, StorageError>;
-    /// Adds many members in one transaction: all, or none past the cap.
-    async fn add_members(&self, group: GroupId, users: &[UserId]) -> Result<AddMember, StorageError>;
     /// Adds a device to an existing user; `None` if there is no such user.
     async fn add_device(&self, user: UserId) -> Result<Option<Registration>, StorageError>;
     /// The device these credentials belong to, or `None` if they do not match.
     async fn authenticate(&self, device: DeviceId, token: &str) -> Result<Option<DeviceIdentity>, StorageError>;
+    /// The user's name; `None` if there is no such user.
     async fn user_name(&self, user: UserId) -> Result<Option<String>, StorageError>;
     /// The lab a user belongs to: `None` if there is no such user, `Some(None)` outside labs.
     async fn user_lab(&self, user: UserId) -> Result<Option<Option<LabId>>, StorageError>;
+}
 
+/// Lab sandboxes: creating, listing and deleting them, and the views the lab shows.
+#[async_trait::async_trait]
+pub trait Labs: Send + Sync {
     /// A new lab sandbox with one user and device per name.
     async fn create_lab(&self, names: &[String]) -> Result<(LabId, Vec<Registration>), StorageError>;
     /// The lab a device belongs to: `None` if there is no such device.
@@ -88,33 +109,51 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
     async fn queue_view(&self, device: DeviceId) -> Result<QueueView, StorageError>;
     /// How many stored rows and deliveries message `id`, sent inside `lab`, has.
     async fn message_copies(&self, lab: LabId, id: MessageId) -> Result<MessageCopies, StorageError>;
+}
 
-    /// Queues a message for the idempotent insert. Writes are applied in the order they
-    /// are queued; the returned future completes after the commit.
+/// Messages and their receipts: the send with its exactly-once insert, acks, reads,
+/// expiry, per-device inboxes and push wake-ups.
+///
+/// Writes happen in the order they are asked for. A send or an ack is *queued*: the
+/// call returns once its place in that order is fixed, and the [`Pending`] it gives
+/// completes after the write is committed, so a session can queue the next frame's write
+/// while this one commits and still answer in order.
+#[async_trait::async_trait]
+pub trait Messages: Send + Sync {
+    /// Queues a message for the idempotent insert: a (sender device, id) pair stored
+    /// before is answered as the first time and stores nothing.
     async fn enqueue_send(&self, message: NewMessage) -> Result<Pending<SendOutcome>, StorageError>;
-    /// Queues a cumulative ack from `device`.
+    /// Queues a cumulative ack from `device`: everything up to `up_to` is delivered.
     async fn enqueue_ack(
         &self,
         device: DeviceId,
         up_to: u64,
         now: i64,
     ) -> Result<Pending<ReceiptsOutcome>, StorageError>;
-    /// Read receipts from `device` for these inbox sequences.
+    /// Read receipts from `device` for these inbox sequences, all or none.
     async fn read(&self, device: DeviceId, seqs: Vec<u64>, now: i64) -> Result<ReceiptsOutcome, StorageError>;
     /// Moves up to `limit` undelivered messages past their expiry to the dead letters.
     async fn expire(&self, now: i64, limit: i64) -> Result<ReceiptsOutcome, StorageError>;
     /// Records a push wake-up for an offline device.
     async fn record_wakeup(&self, device: DeviceId, seq: u64, now: i64) -> Result<(), StorageError>;
-
     /// Up to `limit` inbox entries of `device` after `after`, in sequence order.
     async fn inbox_after(&self, device: DeviceId, after: u64, limit: u32) -> Result<Vec<InboxEntry>, StorageError>;
     /// The highest sequence ever handed out in `device`'s inbox.
     async fn last_seq(&self, device: DeviceId) -> Result<u64, StorageError>;
+}
+
+/// Groups and their members.
+#[async_trait::async_trait]
+pub trait Groups: Send + Sync {
     /// Creates a group with `creator` as its first member.
     async fn create_group(&self, creator: UserId, name: &str) -> Result<GroupId, StorageError>;
     /// Adds a member, refusing the one past [`MAX_GROUP_MEMBERS`](bluetick_shared::frames::MAX_GROUP_MEMBERS).
     async fn add_member(&self, group: GroupId, user: UserId) -> Result<AddMember, StorageError>;
+    /// Adds many members at once: all, or none past the cap.
+    async fn add_members(&self, group: GroupId, users: &[UserId]) -> Result<AddMember, StorageError>;
+    /// Removes a member; whether it was one.
     async fn remove_member(&self, group: GroupId, user: UserId) -> Result<bool, StorageError>;
+    /// The members, with their names.
     async fn members(&self, group: GroupId) -> Result<Vec<(UserId, String)>, StorageError>;
     async fn is_member(&self, group: GroupId, user: UserId) -> Result<bool, StorageError>;
     async fn group_name(&self, group: GroupId) -> Result<Option<String>, StorageError>;
@@ -122,11 +161,21 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
     async fn group_lab(&self, group: GroupId) -> Result<Option<Option<LabId>>, StorageError>;
     /// The group's owner: the user who created it (`None` if there is no such group).
     async fn group_owner(&self, group: GroupId) -> Result<Option<UserId>, StorageError>;
+}
+
+/// Group fan-out: a stored group message becomes a job that is carried out in batches,
+/// so that a crash halfway resumes where it stopped.
+#[async_trait::async_trait]
+pub trait Fanout: Send + Sync {
     /// Fan-out jobs not finished yet, oldest first.
     async fn pending_fanouts(&self) -> Result<Vec<i64>, StorageError>;
-    /// Fans a group message out to up to `limit` more members, in one transaction.
+    /// Fans a group message out to up to `limit` more members, all or none.
     async fn fanout_batch(&self, job: i64, limit: i64, now: i64) -> Result<FanoutOutcome, StorageError>;
+}
 
+/// The key directory for end-to-end encryption.
+#[async_trait::async_trait]
+pub trait Keys: Send + Sync {
     /// Publishes `device`'s public keys for end-to-end encryption (see
     /// [`bluetick_shared::e2e::keys`]); the upload's signatures are already checked.
     async fn publish_keys(&self, device: DeviceId, upload: &KeyUpload, now: i64) -> Result<PublishKeys, StorageError>;
@@ -143,7 +192,11 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<ClaimedDevice>, StorageError>;
     /// The devices of `user` that have published identity keys.
     async fn user_device_keys(&self, user: UserId) -> Result<UserDevices, StorageError>;
+}
 
+/// A whole store: every concern above, and its lifetime.
+#[async_trait::async_trait]
+pub trait MessageStore: Accounts + Labs + Messages + Groups + Fanout + Keys + std::fmt::Debug + 'static {
     /// How many times a server has started on this database.
     async fn boot_count(&self) -> Result<i64, StorageError>;
     /// Commits everything queued and closes.

@@ -8,7 +8,7 @@
 //! server's CPU. Here each step is one statement for every job of its kind in the batch.
 //!
 //! What holds as before: the idempotent insert decides which sends are new (see
-//! [`ops::insert_messages`]); sequences are taken from `devices.last_seq` and numbered in
+//! [`messages::insert_messages`]); sequences are taken from `devices.last_seq` and numbered in
 //! job order, so each inbox stays gap-free and a sender's messages keep their order; an
 //! ack covers exactly the entries it would have covered alone; and the whole batch is
 //! still one transaction that commits before any caller hears back.
@@ -19,7 +19,9 @@ use bluetick_shared::frames::{Delivery, DeviceId, Recipient, ServerFrame, TickSt
 use sqlx::SqliteConnection;
 
 use super::group_acks;
-use super::ops::{self, FactsRow, Inserted, MessageFacts, json_rows, state_code, touched};
+use super::json_rows;
+use super::messages::{self, FactsRow, Inserted, MessageFacts, touched};
+use super::receipts::state_code;
 use super::uuid;
 use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome};
 
@@ -28,7 +30,12 @@ use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome};
 pub(super) type InboxRow = (String, u64, i64, i64, Option<i64>, i64);
 
 /// A message's row id and its [`FactsRow`].
-type IdAndFacts = (i64, String, String, String, Option<String>, Option<String>);
+#[derive(sqlx::FromRow)]
+struct IdAndFacts {
+    id: i64,
+    #[sqlx(flatten)]
+    facts: FactsRow,
+}
 
 /// Takes `n` more sequences for each (distinct) device in one statement and answers each
 /// device's first new one; callers number their entries from there in job order.
@@ -82,7 +89,7 @@ pub async fn store_messages(
     conn: &mut SqliteConnection,
     messages: &[&NewMessage],
 ) -> Result<Vec<SendOutcome>, sqlx::Error> {
-    let inserted = ops::insert_messages(conn, messages).await?;
+    let inserted = messages::insert_messages(conn, messages).await?;
 
     // A group message's content is stored once; the fan-out worker makes the deliveries,
     // starting from a job committed with the message.
@@ -250,9 +257,8 @@ pub async fn ack_all(
     .fetch_all(&mut *conn)
     .await?;
     let mut facts: HashMap<i64, MessageFacts> = HashMap::with_capacity(facts_rows.len());
-    for (id, client_id, sender, sender_device, recipient, group) in facts_rows {
-        let row: FactsRow = (client_id, sender, sender_device, recipient, group);
-        facts.insert(id, MessageFacts::from_row(row)?);
+    for row in facts_rows {
+        facts.insert(row.id, MessageFacts::from_row(row.facts)?);
     }
     let facts_of = |id: &i64| facts.get(id).ok_or(sqlx::Error::RowNotFound);
 

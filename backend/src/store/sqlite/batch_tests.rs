@@ -9,7 +9,7 @@ use bluetick_shared::frames::{Recipient, Registration, ServerFrame, TickState};
 use uuid::Uuid;
 
 use super::SqliteStore;
-use crate::store::{DeviceIdentity, NewMessage, ReceiptsOutcome, SendOutcome};
+use crate::store::{Accounts, DeviceIdentity, Messages, NewMessage, ReceiptsOutcome, SendOutcome};
 
 struct TempDir(PathBuf);
 

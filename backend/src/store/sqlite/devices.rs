@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::{SqliteStore, uuid};
-use crate::store::{DeviceIdentity, StorageError, unix_millis};
+use crate::store::{Accounts, DeviceIdentity, StorageError, unix_millis};
 
 fn new_token() -> String {
     // Two v4 UUIDs: 244 bits from the OS's random source.
@@ -23,20 +23,17 @@ fn hash_token(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl SqliteStore {
+#[async_trait::async_trait]
+impl Accounts for SqliteStore {
     /// Creates a new user named `name` with one device.
-    pub async fn register_user(&self, name: &str) -> Result<Registration, StorageError> {
+    async fn register_user(&self, name: &str) -> Result<Registration, StorageError> {
         let mut registrations = self.register_users(&[name.to_string()], None).await?;
         Ok(registrations.pop().expect("one name, one registration"))
     }
 
     /// Creates many users with one device each, in one transaction (a crowd), inside
     /// `lab` if given.
-    pub async fn register_users(
-        &self,
-        names: &[String],
-        lab: Option<LabId>,
-    ) -> Result<Vec<Registration>, StorageError> {
+    async fn register_users(&self, names: &[String], lab: Option<LabId>) -> Result<Vec<Registration>, StorageError> {
         let mut tx = self.pool().begin().await?;
         let registrations = insert_users(&mut tx, names, lab).await?;
         tx.commit().await?;
@@ -44,7 +41,7 @@ impl SqliteStore {
     }
 
     /// Adds a device to an existing user. Returns `None` if the user does not exist.
-    pub async fn add_device(&self, user: UserId) -> Result<Option<Registration>, StorageError> {
+    async fn add_device(&self, user: UserId) -> Result<Option<Registration>, StorageError> {
         let Some(name) = self.user_name(user).await? else {
             return Ok(None);
         };
@@ -61,7 +58,7 @@ impl SqliteStore {
     }
 
     /// The device these credentials belong to, or `None` if they do not match.
-    pub async fn authenticate(&self, device: DeviceId, token: &str) -> Result<Option<DeviceIdentity>, StorageError> {
+    async fn authenticate(&self, device: DeviceId, token: &str) -> Result<Option<DeviceIdentity>, StorageError> {
         let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
             "SELECT d.token_hash, d.user_id, u.name, u.lab_id FROM devices d JOIN users u ON u.id = d.user_id
              WHERE d.id = ?",
@@ -81,7 +78,7 @@ impl SqliteStore {
         Ok(Some(DeviceIdentity { device, user, name, lab }))
     }
 
-    pub async fn user_name(&self, user: UserId) -> Result<Option<String>, StorageError> {
+    async fn user_name(&self, user: UserId) -> Result<Option<String>, StorageError> {
         Ok(sqlx::query_scalar("SELECT name FROM users WHERE id = ?")
             .bind(user.to_string())
             .fetch_optional(self.pool())
@@ -90,7 +87,7 @@ impl SqliteStore {
 
     /// Which lab a user belongs to: `None` if there is no such user, `Some(None)` for a
     /// user outside any lab.
-    pub async fn user_lab(&self, user: UserId) -> Result<Option<Option<LabId>>, StorageError> {
+    async fn user_lab(&self, user: UserId) -> Result<Option<Option<LabId>>, StorageError> {
         let row: Option<Option<String>> = sqlx::query_scalar("SELECT lab_id FROM users WHERE id = ?")
             .bind(user.to_string())
             .fetch_optional(self.pool())

@@ -9,13 +9,28 @@
 
 use bluetick_shared::frames::{Delivery, Recipient, ServerFrame, TickState};
 use sqlx::SqliteConnection;
+use uuid::Uuid;
 
 use super::batch::{insert_inbox, reserve_seqs, take_seq};
-use super::ops::{advance_and_receipt, group_progress, json_rows};
-use super::uuid;
-use crate::store::{FanoutOutcome, InboxEntry};
+use super::json_rows;
+use super::receipts::{advance_and_receipt, group_progress};
+use super::{SqliteStore, uuid};
+use crate::store::{Fanout, FanoutOutcome, InboxEntry, StorageError};
 
-type MessageRow = (String, String, String, String, String, i64, String);
+/// The group message being fanned out, with its sender's name.
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    #[sqlx(try_from = "String")]
+    client_id: Uuid,
+    #[sqlx(try_from = "String")]
+    sender_user: Uuid,
+    #[sqlx(try_from = "String")]
+    sender_device: Uuid,
+    group_id: String,
+    body: String,
+    sent_at: i64,
+    name: String,
+}
 
 /// Fans message `message_id` out to up to `limit` more members.
 pub async fn fanout_batch(
@@ -32,7 +47,7 @@ pub async fn fanout_batch(
     let Some((cursor, None)) = job else {
         return Ok(FanoutOutcome { done: true, ..FanoutOutcome::default() });
     };
-    let (client_id, sender_user, sender_device, group, body, sent_at, sender_name): MessageRow = sqlx::query_as(
+    let message: MessageRow = sqlx::query_as(
         "SELECT m.client_id, m.sender_user, m.sender_device, m.group_id, m.body, m.sent_at, u.name
          FROM messages m JOIN users u ON u.id = m.sender_user WHERE m.id = ?",
     )
@@ -42,25 +57,25 @@ pub async fn fanout_batch(
     let members: Vec<String> = sqlx::query_scalar(
         "SELECT user_id FROM group_members WHERE group_id = ? AND user_id > ? ORDER BY user_id LIMIT ?",
     )
-    .bind(&group)
+    .bind(&message.group_id)
     .bind(&cursor)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
 
     let delivery = Delivery {
-        id: uuid(&client_id)?,
-        from_user: uuid(&sender_user)?,
-        from_device: uuid(&sender_device)?,
-        from_name: sender_name,
-        to: Recipient::Group(uuid(&group)?),
-        body,
-        sent_at,
+        id: message.client_id,
+        from_user: message.sender_user,
+        from_device: message.sender_device,
+        from_name: message.name,
+        to: Recipient::Group(uuid(&message.group_id)?),
+        body: message.body,
+        sent_at: message.sent_at,
     };
     let mut outcome = FanoutOutcome {
         id: Some(delivery.id),
         sender: Some(delivery.from_user),
-        group: Some(uuid(&group)?),
+        group: Some(uuid(&message.group_id)?),
         ..FanoutOutcome::default()
     };
     // The batch's member devices in a few statements rather than a few per device (see
@@ -68,6 +83,7 @@ pub async fn fanout_batch(
     // message are left out, as before: the cursor keeps them out already, and should one
     // slip through, the unique index would refuse its second entry and a sequence taken
     // for it would be a gap its pusher waits on.
+    let sender_user = delivery.from_user.to_string();
     let others: Vec<&String> = members.iter().filter(|m| **m != sender_user).collect();
     let mut devices: Vec<String> = Vec::new();
     if !others.is_empty() {
@@ -129,4 +145,18 @@ pub async fn fanout_batch(
         }
     }
     Ok(outcome)
+}
+
+#[async_trait::async_trait]
+impl Fanout for SqliteStore {
+    /// Group messages whose fan-out has not finished (after a crash, say), oldest first.
+    async fn pending_fanouts(&self) -> Result<Vec<i64>, StorageError> {
+        Ok(sqlx::query_scalar("SELECT message_id FROM fanout_jobs WHERE done_at IS NULL ORDER BY created_at")
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    async fn fanout_batch(&self, job: i64, limit: i64, now: i64) -> Result<FanoutOutcome, StorageError> {
+        self.writer.fanout(job, limit, now).await
+    }
 }

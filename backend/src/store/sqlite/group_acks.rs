@@ -16,7 +16,9 @@ use std::collections::HashMap;
 use bluetick_shared::frames::{GroupProgress, TickState};
 use sqlx::SqliteConnection;
 
-use super::ops::{MessageFacts, advance_and_receipt, json_rows};
+use super::json_rows;
+use super::messages::MessageFacts;
+use super::receipts::advance_and_receipt;
 use super::uuid;
 use crate::store::ReceiptsOutcome;
 
@@ -48,7 +50,7 @@ pub(super) async fn count_group_acks(
     .execute(&mut *conn)
     .await?;
     let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-    // As in `ops::group_progress`: count the entries made so far only while fan-out runs.
+    // As in `receipts::group_progress`: count the entries made so far only while fan-out runs.
     let progress: Vec<ProgressRow> = sqlx::query_as(
         "SELECT id, delivered_count, read_count, recipients_total,
                 CASE WHEN recipients_total IS NULL

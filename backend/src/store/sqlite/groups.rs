@@ -5,11 +5,12 @@ use bluetick_shared::lab::LabId;
 use uuid::Uuid;
 
 use super::{SqliteStore, uuid};
-use crate::store::{AddMember, StorageError, unix_millis};
+use crate::store::{Accounts, AddMember, Groups, StorageError, unix_millis};
 
-impl SqliteStore {
+#[async_trait::async_trait]
+impl Groups for SqliteStore {
     /// Creates a group with its creator as the first member.
-    pub async fn create_group(&self, creator: UserId, name: &str) -> Result<GroupId, StorageError> {
+    async fn create_group(&self, creator: UserId, name: &str) -> Result<GroupId, StorageError> {
         let group = Uuid::now_v7();
         let now = unix_millis();
         let mut tx = self.pool().begin().await?;
@@ -31,7 +32,7 @@ impl SqliteStore {
     }
 
     /// Adds a member. The cap is the database's: a trigger refuses the 1,025th row.
-    pub async fn add_member(&self, group: GroupId, user: UserId) -> Result<AddMember, StorageError> {
+    async fn add_member(&self, group: GroupId, user: UserId) -> Result<AddMember, StorageError> {
         let result = sqlx::query(
             "INSERT INTO group_members (group_id, user_id, added_at)
              SELECT ?1, ?2, ?3
@@ -60,7 +61,7 @@ impl SqliteStore {
     }
 
     /// Adds many members in one transaction: all of them, or (past the cap) none.
-    pub async fn add_members(&self, group: GroupId, users: &[UserId]) -> Result<AddMember, StorageError> {
+    async fn add_members(&self, group: GroupId, users: &[UserId]) -> Result<AddMember, StorageError> {
         let now = unix_millis();
         let mut tx = self.pool().begin().await?;
         for user in users {
@@ -87,7 +88,7 @@ impl SqliteStore {
     }
 
     /// Removes a member; false if they were not one.
-    pub async fn remove_member(&self, group: GroupId, user: UserId) -> Result<bool, StorageError> {
+    async fn remove_member(&self, group: GroupId, user: UserId) -> Result<bool, StorageError> {
         let done = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
             .bind(group.to_string())
             .bind(user.to_string())
@@ -97,7 +98,7 @@ impl SqliteStore {
     }
 
     /// The members and their names, in the order fan-out visits them.
-    pub async fn members(&self, group: GroupId) -> Result<Vec<(UserId, String)>, StorageError> {
+    async fn members(&self, group: GroupId) -> Result<Vec<(UserId, String)>, StorageError> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT m.user_id, u.name FROM group_members m JOIN users u ON u.id = m.user_id
              WHERE m.group_id = ? ORDER BY m.user_id",
@@ -108,7 +109,7 @@ impl SqliteStore {
         rows.into_iter().map(|(id, name)| Ok((uuid(&id)?, name))).collect()
     }
 
-    pub async fn is_member(&self, group: GroupId, user: UserId) -> Result<bool, StorageError> {
+    async fn is_member(&self, group: GroupId, user: UserId) -> Result<bool, StorageError> {
         let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM group_members WHERE group_id = ? AND user_id = ?")
             .bind(group.to_string())
             .bind(user.to_string())
@@ -117,7 +118,7 @@ impl SqliteStore {
         Ok(found.is_some())
     }
 
-    pub async fn group_name(&self, group: GroupId) -> Result<Option<String>, StorageError> {
+    async fn group_name(&self, group: GroupId) -> Result<Option<String>, StorageError> {
         Ok(sqlx::query_scalar("SELECT name FROM groups WHERE id = ?")
             .bind(group.to_string())
             .fetch_optional(self.pool())
@@ -125,7 +126,7 @@ impl SqliteStore {
     }
 
     /// The lab of the group's creator, which is the group's: `None` if there is no such group.
-    pub async fn group_lab(&self, group: GroupId) -> Result<Option<Option<LabId>>, StorageError> {
+    async fn group_lab(&self, group: GroupId) -> Result<Option<Option<LabId>>, StorageError> {
         let row: Option<Option<String>> =
             sqlx::query_scalar("SELECT u.lab_id FROM groups g JOIN users u ON u.id = g.created_by WHERE g.id = ?")
                 .bind(group.to_string())
@@ -135,18 +136,11 @@ impl SqliteStore {
     }
 
     /// The group's creator, who owns it for as long as it exists (see `api::groups`).
-    pub async fn group_owner(&self, group: GroupId) -> Result<Option<UserId>, StorageError> {
+    async fn group_owner(&self, group: GroupId) -> Result<Option<UserId>, StorageError> {
         let owner: Option<String> = sqlx::query_scalar("SELECT created_by FROM groups WHERE id = ?")
             .bind(group.to_string())
             .fetch_optional(self.pool())
             .await?;
         Ok(owner.as_deref().map(uuid).transpose()?)
-    }
-
-    /// Group messages whose fan-out has not finished (after a crash, say), oldest first.
-    pub async fn pending_fanouts(&self) -> Result<Vec<i64>, StorageError> {
-        Ok(sqlx::query_scalar("SELECT message_id FROM fanout_jobs WHERE done_at IS NULL ORDER BY created_at")
-            .fetch_all(self.pool())
-            .await?)
     }
 }

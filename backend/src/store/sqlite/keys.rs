@@ -11,17 +11,13 @@ use bluetick_shared::frames::{DeviceId, UserId};
 use bluetick_shared::lab::LabId;
 
 use super::{SqliteStore, uuid};
-use crate::store::{PublishKeys, StorageError};
+use crate::store::{Keys, PublishKeys, StorageError};
 
-impl SqliteStore {
+#[async_trait::async_trait]
+impl Keys for SqliteStore {
     /// Stores `device`'s keys: identity keys on the first upload (later uploads must
     /// repeat them), new one-time keys, and the fallback key if one is given.
-    pub async fn publish_keys(
-        &self,
-        device: DeviceId,
-        upload: &KeyUpload,
-        now: i64,
-    ) -> Result<PublishKeys, StorageError> {
+    async fn publish_keys(&self, device: DeviceId, upload: &KeyUpload, now: i64) -> Result<PublishKeys, StorageError> {
         let id = device.to_string();
         let fallback = upload.fallback_key.as_ref();
         let mut tx = self.pool().begin().await?;
@@ -66,7 +62,7 @@ impl SqliteStore {
 
     /// How many one-time keys of `device` are still unclaimed, and whether it has a
     /// fallback key.
-    pub async fn key_count(&self, device: DeviceId) -> Result<KeyCount, StorageError> {
+    async fn key_count(&self, device: DeviceId) -> Result<KeyCount, StorageError> {
         let (count, fallback): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM one_time_keys WHERE device_id = ?1 AND claimed_at IS NULL),
                     EXISTS (SELECT 1 FROM device_keys WHERE device_id = ?1 AND fallback_key IS NOT NULL)",
@@ -80,7 +76,7 @@ impl SqliteStore {
     /// For each device (of users in `lab`) that has published keys: its identity keys
     /// and one one-time key, which no other claim will ever get; its fallback key when
     /// none is left. Devices without keys (or without any key to hand out) are left out.
-    pub async fn claim_keys(
+    async fn claim_keys(
         &self,
         claimer: DeviceId,
         devices: &[DeviceId],
@@ -130,7 +126,7 @@ impl SqliteStore {
     }
 
     /// The devices of `user` that have published identity keys, oldest first.
-    pub async fn user_device_keys(&self, user: UserId) -> Result<UserDevices, StorageError> {
+    async fn user_device_keys(&self, user: UserId) -> Result<UserDevices, StorageError> {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT d.id, k.curve25519, k.ed25519 FROM devices d JOIN device_keys k ON k.device_id = d.id
              WHERE d.user_id = ? ORDER BY d.created_at, d.id",

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::devices::insert_users;
 use super::{SqliteStore, uuid};
-use crate::store::{LabMember, StorageError, unix_millis};
+use crate::store::{LabMember, Labs, StorageError, unix_millis};
 
 /// Most entries and wake-ups one queue view lists.
 const QUEUE_VIEW_LIMIT: i64 = 200;
@@ -19,9 +19,10 @@ const LAB_USERS: &str = "SELECT id FROM users WHERE lab_id = ?1";
 const LAB_DEVICES: &str = "SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id WHERE u.lab_id = ?1";
 const LAB_GROUPS: &str = "SELECT g.id FROM groups g JOIN users u ON u.id = g.created_by WHERE u.lab_id = ?1";
 
-impl SqliteStore {
+#[async_trait::async_trait]
+impl Labs for SqliteStore {
     /// A new lab with one user and device per name, in one transaction.
-    pub async fn create_lab(&self, names: &[String]) -> Result<(LabId, Vec<Registration>), StorageError> {
+    async fn create_lab(&self, names: &[String]) -> Result<(LabId, Vec<Registration>), StorageError> {
         let lab = Uuid::now_v7();
         let now = unix_millis();
         let mut tx = self.pool().begin().await?;
@@ -37,7 +38,7 @@ impl SqliteStore {
     }
 
     /// The lab's devices, oldest first (so the lab's own three come first, then any crowd).
-    pub async fn lab_members(&self, lab: LabId, limit: i64) -> Result<Vec<LabMember>, StorageError> {
+    async fn lab_members(&self, lab: LabId, limit: i64) -> Result<Vec<LabMember>, StorageError> {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT d.id, u.id, u.name FROM devices d JOIN users u ON u.id = d.user_id
              WHERE u.lab_id = ? ORDER BY d.id LIMIT ?",
@@ -52,7 +53,7 @@ impl SqliteStore {
     }
 
     /// The lab a device's user belongs to: `None` if there is no such device.
-    pub async fn device_lab(&self, device: DeviceId) -> Result<Option<Option<LabId>>, StorageError> {
+    async fn device_lab(&self, device: DeviceId) -> Result<Option<Option<LabId>>, StorageError> {
         let row: Option<Option<String>> =
             sqlx::query_scalar("SELECT u.lab_id FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?")
                 .bind(device.to_string())
@@ -62,7 +63,7 @@ impl SqliteStore {
     }
 
     /// Records that these labs were in use at `now`.
-    pub async fn touch_labs(&self, labs: &[LabId], now: i64) -> Result<(), StorageError> {
+    async fn touch_labs(&self, labs: &[LabId], now: i64) -> Result<(), StorageError> {
         let mut tx = self.pool().begin().await?;
         for lab in labs {
             sqlx::query("UPDATE labs SET last_active_at = MAX(last_active_at, ?) WHERE id = ?")
@@ -76,7 +77,7 @@ impl SqliteStore {
     }
 
     /// Labs not used since `before`.
-    pub async fn idle_labs(&self, before: i64) -> Result<Vec<LabId>, StorageError> {
+    async fn idle_labs(&self, before: i64) -> Result<Vec<LabId>, StorageError> {
         let rows: Vec<String> = sqlx::query_scalar("SELECT id FROM labs WHERE last_active_at < ? LIMIT 100")
             .bind(before)
             .fetch_all(self.pool())
@@ -85,7 +86,7 @@ impl SqliteStore {
     }
 
     /// Deletes a lab and everything in it, in one transaction.
-    pub async fn delete_lab(&self, lab: LabId) -> Result<(), StorageError> {
+    async fn delete_lab(&self, lab: LabId) -> Result<(), StorageError> {
         let messages = format!(
             "SELECT id FROM messages WHERE sender_user IN ({LAB_USERS}) OR recipient_user IN ({LAB_USERS})
              OR group_id IN ({LAB_GROUPS})"
@@ -113,7 +114,7 @@ impl SqliteStore {
 
     /// The offline queue of `device`: unacknowledged inbox entries in push order, and
     /// the push wake-ups recorded for it.
-    pub async fn queue_view(&self, device: DeviceId) -> Result<QueueView, StorageError> {
+    async fn queue_view(&self, device: DeviceId) -> Result<QueueView, StorageError> {
         let id = device.to_string();
         let (acked, last): (i64, i64) = sqlx::query_as("SELECT acked_seq, last_seq FROM devices WHERE id = ?")
             .bind(&id)
@@ -176,7 +177,7 @@ impl SqliteStore {
 
     /// How many message rows, and inbox entries, the id `id` sent from inside `lab` has,
     /// and the body exactly as the database holds it.
-    pub async fn message_copies(&self, lab: LabId, id: MessageId) -> Result<MessageCopies, StorageError> {
+    async fn message_copies(&self, lab: LabId, id: MessageId) -> Result<MessageCopies, StorageError> {
         let (rows, deliveries, body): (i64, i64, Option<String>) = sqlx::query_as(
             "SELECT COUNT(*),
                     COALESCE(SUM((SELECT COUNT(*) FROM inbox i WHERE i.message_id = m.id AND i.kind = 0)), 0),

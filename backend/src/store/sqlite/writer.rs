@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{batch, fanout, ops};
+use super::{batch, fanout, receipts};
 use crate::store::{FanoutOutcome, NewMessage, Pending, ReceiptsOutcome, SendOutcome, StorageError};
 
 /// Jobs taken into one transaction at most.
@@ -259,11 +259,11 @@ async fn apply_all(conn: &mut SqliteConnection, jobs: &[Job]) -> Result<Vec<Outp
                 }
                 continue;
             }
-            Op::Read { device, seqs, now } => Output::Receipts(ops::read(&mut tx, *device, seqs, *now).await?),
-            Op::Expire { now, limit } => Output::Receipts(ops::expire(&mut tx, *now, *limit).await?),
+            Op::Read { device, seqs, now } => Output::Receipts(receipts::read(&mut tx, *device, seqs, *now).await?),
+            Op::Expire { now, limit } => Output::Receipts(receipts::expire(&mut tx, *now, *limit).await?),
             Op::Fanout { job, limit, now } => Output::Fanout(fanout::fanout_batch(&mut tx, *job, *limit, *now).await?),
             Op::Wakeup { device, seq, now } => {
-                ops::record_wakeup(&mut tx, *device, *seq, *now).await?;
+                receipts::record_wakeup(&mut tx, *device, *seq, *now).await?;
                 Output::Done
             }
         };

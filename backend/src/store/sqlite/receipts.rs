@@ -1,137 +1,14 @@
-//! The SQL of every write, run by the [`writer`](super::writer) inside a batch
-//! transaction. Each function takes the transaction's connection and returns what the
-//! caller must push to devices once the batch has committed.
+//! Receipts: ticks that only move forward, the receipt each move queues in the sender's
+//! inbox, group progress (delivered k/N, read k/N), read receipts, expiry into the dead
+//! letters, and push wake-ups. Run by the [`writer`](super::writer) inside a batch
+//! transaction; each function returns what to push once the batch has committed.
 
-use std::collections::HashMap;
-
-use bluetick_shared::frames::{DeviceId, GroupProgress, MessageId, Recipient, ServerFrame, TickState, UserId};
+use bluetick_shared::frames::{DeviceId, GroupProgress, MessageId, Recipient, ServerFrame, TickState};
 use sqlx::SqliteConnection;
 
+use super::messages::{MessageFacts, facts, next_seq, touched};
 use super::uuid;
-use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, Touched};
-
-/// What a message is, as far as receipts and traces care.
-pub(super) struct MessageFacts {
-    pub(super) id: MessageId,
-    pub(super) sender: UserId,
-    pub(super) sender_device: String,
-    pub(super) to: Recipient,
-}
-
-/// A `messages` row's client_id, sender_user, sender_device, recipient_user, group_id.
-pub(super) type FactsRow = (String, String, String, Option<String>, Option<String>);
-
-impl MessageFacts {
-    pub(super) fn from_row(
-        (client_id, sender, sender_device, recipient, group): FactsRow,
-    ) -> Result<Self, sqlx::Error> {
-        let to = match (recipient, group) {
-            (Some(user), _) => Recipient::User(uuid(&user)?),
-            (None, Some(group)) => Recipient::Group(uuid(&group)?),
-            (None, None) => return Err(sqlx::Error::Protocol("message without recipient".into())),
-        };
-        Ok(MessageFacts { id: uuid(&client_id)?, sender: uuid(&sender)?, sender_device, to })
-    }
-}
-
-async fn facts(conn: &mut SqliteConnection, message_id: i64) -> Result<MessageFacts, sqlx::Error> {
-    let row: FactsRow = sqlx::query_as(
-        "SELECT client_id, sender_user, sender_device, recipient_user, group_id FROM messages WHERE id = ?",
-    )
-    .bind(message_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    MessageFacts::from_row(row)
-}
-
-pub(super) fn touched(facts: &MessageFacts, device: DeviceId) -> Touched {
-    Touched { id: facts.id, sender: facts.sender, to: facts.to, device }
-}
-
-/// Hands out the device's next inbox sequence.
-pub(super) async fn next_seq(conn: &mut SqliteConnection, device: &str) -> Result<u64, sqlx::Error> {
-    let seq: i64 = sqlx::query_scalar("UPDATE devices SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq")
-        .bind(device)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(seq as u64)
-}
-
-/// Whether a send stored a new message or repeated one already stored.
-#[derive(Debug)]
-pub(super) enum Inserted {
-    /// New: the message's row id.
-    New(i64),
-    /// A retry (of a message committed before, or earlier in the same batch).
-    Duplicate(SendOutcome),
-}
-
-/// The idempotent insert at the heart of exactly-once, for a whole batch of sends in one
-/// statement: the UNIQUE (sender_device, client_id) constraint turns a retry into a no-op
-/// that returns nothing, and the original row's commit time is answered instead. Rows go
-/// in in job order, so of two sends with the same id in one batch the first is stored and
-/// the second is its duplicate.
-pub(super) async fn insert_messages(
-    conn: &mut SqliteConnection,
-    messages: &[&NewMessage],
-) -> Result<Vec<Inserted>, sqlx::Error> {
-    let keys: Vec<(String, String)> =
-        messages.iter().map(|m| (m.sender.device.to_string(), m.id.to_string())).collect();
-    let rows: Vec<_> = messages
-        .iter()
-        .zip(&keys)
-        .map(|(m, (sender_device, client_id))| {
-            let (recipient_user, group) = match m.to {
-                Recipient::User(user) => (Some(user.to_string()), None),
-                Recipient::Group(group) => (None, Some(group.to_string())),
-            };
-            let expires_at = m.now.saturating_add(m.ttl_ms);
-            (sender_device, client_id, m.sender.user.to_string(), recipient_user, group, &m.body, m.now, expires_at)
-        })
-        .collect();
-    // bluetick:idempotent-insert:start
-    let inserted: Vec<(i64, String, String)> = sqlx::query_as(
-        "INSERT INTO messages (sender_device, client_id, sender_user, recipient_user, group_id, body, sent_at, expires_at)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
-         FROM json_each(?1) WHERE true ORDER BY key
-         ON CONFLICT (sender_device, client_id) DO NOTHING
-         RETURNING id, sender_device, client_id",
-    )
-    .bind(json_rows(&rows))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut new_ids: HashMap<(String, String), i64> =
-        inserted.into_iter().map(|(id, sender_device, client_id)| ((sender_device, client_id), id)).collect();
-    let mut stored_now: HashMap<&(String, String), i64> = HashMap::new();
-    let mut outcomes = Vec::with_capacity(messages.len());
-    for (m, key) in messages.iter().zip(&keys) {
-        if let Some(id) = new_ids.remove(key) {
-            stored_now.insert(key, m.now);
-            outcomes.push(Inserted::New(id));
-        } else if let Some(&sent_at) = stored_now.get(key) {
-            // Sent twice within one batch: answer as the first, store nothing.
-            outcomes.push(Inserted::Duplicate(SendOutcome::Duplicate { sent_at }));
-        } else {
-            // A retry: answer exactly as the first time, store nothing.
-            let sent_at: i64 =
-                sqlx::query_scalar("SELECT sent_at FROM messages WHERE sender_device = ? AND client_id = ?")
-                    .bind(&key.0)
-                    .bind(&key.1)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            outcomes.push(Inserted::Duplicate(SendOutcome::Duplicate { sent_at }));
-        }
-    }
-    // bluetick:idempotent-insert:end
-    Ok(outcomes)
-}
-
-/// The rows of one set-based statement as a JSON array of arrays, bound as a single
-/// parameter and unpacked in SQL with `json_each`: one SQL text whatever the batch size,
-/// so sqlx prepares each statement once per connection (it caches by SQL text).
-pub(super) fn json_rows<T: serde::Serialize>(rows: &[T]) -> String {
-    serde_json::to_string(rows).expect("rows of strings and integers always serialize")
-}
+use crate::store::{InboxEntry, ReceiptsOutcome};
 
 pub(super) fn state_code(state: TickState) -> i64 {
     match state {
