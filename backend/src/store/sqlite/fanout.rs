@@ -136,10 +136,8 @@ pub async fn fanout_batch(
                 (progress.delivered >= progress.total, TickState::Delivered),
                 (progress.read >= progress.total, TickState::Read),
             ] {
-                if reached {
-                    if let Some((_, receipt)) = advance_and_receipt(conn, message_id, state, None, now).await? {
-                        outcome.receipts.push(receipt);
-                    }
+                if reached && let Some((_, receipt)) = advance_and_receipt(conn, message_id, state, None, now).await? {
+                    outcome.receipts.push(receipt);
                 }
             }
         }

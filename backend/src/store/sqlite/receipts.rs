@@ -115,15 +115,17 @@ pub(super) async fn count_group_receipt(
         .execute(&mut *conn)
         .await?;
     let Some(progress) = group_progress(conn, message_id).await? else { return Ok(()) };
-    if progress.fanned_out && progress.delivered >= progress.total {
-        if let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Delivered, None, now).await? {
-            outcome.receipts.push(receipt);
-        }
+    if progress.fanned_out
+        && progress.delivered >= progress.total
+        && let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Delivered, None, now).await?
+    {
+        outcome.receipts.push(receipt);
     }
-    if progress.fanned_out && progress.read >= progress.total {
-        if let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Read, None, now).await? {
-            outcome.receipts.push(receipt);
-        }
+    if progress.fanned_out
+        && progress.read >= progress.total
+        && let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Read, None, now).await?
+    {
+        outcome.receipts.push(receipt);
     }
     outcome.progress.push((uuid(&facts.sender_device)?, facts.id, progress));
     Ok(())
@@ -226,12 +228,11 @@ pub async fn expire(conn: &mut SqliteConnection, now: i64, limit: i64) -> Result
             .bind(message_id)
             .fetch_one(&mut *conn)
             .await?;
-        if delivered == 0 {
-            if let Some((_, receipt)) =
+        if delivered == 0
+            && let Some((_, receipt)) =
                 advance_and_receipt(conn, message_id, TickState::Failed, Some(&reason), now).await?
-            {
-                outcome.receipts.push(receipt);
-            }
+        {
+            outcome.receipts.push(receipt);
         }
     }
     Ok(outcome)
