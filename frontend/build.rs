@@ -4,14 +4,14 @@
 
 use std::path::Path;
 
-const SOURCE: &str = "../backend/src/store/sqlite/ops.rs";
+const SOURCE: &str = "../backend/src/store/sqlite/messages.rs";
 const START: &str = "// bluetick:idempotent-insert:start";
 const END: &str = "// bluetick:idempotent-insert:end";
 
 fn main() {
     println!("cargo::rerun-if-changed={SOURCE}");
     let source = std::fs::read_to_string(SOURCE).expect("the backend's store source is in the workspace");
-    let start = source.find(START).expect("the start marker is in ops.rs") + START.len();
+    let start = source.find(START).expect("the start marker is in messages.rs") + START.len();
     let end = source[start..].find(END).expect("the end marker follows the start marker") + start;
     let region = &source[start..end];
     // Drop the region's common indentation and its trailing marker-line indentation.

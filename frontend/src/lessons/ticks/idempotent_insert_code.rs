@@ -1,5 +1,5 @@
 //! The server's real idempotent insert, shown beside the idea. The text is cut from
-//! `backend/src/store/sqlite/ops.rs` at build time (see `frontend/build.rs`), so it is
+//! `backend/src/store/sqlite/messages.rs` at build time (see `frontend/build.rs`), so it is
 //! always the code the server runs.
 
 use leptos::prelude::*;
@@ -13,7 +13,7 @@ pub fn IdempotentInsertCode() -> impl IntoView {
             <h3>"The real code path"</h3>
             <p>
                 "This is the insert the server runs for every " <code>"send"</code> " frame, copied from "
-                <code>"backend/src/store/sqlite/ops.rs"</code> " when this page was built. A retry with the same "
+                <code>"backend/src/store/sqlite/messages.rs"</code> " when this page was built. A retry with the same "
                 "message id hits " <code>"UNIQUE (sender_device, client_id)"</code> "; "
                 <code>"ON CONFLICT DO NOTHING"</code> " stores nothing, raises no error, and the original "
                 <code>"sent_at"</code> " is read back so the retry's ack is byte-for-byte the first one. "
