@@ -25,9 +25,9 @@ use super::receipts::state_code;
 use super::uuid;
 use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome};
 
-/// One inbox row: device, seq, kind (0 message, 1 receipt), message id, receipt state,
-/// created at.
-pub(super) type InboxRow = (String, u64, i64, i64, Option<i64>, i64);
+/// One inbox entry to insert, as a JSON array for `json_each` (one statement per batch):
+/// device, seq, kind (0 message, 1 receipt), message id, receipt state, created at.
+pub(super) type NewEntry = (String, u64, i64, i64, Option<i64>, i64);
 
 /// A message's row id and its [`FactsRow`].
 #[derive(sqlx::FromRow)]
@@ -69,7 +69,7 @@ pub(super) fn take_seq(next: &mut HashMap<String, u64>, device: &str) -> u64 {
     *slot - 1
 }
 
-pub(super) async fn insert_inbox(conn: &mut SqliteConnection, rows: &[InboxRow]) -> Result<(), sqlx::Error> {
+pub(super) async fn insert_inbox(conn: &mut SqliteConnection, rows: &[NewEntry]) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }

@@ -22,8 +22,17 @@ use super::receipts::advance_and_receipt;
 use super::uuid;
 use crate::store::ReceiptsOutcome;
 
-/// Delivered, read, stored total (set once fan-out is done), entries so far.
-type ProgressRow = (i64, i64, i64, Option<i64>, i64);
+/// A group message's counts as stored.
+#[derive(sqlx::FromRow)]
+struct ProgressRow {
+    id: i64,
+    delivered_count: i64,
+    read_count: i64,
+    /// Set once fan-out is done.
+    recipients_total: Option<i64>,
+    /// Entries made so far (the total once fan-out is done).
+    so_far: i64,
+}
 
 /// Counts one member delivery for each `(job, message)` in `taken`, given in job order,
 /// for group messages only. `nows[job]` is that ack's time.
@@ -71,15 +80,15 @@ pub(super) async fn count_group_acks(
         read_tried: bool,
     }
     let mut replay: HashMap<i64, Replay> = HashMap::with_capacity(progress.len());
-    for (id, delivered, read, total, so_far) in progress {
+    for row in progress {
         let progress = GroupProgress {
             delivered: 0,
-            read: read as u32,
-            total: total.unwrap_or(so_far) as u32,
-            fanned_out: total.is_some(),
+            read: row.read_count as u32,
+            total: row.recipients_total.unwrap_or(row.so_far) as u32,
+            fanned_out: row.recipients_total.is_some(),
         };
-        let before_run = delivered - counts[&id];
-        replay.insert(id, Replay { delivered: before_run, progress, delivered_tried: false, read_tried: false });
+        let before_run = row.delivered_count - counts[&row.id];
+        replay.insert(row.id, Replay { delivered: before_run, progress, delivered_tried: false, read_tried: false });
     }
     for (job, id, facts) in taken {
         let Some(r) = replay.get_mut(id) else { continue };
