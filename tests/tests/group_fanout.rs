@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bluetick_backend::api::crowds::{CrowdReport, CrowdStarted};
-use bluetick_client::{Connection, DeviceState};
+use bluetick_client::{Connection, DeviceState, Event};
 use bluetick_shared::frames::{ClientFrame, GroupId, MessageId, Registration, ServerFrame, TickState};
 use bluetick_shared::groups::GroupView;
 use bluetick_tests::client::RawClient;
 use bluetick_tests::db;
-use bluetick_tests::events::wait_for_ticks;
+use bluetick_tests::events::{next, wait_for_ticks};
 use bluetick_tests::http::{as_device, register};
 use bluetick_tests::server::TestServer;
 
@@ -140,5 +140,56 @@ async fn group_messages_back_to_back_with_one_to_one_in_between() {
         0
     );
     drop(carol_conn);
+    server.stop().await;
+}
+
+/// Pins the ack path of group messages: members who acknowledge (and do not read) make
+/// the sender's message DELIVERED with a read count of 0, and only their reads make it
+/// READ. No other test acked a group message without also reading it.
+#[tokio::test]
+async fn a_group_message_every_member_acknowledged_but_nobody_read_is_delivered_not_read() {
+    let server = TestServer::start().await;
+    let alice = register(server.addr, "Alice").await;
+    let group = create_group(server.addr, &alice).await;
+    let mut members = Vec::new();
+    for name in ["Bob", "Carol"] {
+        let member = register(server.addr, name).await;
+        let body = serde_json::json!({ "user_id": member.user_id }).to_string();
+        let (status, body) =
+            as_device(server.addr, &alice, "POST", &format!("/api/groups/{group}/members"), Some(&body)).await;
+        assert_eq!(status, 201, "{body}");
+        members.push(RawClient::connect_as(&server.ws_url(), &member, 0).await);
+    }
+    let mut alice_conn = Connection::connect(&server.ws_url(), DeviceState::new(alice)).await.unwrap();
+    let id = alice_conn.send_to_group(group, "hi").await.unwrap();
+
+    // Both members acknowledge; neither reads.
+    let mut seqs = Vec::new();
+    for member in &mut members {
+        loop {
+            if let ServerFrame::Message { seq, message } = member.recv().await
+                && message.id == id
+            {
+                member.send(&ClientFrame::Ack { up_to: seq }).await;
+                seqs.push(seq);
+                break;
+            }
+        }
+    }
+    let mut delivered = 0;
+    while alice_conn.state.outbox.state(&id) != Some(TickState::Delivered) || delivered < 2 {
+        if let Event::GroupProgress { progress, .. } = next(&mut alice_conn).await {
+            assert_eq!(progress.read, 0, "a read count before anyone read: {progress:?}");
+            delivered = progress.delivered;
+        }
+        assert_ne!(alice_conn.state.outbox.state(&id), Some(TickState::Read), "READ before anyone read");
+    }
+    // Now both read: only then does the message turn blue.
+    for (member, seq) in members.iter_mut().zip(&seqs) {
+        member.send(&ClientFrame::Read { seqs: vec![*seq] }).await;
+    }
+    while alice_conn.state.outbox.state(&id) != Some(TickState::Read) {
+        next(&mut alice_conn).await;
+    }
     server.stop().await;
 }

@@ -65,7 +65,7 @@ pub(super) async fn count_group_acks(
                 CASE WHEN recipients_total IS NULL
                      THEN (SELECT COUNT(*) FROM inbox WHERE message_id = m.id AND kind = 0)
                           + (SELECT COUNT(*) FROM dead_letters WHERE message_id = m.id)
-                     ELSE recipients_total END
+                     ELSE recipients_total END AS so_far
          FROM messages m WHERE id IN (SELECT value FROM json_each(?1)) AND group_id IS NOT NULL",
     )
     .bind(json_rows(&ids))
