@@ -13,8 +13,9 @@
 //!   database, seeded by [`seed`], the one module that opens the server's database) or
 //!   external (`--url`); [`serve`]: the child processes; [`relay`]: the
 //!   bare WebSocket relay; [`net`]: connecting from many loopback source addresses;
-//!   [`rss`]: memory and open-file limits.
+//!   [`rss`]: memory and open-file limits; [`cpu`]: a server's CPU time per message.
 
+pub mod cpu;
 pub mod net;
 pub mod pair;
 pub mod relay;

@@ -96,6 +96,8 @@ fn throughput_at_full_speed_delivers_every_message_once() {
     assert_eq!(ledger(&report, "delivered_ticks"), ledger(&report, "sent"), "{report:#}");
     assert!(report["figures"]["msgs_per_s"].as_f64().unwrap() > 0.0, "{report:#}");
     assert!(report["latency"]["send_to_delivered_tick"]["count"].as_u64().unwrap() > 0, "{report:#}");
+    // The server is the run's own child: its CPU time is read from /proc.
+    assert!(report["figures"]["server_cpu_us_per_msg"].is_number(), "{report:#}");
 }
 
 #[test]
@@ -165,3 +167,4 @@ fn relay_baseline_measures_both_and_their_ratio() {
     assert!(report["figures"]["relay_msgs_per_s"].as_f64().unwrap() > 0.0, "{report:#}");
     assert!(report["figures"]["fraction_of_relay"].as_f64().unwrap() > 0.0, "{report:#}");
 }
+

@@ -32,7 +32,7 @@ pub async fn run(args: &ChaosArgs, visible: bool) -> Result<Report, Error> {
     let load = args.throughput.load.clone();
     let (started_tx, started_rx) = oneshot::channel();
     let addr = backend.addr();
-    let driving = tokio::spawn(async move { drive(addr, registrations, &load, visible, Some(started_tx)).await });
+    let driving = tokio::spawn(async move { drive(addr, registrations, &load, visible, Some(started_tx), None).await });
 
     let mut kills = 0;
     let mut restart_failures = Vec::new();

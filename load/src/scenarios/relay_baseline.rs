@@ -11,13 +11,13 @@ pub async fn run(args: &ThroughputArgs, visible: bool) -> Result<Report, Error> 
     let mut relay_setup = Setup::Relay;
     let relay_devices = relay_setup.register(2 * args.load.pairs, "relay").await?;
     let relay = relay_setup.start().await?;
-    let bare = drive(relay.addr(), relay_devices, &args.load, visible, None).await;
+    let bare = drive(relay.addr(), relay_devices, &args.load, visible, None, relay.pid()).await;
     relay.stop().await;
 
     let mut setup = Setup::new(&args.target).await?;
     let devices = setup.register(2 * args.load.pairs, "pair").await?;
     let backend = setup.start().await?;
-    let real = drive(backend.addr(), devices, &args.load, visible, None).await;
+    let real = drive(backend.addr(), devices, &args.load, visible, None, backend.pid()).await;
     backend.stop().await;
 
     let mut report = Report::new("relay-baseline");

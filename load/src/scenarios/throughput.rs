@@ -8,6 +8,10 @@
 //! when the sender got round to it, so a sender held back by its window or a slow server
 //! shows up in the figures instead of hiding (coordinated omission).
 //!
+//! The server's CPU time while sending (from `/proc`, when the server is our child
+//! process) ÷ the messages the rate counts is `server_cpu_us_per_msg`, the figure
+//! `mqtt-baseline` reports for Mosquitto.
+//!
 //! [`drive`] is shared with `chaos` and `relay-baseline`.
 
 use std::sync::Arc;
@@ -18,6 +22,7 @@ use bluetick_shared::frames::Registration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::cpu::{self, CpuWindow};
 use crate::net::Dialer;
 use crate::pair::{Counters, PairOutcome, PairPlan, merge, run_pair};
 use crate::report::{Report, progress};
@@ -60,16 +65,20 @@ pub struct ThroughputArgs {
 pub struct Driven {
     pub outcome: PairOutcome,
     pub seconds: f64,
+    /// The server's CPU time while sending, when it was given (our child process).
+    pub server_cpu: Option<Duration>,
 }
 
 /// Connects every pair, starts the clock when all are connected, sends for the
-/// duration, drains, and merges what the pairs measured.
+/// duration, drains, and merges what the pairs measured; with `server`'s process id,
+/// also reads its CPU time over the sending window.
 pub async fn drive(
     addr: std::net::SocketAddr,
     registrations: Vec<Registration>,
     load: &LoadArgs,
     visible: bool,
     started: Option<tokio::sync::oneshot::Sender<Instant>>,
+    server: Option<u32>,
 ) -> Driven {
     let plan = Arc::new(PairPlan {
         dialer: Dialer::new(addr, load.sources),
@@ -94,6 +103,7 @@ pub async fn drive(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let start = Instant::now();
+    let cpu_window = server.map(|pid| CpuWindow::open(pid, start + plan.duration));
     let _ = start_tx.send(Some(start));
     if let Some(started) = started {
         let _ = started.send(start);
@@ -123,7 +133,11 @@ pub async fn drive(
         }
     }
     bar.finish_and_clear();
-    Driven { outcome: merge(&outcomes), seconds: plan.duration.as_secs_f64() }
+    let server_cpu = match cpu_window {
+        Some(window) => window.used().await,
+        None => None,
+    };
+    Driven { outcome: merge(&outcomes), seconds: plan.duration.as_secs_f64(), server_cpu }
 }
 
 /// Adds the pairs' figures to a report, each name prefixed with `prefix`.
@@ -133,13 +147,14 @@ pub fn describe(report: &mut Report, prefix: &str, driven: &Driven) {
     report.figure(&format!("{prefix}msgs_per_s"), rate, "msgs/s end-to-end (DELIVERED at the sender)");
     report.latency(&format!("{prefix}send_to_recipient"), &o.delivery);
     report.latency(&format!("{prefix}send_to_delivered_tick"), &o.ticked);
+    cpu::describe(report, prefix, driven.server_cpu, o.ticked_in_time, driven.seconds);
 }
 
 pub async fn run(args: &ThroughputArgs, visible: bool) -> Result<Report, Error> {
     let mut setup = Setup::new(&args.target).await?;
     let registrations = setup.register(2 * args.load.pairs, "pair").await?;
     let backend = setup.start().await?;
-    let driven = drive(backend.addr(), registrations, &args.load, visible, None).await;
+    let driven = drive(backend.addr(), registrations, &args.load, visible, None, backend.pid()).await;
     backend.stop().await;
     let mut report = Report::new("throughput");
     parameters(&mut report, &args.load);
