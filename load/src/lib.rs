@@ -14,8 +14,10 @@
 //!   external (`--url`); [`serve`]: the child processes; [`relay`]: the
 //!   bare WebSocket relay; [`net`]: connecting from many loopback source addresses;
 //!   [`rss`]: memory and open-file limits; [`cpu`]: a server's CPU time per message.
+//! - [`mqtt`]: the small MQTT 3.1.1 client `mqtt-baseline` compares bluetick with.
 
 pub mod cpu;
+pub mod mqtt;
 pub mod net;
 pub mod pair;
 pub mod relay;
