@@ -4,7 +4,7 @@
 //! WebSockets) against a real bluetick server, with an exact ledger of every message.
 //!
 //! - [`scenarios`]: one module per scenario: `throughput`, `connections`, `fanout`,
-//!   `reconnect_storm`, `chaos`, `relay_baseline`.
+//!   `reconnect_storm`, `chaos`, `relay_baseline`, `mqtt_baseline`.
 //! - [`pair`]: one sender and one recipient driven together (throughput, chaos, relay),
 //!   by the client library's pair driver; its ledger (`bluetick_shared::ledger`: lost,
 //!   duplicated, unconfirmed; the verdict) is every scenario's.
@@ -14,7 +14,8 @@
 //!   external (`--url`); [`serve`]: the child processes; [`relay`]: the
 //!   bare WebSocket relay; [`net`]: connecting from many loopback source addresses;
 //!   [`rss`]: memory and open-file limits; [`cpu`]: a server's CPU time per message.
-//! - [`mqtt`]: the small MQTT 3.1.1 client `mqtt-baseline` compares bluetick with.
+//! - [`mqtt`]: the Mosquitto broker and the small MQTT 3.1.1 client `mqtt-baseline`
+//!   compares bluetick against.
 
 pub mod cpu;
 pub mod mqtt;

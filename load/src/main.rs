@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use bluetick_load::report::Report;
-use bluetick_load::scenarios::{chaos, connections, fanout, reconnect_storm, relay_baseline, throughput};
+use bluetick_load::scenarios::{
+    chaos, connections, fanout, mqtt_baseline, reconnect_storm, relay_baseline, throughput,
+};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -32,6 +34,9 @@ enum Command {
     Chaos(chaos::ChaosArgs),
     /// `throughput` against a bare WebSocket relay and against bluetick, in one run.
     RelayBaseline(throughput::ThroughputArgs),
+    /// `throughput`'s shape against Mosquitto (persistence on), MQTT 3.1.1 QoS 2; the
+    /// window counts PUBLISHes without PUBCOMP. Needs `mosquitto` installed.
+    MqttBaseline(mqtt_baseline::MqttArgs),
     /// Runs the bluetick backend (takes the `bluetick` command's flags); used as the
     /// scenarios' child process.
     #[command(hide = true)]
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
             Command::ReconnectStorm(args) => reconnect_storm::run(&args, visible).await,
             Command::Chaos(args) => chaos::run(&args, visible).await,
             Command::RelayBaseline(args) => relay_baseline::run(&args, visible).await,
+            Command::MqttBaseline(args) => mqtt_baseline::run(&args, visible).await,
         };
         match result {
             Ok(report) => {

@@ -168,3 +168,20 @@ fn relay_baseline_measures_both_and_their_ratio() {
     assert!(report["figures"]["fraction_of_relay"].as_f64().unwrap() > 0.0, "{report:#}");
 }
 
+#[test]
+fn mqtt_baseline_is_exactly_once_and_in_order_through_mosquitto() {
+    // Mosquitto is not part of `make test`'s tools: scripts/bench.sh installs it.
+    if let Err(why) = bluetick_load::mqtt::broker::find_mosquitto() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let report = run(&["mqtt-baseline", "--pairs", "2", "--duration", "1", "--window", "8", "--drain-timeout", "10"]);
+    assert_complete(&report);
+    assert_eq!(ledger(&report, "committed"), ledger(&report, "sent"), "every PUBLISH got its PUBCOMP: {report:#}");
+    assert_eq!(report["figures"]["out_of_order"], 0, "{report:#}");
+    assert!(report["figures"]["msgs_per_s"].as_f64().unwrap() > 0.0, "{report:#}");
+    assert!(report["figures"]["server_cpu_us_per_msg"].is_number(), "{report:#}");
+    for latency in ["send_to_subscriber", "send_to_pubcomp"] {
+        assert_eq!(report["latency"][latency]["count"].as_u64(), Some(ledger(&report, "sent")), "{report:#}");
+    }
+}

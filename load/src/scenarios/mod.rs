@@ -3,6 +3,7 @@
 pub mod chaos;
 pub mod connections;
 pub mod fanout;
+pub mod mqtt_baseline;
 pub mod reconnect_storm;
 pub mod relay_baseline;
 pub mod throughput;
