@@ -13,15 +13,21 @@ cd "$(dirname "$0")/.."
 RUNS="${RUNS:-3}"
 B="$CARGO_TARGET_DIR/release/bluetick-load"
 cargo build --release -p bluetick-load >&2
+# mqtt-baseline runs Debian's mosquitto: installed here, when missing, and only when that
+# scenario is to run (the test path never needs it).
+if (($# == 0)) || [[ " $* " == *" mqtt-baseline "* ]]; then
+  scripts/install-tools.sh --mosquitto >&2
+fi
 OUT=bench-results
 mkdir -p "$OUT"
 failed=0
 
 # name | arguments | figures (jq paths into the report)
 SCENARIOS=(
-  "throughput-max|throughput --pairs 64 --duration 10 --window 16|.figures.msgs_per_s .latency.send_to_recipient.p50_ms .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p99_ms"
+  "throughput-max|throughput --pairs 64 --duration 10 --window 16|.figures.msgs_per_s .latency.send_to_recipient.p50_ms .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p99_ms .figures.server_cpu_us_per_msg"
   "throughput-500|throughput --pairs 64 --duration 10 --rate 500 --window 256|.figures.msgs_per_s .latency.send_to_recipient.p50_ms .latency.send_to_recipient.p99_ms .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p90_ms .latency.send_to_delivered_tick.p99_ms .latency.send_to_delivered_tick.max_ms"
   "relay-baseline|relay-baseline --pairs 64 --duration 10 --window 16|.figures.relay_msgs_per_s .figures.bluetick_msgs_per_s .figures.fraction_of_relay .latency.relay_send_to_delivered_tick.p99_ms"
+  "mqtt-baseline|mqtt-baseline --pairs 64 --duration 10 --window 16|.figures.msgs_per_s .latency.send_to_subscriber.p50_ms .latency.send_to_subscriber.p99_ms .latency.send_to_pubcomp.p50_ms .latency.send_to_pubcomp.p99_ms .figures.server_cpu_us_per_msg"
   "connections|connections --count 100000 --hold 35|.figures.connections_held .figures.server_bytes_per_connection .figures.server_rss_held_mib .figures.client_bytes_per_connection .figures.connect_s"
   "fanout|fanout --members 1023 --sends 50 --duration 10 --window 8|.latency.send_to_last_member.p50_ms .latency.send_to_last_member.p99_ms .latency.send_to_group_delivered.p50_ms .latency.send_to_group_delivered.p99_ms .figures.member_deliveries_per_s"
   "reconnect-storm|reconnect-storm --clients 5000 --messages 2|.figures.all_back_and_drained_s .figures.all_messages_received_s .latency.drop_to_back_and_drained.p50_ms .latency.drop_to_back_and_drained.p99_ms"

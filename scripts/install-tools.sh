@@ -8,6 +8,8 @@
 #   scripts/install-tools.sh --trunk    # also trunk, for `trunk serve` while authoring
 #   scripts/install-tools.sh --target   # only the wasm32 target (scripts/test.sh starts
 #                                       # with it, then installs the rest while compiling)
+#   scripts/install-tools.sh --mosquitto  # only Debian's mosquitto, for scripts/bench.sh's
+#                                         # mqtt-baseline (never part of `make test`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,18 +18,33 @@ TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 [ -n "$WASM_BINDGEN_VERSION" ] || { echo "install-tools: no wasm-bindgen in Cargo.lock" >&2; exit 1; }
 
-browser=no trunk=no target_only=no
+browser=no trunk=no target_only=no mosquitto_only=no
 for arg in "$@"; do
   case "$arg" in
     --browser) browser=yes ;;
     --trunk) trunk=yes ;;
     --target) target_only=yes ;;
-    *) echo "install-tools: unknown option $arg (use --browser, --trunk or --target)" >&2; exit 2 ;;
+    --mosquitto) mosquitto_only=yes ;;
+    *) echo "install-tools: unknown option $arg (use --browser, --trunk, --target or --mosquitto)" >&2; exit 2 ;;
   esac
 done
 
 export PATH="$HOME/.cargo/bin:$PATH"
 say() { printf 'install-tools: %s\n' "$*"; }
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+if [ "$mosquitto_only" = yes ]; then
+  # Debian puts the broker in /usr/sbin, which is not on every user's PATH.
+  if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
+    say "installing Debian's mosquitto (the broker mqtt-baseline compares against)"
+    $SUDO apt-get update
+    # Only the executable is used: the load generator starts it with its own config on
+    # a port of its own (the package's service, if systemd starts it, is left alone).
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends mosquitto
+  fi
+  exit 0
+fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
@@ -38,8 +55,6 @@ fi
 if [ "$browser" = yes ]; then
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     say "installing Debian's chromium and chromium-driver"
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium chromium-driver
   fi
