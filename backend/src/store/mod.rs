@@ -63,8 +63,17 @@ pub enum StorageError {
     DataDir { path: PathBuf, source: std::io::Error },
     #[error("database error: {0}")]
     Sqlx(#[from] sqlx::Error),
+    /// The writer's own connection (see `sqlite::writer`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored row breaks a promise of the schema: an id that is not a UUID, a message
+    /// with no recipient.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot start the database writer's thread: {0}")]
+    WriterThread(std::io::Error),
     /// The store is closing (or its writer died): queued writes can no longer commit.
     #[error("the database writer has stopped")]
     WriterGone,

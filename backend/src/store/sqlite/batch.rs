@@ -1,11 +1,11 @@
-//! The two hot writes, sends and acks, for a whole batch at a time, in a handful of
-//! statements instead of a handful per job.
+//! The two hot writes, sends and acks, for a whole batch at a time.
 //!
-//! Why: sqlx runs SQLite on a thread of its own and every statement is a round trip to
-//! it (a channel send, a wake-up, a context switch). Written job by job, one message cost
-//! about a dozen such hand-offs across its three writes (the send, the recipient's ack,
-//! the sender's ack of the receipt), and the hand-offs, not SQLite, took most of the
-//! server's CPU. Here each step is one statement for every job of its kind in the batch.
+//! Why a batch at a time: each step (insert the messages, find their recipients' devices,
+//! take sequences, insert the inbox entries; mark acked entries, move ticks, queue
+//! receipts) runs for every job of its kind in the batch before the next step, so a
+//! device's sequences are taken once per batch and each prepared statement runs back to
+//! back. The statements themselves are plain, one row each: on the writer's own
+//! synchronous connection a statement is a function call, not a round trip.
 //!
 //! What holds as before: the idempotent insert decides which sends are new (see
 //! [`messages::insert_messages`]); sequences are taken from `devices.last_seq` and numbered in
@@ -16,50 +16,39 @@
 use std::collections::{HashMap, HashSet};
 
 use bluetick_shared::frames::{Delivery, DeviceId, Recipient, ServerFrame, TickState};
-use sqlx::SqliteConnection;
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::group_acks;
-use super::json_rows;
-use super::messages::{self, FactsRow, Inserted, MessageFacts, touched};
+use super::messages::{self, Inserted, MessageFacts, touched};
 use super::receipts::state_code;
 use super::uuid;
-use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome};
+use crate::store::{InboxEntry, NewMessage, ReceiptsOutcome, SendOutcome, StorageError};
 
-/// One inbox entry to insert, as a JSON array for `json_each` (one statement per batch):
-/// device, seq, kind (0 message, 1 receipt), message id, receipt state, created at.
-pub(super) type NewEntry = (String, u64, i64, i64, Option<i64>, i64);
-
-/// A message's row id and its [`FactsRow`].
-#[derive(sqlx::FromRow)]
-struct IdAndFacts {
-    id: i64,
-    #[sqlx(flatten)]
-    facts: FactsRow,
+/// One inbox entry to insert.
+pub(super) struct NewEntry {
+    pub(super) device: String,
+    pub(super) seq: u64,
+    /// 0: a message; 1: a receipt.
+    pub(super) kind: i64,
+    pub(super) message_id: i64,
+    pub(super) receipt_state: Option<i64>,
+    pub(super) created_at: i64,
 }
 
 /// Takes `n` more sequences for each (distinct) device in one statement and answers each
 /// device's first new one; callers number their entries from there in job order.
-pub(super) async fn reserve_seqs(
-    conn: &mut SqliteConnection,
+pub(super) fn reserve_seqs(
+    conn: &Connection,
     counts: HashMap<String, u64>,
-) -> Result<HashMap<String, u64>, sqlx::Error> {
-    if counts.is_empty() {
-        return Ok(HashMap::new());
+) -> Result<HashMap<String, u64>, StorageError> {
+    let mut reserve = conn.prepare_cached("UPDATE devices SET last_seq = last_seq + ?2 WHERE id = ?1 RETURNING last_seq")?;
+    let mut first = HashMap::with_capacity(counts.len());
+    for (device, n) in counts {
+        // No row: an entry for a device that does not exist.
+        let last: u64 = reserve.query_row(params![device, n], |row| row.get(0))?;
+        first.insert(device, last + 1 - n);
     }
-    let rows: Vec<(&String, u64)> = counts.iter().map(|(device, n)| (device, *n)).collect();
-    let last: Vec<(String, i64)> = sqlx::query_as(
-        "UPDATE devices SET last_seq = last_seq + c.n
-         FROM (SELECT value ->> 0 AS device, value ->> 1 AS n FROM json_each(?1)) AS c
-         WHERE devices.id = c.device
-         RETURNING id, last_seq",
-    )
-    .bind(json_rows(&rows))
-    .fetch_all(&mut *conn)
-    .await?;
-    if last.len() != counts.len() {
-        return Err(sqlx::Error::RowNotFound); // an entry for a device that does not exist
-    }
-    Ok(last.into_iter().map(|(device, last)| (device.clone(), last as u64 + 1 - counts[&device])).collect())
+    Ok(first)
 }
 
 /// The next of the sequences reserved for `device`.
@@ -69,45 +58,28 @@ pub(super) fn take_seq(next: &mut HashMap<String, u64>, device: &str) -> u64 {
     *slot - 1
 }
 
-pub(super) async fn insert_inbox(conn: &mut SqliteConnection, rows: &[NewEntry]) -> Result<(), sqlx::Error> {
-    if rows.is_empty() {
-        return Ok(());
+pub(super) fn insert_inbox(conn: &Connection, rows: &[NewEntry]) -> Result<(), StorageError> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO inbox (device_id, seq, kind, message_id, receipt_state, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for row in rows {
+        insert.execute(params![row.device, row.seq, row.kind, row.message_id, row.receipt_state, row.created_at])?;
     }
-    sqlx::query(
-        "INSERT INTO inbox (device_id, seq, kind, message_id, receipt_state, created_at)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?1)",
-    )
-    .bind(json_rows(rows))
-    .execute(&mut *conn)
-    .await?;
     Ok(())
 }
 
 /// Stores a batch's messages (idempotently) and their inbox entries; one outcome per
 /// message, in order.
-pub async fn store_messages(
-    conn: &mut SqliteConnection,
-    messages: &[&NewMessage],
-) -> Result<Vec<SendOutcome>, sqlx::Error> {
-    let inserted = messages::insert_messages(conn, messages).await?;
+pub fn store_messages(conn: &Connection, messages: &[&NewMessage]) -> Result<Vec<SendOutcome>, StorageError> {
+    let inserted = messages::insert_messages(conn, messages)?;
 
     // A group message's content is stored once; the fan-out worker makes the deliveries,
     // starting from a job committed with the message.
-    let fanouts: Vec<(i64, i64)> = messages
-        .iter()
-        .zip(&inserted)
-        .filter_map(|(m, inserted)| match (inserted, m.to) {
-            (Inserted::New(id), Recipient::Group(_)) => Some((*id, m.now)),
-            _ => None,
-        })
-        .collect();
-    if !fanouts.is_empty() {
-        sqlx::query(
-            "INSERT INTO fanout_jobs (message_id, created_at) SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
-        )
-        .bind(json_rows(&fanouts))
-        .execute(&mut *conn)
-        .await?;
+    for (m, inserted) in messages.iter().zip(&inserted) {
+        if let (Inserted::New(id), Recipient::Group(_)) = (inserted, m.to) {
+            conn.prepare_cached("INSERT INTO fanout_jobs (message_id, created_at) VALUES (?1, ?2)")?
+                .execute(params![id, m.now])?;
+        }
     }
 
     // A 1:1 message gets one inbox entry per device of its recipient.
@@ -119,21 +91,16 @@ pub async fn store_messages(
             _ => None,
         })
         .collect();
-    let mut users: Vec<&String> = recipients.iter().flatten().collect();
-    users.sort_unstable();
-    users.dedup();
     let mut devices_of: HashMap<String, Vec<String>> = HashMap::new();
-    if !users.is_empty() {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT user_id, id FROM devices WHERE user_id IN (SELECT value FROM json_each(?1))
-             ORDER BY user_id, created_at, id",
-        )
-        .bind(json_rows(&users))
-        .fetch_all(&mut *conn)
-        .await?;
-        for (user, device) in rows {
-            devices_of.entry(user).or_default().push(device);
+    for user in recipients.iter().flatten() {
+        if devices_of.contains_key(user) {
+            continue;
         }
+        let devices = conn
+            .prepare_cached("SELECT id FROM devices WHERE user_id = ?1 ORDER BY created_at, id")?
+            .query_map([user], |row| row.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        devices_of.insert(user.clone(), devices);
     }
     let no_devices = Vec::new();
     let devices =
@@ -142,7 +109,7 @@ pub async fn store_messages(
     for device in recipients.iter().flat_map(devices) {
         *counts.entry(device.clone()).or_default() += 1;
     }
-    let mut next = reserve_seqs(conn, counts).await?;
+    let mut next = reserve_seqs(conn, counts)?;
 
     let mut rows = Vec::new();
     let mut outcomes = Vec::with_capacity(messages.len());
@@ -170,7 +137,14 @@ pub async fn store_messages(
         let mut deliveries = Vec::new();
         for device in devices(recipient) {
             let seq = take_seq(&mut next, device);
-            rows.push((device.clone(), seq, 0, id, None, m.now));
+            rows.push(NewEntry {
+                device: device.clone(),
+                seq,
+                kind: 0,
+                message_id: id,
+                receipt_state: None,
+                created_at: m.now,
+            });
             deliveries.push(InboxEntry {
                 device: uuid(device)?,
                 seq,
@@ -179,26 +153,30 @@ pub async fn store_messages(
         }
         outcomes.push(SendOutcome::Stored { sent_at: m.now, deliveries, fanout: None });
     }
-    insert_inbox(conn, &rows).await?;
+    insert_inbox(conn, &rows)?;
     Ok(outcomes)
 }
 
 /// A run of cumulative acks, `(device, up_to, now)` in job order: every entry up to
 /// `up_to` in the device's inbox has arrived. The first ack of a message by any of its
 /// recipient devices makes it DELIVERED. One outcome per ack, in order.
-pub async fn ack_all(
-    conn: &mut SqliteConnection,
-    acks: &[(DeviceId, u64, i64)],
-) -> Result<Vec<ReceiptsOutcome>, sqlx::Error> {
+pub fn ack_all(conn: &Connection, acks: &[(DeviceId, u64, i64)]) -> Result<Vec<ReceiptsOutcome>, StorageError> {
     // Each ack takes the sequences above what its device acked earlier in the run: every
     // entry is then acked by the first ack that reaches it, at that ack's time, exactly
     // as if the acks ran one by one. The ranges of one device never overlap.
     let devices: Vec<String> = acks.iter().map(|(device, _, _)| device.to_string()).collect();
     let mut reached: HashMap<&str, u64> = HashMap::new();
+    let mut acked_seq = conn.prepare_cached("SELECT acked_seq FROM devices WHERE id = ?1")?;
     let mut ranges: HashMap<&str, Vec<(u64, u64, usize)>> = HashMap::new();
     let mut rows: Vec<(&str, u64, u64, i64)> = Vec::new();
     for (job, ((_, up_to, now), device)) in acks.iter().zip(&devices).enumerate() {
-        let above = reached.get(device.as_str()).copied().unwrap_or(0);
+        // Everything up to the device's stored `acked_seq` was marked by the ack that
+        // raised it, so the range starts there: an ack then costs what it acknowledges,
+        // not the length of the device's whole inbox.
+        let above = match reached.get(device.as_str()) {
+            Some(&above) => above,
+            None => acked_seq.query_row([device], |row| row.get::<_, u64>(0)).optional()?.unwrap_or(0),
+        };
         if *up_to > above {
             rows.push((device, above, *up_to, *now));
             ranges.entry(device).or_default().push((above, *up_to, job));
@@ -209,25 +187,25 @@ pub async fn ack_all(
     if rows.is_empty() {
         return Ok(outcomes);
     }
-    let newly_acked: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-        "UPDATE inbox SET acked_at = c.acked
-         FROM (SELECT value ->> 0 AS device, value ->> 1 AS lo, value ->> 2 AS hi, value ->> 3 AS acked
-               FROM json_each(?1)) AS c
-         WHERE inbox.device_id = c.device AND inbox.seq > c.lo AND inbox.seq <= c.hi AND inbox.acked_at IS NULL
+    let mut newly_acked: Vec<(String, u64, i64, i64)> = Vec::new();
+    let mut mark = conn.prepare_cached(
+        "UPDATE inbox SET acked_at = ?4
+         WHERE device_id = ?1 AND seq > ?2 AND seq <= ?3 AND acked_at IS NULL
          RETURNING device_id, seq, kind, message_id",
-    )
-    .bind(json_rows(&rows))
-    .fetch_all(&mut *conn)
-    .await?;
-    let highest: Vec<(&str, u64)> = reached.into_iter().collect();
-    sqlx::query(
-        "UPDATE devices SET acked_seq = MAX(acked_seq, c.up_to)
-         FROM (SELECT value ->> 0 AS device, value ->> 1 AS up_to FROM json_each(?1)) AS c
-         WHERE devices.id = c.device",
-    )
-    .bind(json_rows(&highest))
-    .execute(&mut *conn)
-    .await?;
+    )?;
+    for (device, lo, hi, acked) in &rows {
+        let marked = mark.query_map(params![device, lo, hi, acked], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })?;
+        for entry in marked {
+            newly_acked.push(entry?);
+        }
+    }
+    let mut highest =
+        conn.prepare_cached("UPDATE devices SET acked_seq = MAX(acked_seq, ?2) WHERE id = ?1")?;
+    for (device, up_to) in reached {
+        highest.execute(params![device, up_to])?;
+    }
 
     // Which ack took which message (receipts acked by the sender need nothing more).
     let mut taken: Vec<Vec<i64>> = vec![Vec::new(); acks.len()];
@@ -235,7 +213,6 @@ pub async fn ack_all(
         if kind != 0 {
             continue;
         }
-        let seq = seq as u64;
         let job = ranges[device.as_str()]
             .iter()
             .find(|(above, up_to, _)| seq > *above && seq <= *up_to)
@@ -249,32 +226,22 @@ pub async fn ack_all(
     }
     ids.sort_unstable();
     ids.dedup();
-    let facts_rows: Vec<IdAndFacts> = sqlx::query_as(
-        "SELECT id, client_id, sender_user, sender_device, recipient_user, group_id
-         FROM messages WHERE id IN (SELECT value FROM json_each(?1))",
-    )
-    .bind(json_rows(&ids))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut facts: HashMap<i64, MessageFacts> = HashMap::with_capacity(facts_rows.len());
-    for row in facts_rows {
-        facts.insert(row.id, MessageFacts::from_row(row.facts)?);
+    let mut facts: HashMap<i64, MessageFacts> = HashMap::with_capacity(ids.len());
+    for id in &ids {
+        facts.insert(*id, MessageFacts::of(conn, *id)?);
     }
-    let facts_of = |id: &i64| facts.get(id).ok_or(sqlx::Error::RowNotFound);
+    let facts_of = |id: &i64| facts.get(id).ok_or(StorageError::Sqlite(rusqlite::Error::QueryReturnedNoRows));
 
     // 1:1 messages: DELIVERED, forward only (from SENT; never back from READ, never out
     // of FAILED), and a receipt in the sender's inbox for each that moved.
     let one_to_one: Vec<i64> =
         ids.iter().copied().filter(|id| facts.get(id).is_some_and(|f| matches!(f.to, Recipient::User(_)))).collect();
     let mut moved: HashSet<i64> = HashSet::new();
-    if !one_to_one.is_empty() {
-        let rows: Vec<i64> = sqlx::query_scalar(
-            "UPDATE messages SET state = 1 WHERE id IN (SELECT value FROM json_each(?1)) AND state = 0 RETURNING id",
-        )
-        .bind(json_rows(&one_to_one))
-        .fetch_all(&mut *conn)
-        .await?;
-        moved.extend(rows);
+    let mut deliver = conn.prepare_cached("UPDATE messages SET state = 1 WHERE id = ?1 AND state = 0")?;
+    for id in one_to_one {
+        if deliver.execute([id])? == 1 {
+            moved.insert(id);
+        }
     }
     for job in &mut taken {
         job.sort_unstable();
@@ -283,7 +250,7 @@ pub async fn ack_all(
     for id in taken.iter().flatten().filter(|id| moved.contains(id)) {
         *counts.entry(facts_of(id)?.sender_device.clone()).or_default() += 1;
     }
-    let mut next = reserve_seqs(conn, counts).await?;
+    let mut next = reserve_seqs(conn, counts)?;
     let delivered = state_code(TickState::Delivered);
     let mut receipts = Vec::new();
     for ((outcome, ids), (device, _, now)) in outcomes.iter_mut().zip(&taken).zip(acks) {
@@ -295,7 +262,14 @@ pub async fn ack_all(
                 continue;
             }
             let seq = take_seq(&mut next, &facts.sender_device);
-            receipts.push((facts.sender_device.clone(), seq, 1, *id, Some(delivered), *now));
+            receipts.push(NewEntry {
+                device: facts.sender_device.clone(),
+                seq,
+                kind: 1,
+                message_id: *id,
+                receipt_state: Some(delivered),
+                created_at: *now,
+            });
             let frame = ServerFrame::Receipt {
                 seq,
                 id: facts.id,
@@ -307,7 +281,7 @@ pub async fn ack_all(
             outcome.receipts.push(InboxEntry { device: uuid(&facts.sender_device)?, seq, frame });
         }
     }
-    insert_inbox(conn, &receipts).await?;
+    insert_inbox(conn, &receipts)?;
 
     // Group messages: counted for the whole run at once, replayed in job order (each may
     // complete its group's tick).
@@ -321,6 +295,6 @@ pub async fn ack_all(
         }
     }
     let nows: Vec<i64> = acks.iter().map(|(_, _, now)| *now).collect();
-    group_acks::count_group_acks(conn, &group_taken, &nows, &mut outcomes).await?;
+    group_acks::count_group_acks(conn, &group_taken, &nows, &mut outcomes)?;
     Ok(outcomes)
 }

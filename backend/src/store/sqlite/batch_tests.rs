@@ -1,7 +1,7 @@
 //! The batched sends and acks against a real database file. Each test queues its jobs
-//! before the writer task gets to run (the test runtime has one thread), so they land in
-//! one batch: the cases the set-based statements must get right and one-by-one writes
-//! never met.
+//! while holding the writer's next batch open ([`Writer::hold`](super::writer::Writer::hold)),
+//! so they land in one batch: the cases a batch at a time must get right and one-by-one
+//! writes never met.
 
 use std::path::PathBuf;
 
@@ -87,10 +87,12 @@ async fn a_batch_mixing_new_sends_retries_and_a_repeat_within_it_stores_each_mes
         message(&alice, &bob, earlier, "earlier, again", 2_002),
         message(&alice, &bob, second, "second", 2_003),
     ];
+    let hold = store.writer.hold();
     let mut pending = Vec::new();
     for job in jobs {
         pending.push(store.writer.enqueue_send(job).await.unwrap());
     }
+    drop(hold);
     let mut outcomes = Vec::new();
     for outcome in pending {
         outcomes.push(outcome.await.unwrap());
@@ -131,11 +133,13 @@ async fn acks_in_one_batch_each_answer_for_the_entries_they_reached() {
     // One batch: bob's phone acks its first entry, then both; his laptop acks the first
     // (already delivered by then); alice's phone acks nothing new.
     let acks = [(bob.device_id, 1, 2_000), (bob.device_id, 2, 2_001), (bob_laptop.device_id, 1, 2_002)];
+    let hold = store.writer.hold();
     let mut pending = Vec::new();
     for (device, up_to, now) in acks {
         pending.push(store.writer.enqueue_ack(device, up_to, now).await.unwrap());
     }
     pending.push(store.writer.enqueue_ack(alice.device_id, 0, 2_003).await.unwrap());
+    drop(hold);
     let mut outcomes: Vec<ReceiptsOutcome> = Vec::new();
     for outcome in pending {
         outcomes.push(outcome.await.unwrap());

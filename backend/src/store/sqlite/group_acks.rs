@@ -1,8 +1,8 @@
-//! Counting a run of acks' group deliveries in two statements instead of two per ack.
+//! Counting a run of acks' group deliveries once per message instead of once per ack.
 //!
 //! Why: when a 1,024-member group message fans out, up to 1,023 member devices ack it
-//! within a few batches, and counting each ack with its own UPDATE and progress query
-//! made the writer's round trips to SQLite grow with the group (see [`batch`](super::batch)).
+//! within a few batches, and while fan-out runs the progress query counts the entries
+//! made so far: counted per ack, a big group's acks would cost O(N²).
 //!
 //! What holds as before: each message's counter moves by exactly the number of its
 //! entries acked in the run; every ack still reports the progress as it stood right after
@@ -14,16 +14,14 @@
 use std::collections::HashMap;
 
 use bluetick_shared::frames::{GroupProgress, TickState};
-use sqlx::SqliteConnection;
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::json_rows;
 use super::messages::MessageFacts;
 use super::receipts::advance_and_receipt;
 use super::uuid;
-use crate::store::ReceiptsOutcome;
+use crate::store::{ReceiptsOutcome, StorageError};
 
 /// A group message's counts as stored.
-#[derive(sqlx::FromRow)]
 struct ProgressRow {
     id: i64,
     delivered_count: i64,
@@ -36,12 +34,12 @@ struct ProgressRow {
 
 /// Counts one member delivery for each `(job, message)` in `taken`, given in job order,
 /// for group messages only. `nows[job]` is that ack's time.
-pub(super) async fn count_group_acks(
-    conn: &mut SqliteConnection,
+pub(super) fn count_group_acks(
+    conn: &Connection,
     taken: &[(usize, i64, &MessageFacts)],
     nows: &[i64],
     outcomes: &mut [ReceiptsOutcome],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StorageError> {
     if taken.is_empty() {
         return Ok(());
     }
@@ -49,28 +47,32 @@ pub(super) async fn count_group_acks(
     for (_, id, _) in taken {
         *counts.entry(*id).or_default() += 1;
     }
-    let rows: Vec<(i64, i64)> = counts.iter().map(|(id, n)| (*id, *n)).collect();
-    sqlx::query(
-        "UPDATE messages SET delivered_count = delivered_count + c.n
-         FROM (SELECT value ->> 0 AS id, value ->> 1 AS n FROM json_each(?1)) AS c
-         WHERE messages.id = c.id",
-    )
-    .bind(json_rows(&rows))
-    .execute(&mut *conn)
-    .await?;
-    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+    let mut count = conn.prepare_cached("UPDATE messages SET delivered_count = delivered_count + ?2 WHERE id = ?1")?;
     // As in `receipts::group_progress`: count the entries made so far only while fan-out runs.
-    let progress: Vec<ProgressRow> = sqlx::query_as(
-        "SELECT id, delivered_count, read_count, recipients_total,
+    let mut read_progress = conn.prepare_cached(
+        "SELECT delivered_count, read_count, recipients_total,
                 CASE WHEN recipients_total IS NULL
                      THEN (SELECT COUNT(*) FROM inbox WHERE message_id = m.id AND kind = 0)
                           + (SELECT COUNT(*) FROM dead_letters WHERE message_id = m.id)
                      ELSE recipients_total END AS so_far
-         FROM messages m WHERE id IN (SELECT value FROM json_each(?1)) AND group_id IS NOT NULL",
-    )
-    .bind(json_rows(&ids))
-    .fetch_all(&mut *conn)
-    .await?;
+         FROM messages m WHERE id = ?1 AND group_id IS NOT NULL",
+    )?;
+    let mut progress = Vec::with_capacity(counts.len());
+    for (&id, &n) in &counts {
+        count.execute(params![id, n])?;
+        let row = read_progress
+            .query_row([id], |row| {
+                Ok(ProgressRow {
+                    id,
+                    delivered_count: row.get(0)?,
+                    read_count: row.get(1)?,
+                    recipients_total: row.get(2)?,
+                    so_far: row.get(3)?,
+                })
+            })
+            .optional()?;
+        progress.extend(row);
+    }
 
     /// One message's counts as the run's acks are replayed in job order.
     struct Replay {
@@ -99,13 +101,13 @@ pub(super) async fn count_group_acks(
         let p = r.progress;
         if p.fanned_out && p.delivered >= p.total && !r.delivered_tried {
             r.delivered_tried = true;
-            if let Some((_, receipt)) = advance_and_receipt(conn, *id, TickState::Delivered, None, now).await? {
+            if let Some((_, receipt)) = advance_and_receipt(conn, *id, TickState::Delivered, None, now)? {
                 outcome.receipts.push(receipt);
             }
         }
         if p.fanned_out && p.read >= p.total && !r.read_tried {
             r.read_tried = true;
-            if let Some((_, receipt)) = advance_and_receipt(conn, *id, TickState::Read, None, now).await? {
+            if let Some((_, receipt)) = advance_and_receipt(conn, *id, TickState::Read, None, now)? {
                 outcome.receipts.push(receipt);
             }
         }

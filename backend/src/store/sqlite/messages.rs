@@ -2,14 +2,11 @@
 //! is as far as receipts care, and [`Messages`] for SQLite: every write goes through the
 //! single [`writer`](super::writer), reads of an inbox go to the pool.
 
-use std::collections::HashMap;
-
 use bluetick_shared::frames::{DeviceId, MessageId, Recipient, UserId};
-use sqlx::SqliteConnection;
-use uuid::Uuid;
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::inbox::InboxRow;
-use super::{SqliteStore, json_rows, uuid};
+use super::{SqliteStore, uuid};
 use crate::store::{InboxEntry, Messages, NewMessage, Pending, ReceiptsOutcome, SendOutcome, StorageError, Touched};
 
 /// What a message is, as far as receipts and traces care.
@@ -20,37 +17,27 @@ pub(super) struct MessageFacts {
     pub(super) to: Recipient,
 }
 
-/// The columns of a `messages` row that [`MessageFacts`] are made of.
-#[derive(sqlx::FromRow)]
-pub(super) struct FactsRow {
-    #[sqlx(try_from = "String")]
-    client_id: Uuid,
-    #[sqlx(try_from = "String")]
-    sender_user: Uuid,
-    sender_device: String,
-    recipient_user: Option<String>,
-    group_id: Option<String>,
-}
-
 impl MessageFacts {
-    pub(super) fn from_row(row: FactsRow) -> Result<Self, sqlx::Error> {
-        let to = match (row.recipient_user, row.group_id) {
+    /// The facts of message `message_id`, as the writer sees it (inside its transaction).
+    pub(super) fn of(conn: &Connection, message_id: i64) -> Result<Self, StorageError> {
+        let (client_id, sender_user, sender_device, recipient_user, group_id): (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        ) = conn
+            .prepare_cached(
+                "SELECT client_id, sender_user, sender_device, recipient_user, group_id FROM messages WHERE id = ?1",
+            )?
+            .query_row([message_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))?;
+        let to = match (recipient_user, group_id) {
             (Some(user), _) => Recipient::User(uuid(&user)?),
             (None, Some(group)) => Recipient::Group(uuid(&group)?),
-            (None, None) => return Err(sqlx::Error::Protocol("message without recipient".into())),
+            (None, None) => return Err(StorageError::Corrupt(format!("message {message_id} has no recipient"))),
         };
-        Ok(MessageFacts { id: row.client_id, sender: row.sender_user, sender_device: row.sender_device, to })
+        Ok(MessageFacts { id: uuid(&client_id)?, sender: uuid(&sender_user)?, sender_device, to })
     }
-}
-
-pub(super) async fn facts(conn: &mut SqliteConnection, message_id: i64) -> Result<MessageFacts, sqlx::Error> {
-    let row: FactsRow = sqlx::query_as(
-        "SELECT client_id, sender_user, sender_device, recipient_user, group_id FROM messages WHERE id = ?",
-    )
-    .bind(message_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    MessageFacts::from_row(row)
 }
 
 pub(super) fn touched(facts: &MessageFacts, device: DeviceId) -> Touched {
@@ -58,12 +45,10 @@ pub(super) fn touched(facts: &MessageFacts, device: DeviceId) -> Touched {
 }
 
 /// Hands out the device's next inbox sequence.
-pub(super) async fn next_seq(conn: &mut SqliteConnection, device: &str) -> Result<u64, sqlx::Error> {
-    let seq: i64 = sqlx::query_scalar("UPDATE devices SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq")
-        .bind(device)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(seq as u64)
+pub(super) fn next_seq(conn: &Connection, device: &str) -> Result<u64, StorageError> {
+    Ok(conn
+        .prepare_cached("UPDATE devices SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq")?
+        .query_row([device], |row| row.get(0))?)
 }
 
 /// Whether a send stored a new message or repeated one already stored.
@@ -75,65 +60,45 @@ pub(super) enum Inserted {
     Duplicate(SendOutcome),
 }
 
-/// The idempotent insert at the heart of exactly-once, for a whole batch of sends in one
-/// statement: the UNIQUE (sender_device, client_id) constraint turns a retry into a no-op
-/// that returns nothing, and the original row's commit time is answered instead. Rows go
-/// in in job order, so of two sends with the same id in one batch the first is stored and
-/// the second is its duplicate.
-pub(super) async fn insert_messages(
-    conn: &mut SqliteConnection,
-    messages: &[&NewMessage],
-) -> Result<Vec<Inserted>, sqlx::Error> {
-    let keys: Vec<(String, String)> =
-        messages.iter().map(|m| (m.sender.device.to_string(), m.id.to_string())).collect();
-    let rows: Vec<_> = messages
-        .iter()
-        .zip(&keys)
-        .map(|(m, (sender_device, client_id))| {
-            let (recipient_user, group) = match m.to {
-                Recipient::User(user) => (Some(user.to_string()), None),
-                Recipient::Group(group) => (None, Some(group.to_string())),
-            };
-            let expires_at = m.now.saturating_add(m.ttl_ms);
-            (sender_device, client_id, m.sender.user.to_string(), recipient_user, group, &m.body, m.now, expires_at)
-        })
-        .collect();
-    // bluetick:idempotent-insert:start
-    let inserted: Vec<(i64, String, String)> = sqlx::query_as(
-        "INSERT INTO messages (sender_device, client_id, sender_user, recipient_user, group_id, body, sent_at, expires_at)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
-         FROM json_each(?1) WHERE true ORDER BY key
-         ON CONFLICT (sender_device, client_id) DO NOTHING
-         RETURNING id, sender_device, client_id",
-    )
-    .bind(json_rows(&rows))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut new_ids: HashMap<(String, String), i64> =
-        inserted.into_iter().map(|(id, sender_device, client_id)| ((sender_device, client_id), id)).collect();
-    let mut stored_now: HashMap<&(String, String), i64> = HashMap::new();
-    let mut outcomes = Vec::with_capacity(messages.len());
-    for (m, key) in messages.iter().zip(&keys) {
-        if let Some(id) = new_ids.remove(key) {
-            stored_now.insert(key, m.now);
-            outcomes.push(Inserted::New(id));
-        } else if let Some(&sent_at) = stored_now.get(key) {
-            // Sent twice within one batch: answer as the first, store nothing.
-            outcomes.push(Inserted::Duplicate(SendOutcome::Duplicate { sent_at }));
-        } else {
-            // A retry: answer exactly as the first time, store nothing.
-            let sent_at: i64 =
-                sqlx::query_scalar("SELECT sent_at FROM messages WHERE sender_device = ? AND client_id = ?")
-                    .bind(&key.0)
-                    .bind(&key.1)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            outcomes.push(Inserted::Duplicate(SendOutcome::Duplicate { sent_at }));
-        }
-    }
-    // bluetick:idempotent-insert:end
-    Ok(outcomes)
+/// The idempotent insert at the heart of exactly-once, for a batch of sends in job
+/// order: the UNIQUE (sender_device, client_id) constraint turns a retry into a no-op
+/// that returns no row, and the original row's commit time is answered instead. Of two
+/// sends with the same id in one batch the first is stored and the second, which finds
+/// the first's row inside the same transaction, is its duplicate.
+pub(super) fn insert_messages(conn: &Connection, messages: &[&NewMessage]) -> Result<Vec<Inserted>, StorageError> {
+    messages.iter().map(|m| insert_message(conn, m)).collect()
 }
+
+// bluetick:idempotent-insert:start
+fn insert_message(conn: &Connection, m: &NewMessage) -> Result<Inserted, StorageError> {
+    let (sender_device, client_id) = (m.sender.device.to_string(), m.id.to_string());
+    let (recipient_user, group) = match m.to {
+        Recipient::User(user) => (Some(user.to_string()), None),
+        Recipient::Group(group) => (None, Some(group.to_string())),
+    };
+    let expires_at = m.now.saturating_add(m.ttl_ms);
+    let new_id: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO messages (sender_device, client_id, sender_user, recipient_user, group_id, body, sent_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (sender_device, client_id) DO NOTHING
+             RETURNING id",
+        )?
+        .query_row(
+            params![sender_device, client_id, m.sender.user.to_string(), recipient_user, group, m.body, m.now, expires_at],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if let Some(id) = new_id {
+        return Ok(Inserted::New(id));
+    }
+    // A retry: answer exactly as the first time, store nothing.
+    let sent_at: i64 = conn
+        .prepare_cached("SELECT sent_at FROM messages WHERE sender_device = ?1 AND client_id = ?2")?
+        .query_row(params![sender_device, client_id], |row| row.get(0))?;
+    Ok(Inserted::Duplicate(SendOutcome::Duplicate { sent_at }))
+}
+// bluetick:idempotent-insert:end
 
 #[async_trait::async_trait]
 impl Messages for SqliteStore {

@@ -41,16 +41,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use super::{DB_FILE, MessageStore, StorageError, unix_millis};
 use writer::Writer;
 
-/// The rows of one set-based statement as a JSON array of arrays, bound as a single
-/// parameter and unpacked in SQL with `json_each`: one SQL text whatever the batch size,
-/// so sqlx prepares each statement once per connection (it caches by SQL text).
-pub(super) fn json_rows<T: serde::Serialize>(rows: &[T]) -> String {
-    serde_json::to_string(rows).expect("rows of strings and integers always serialize")
-}
-
-/// A UUID stored as text (every id column), or the decode error that names the bad row.
-pub(super) fn uuid(text: &str) -> Result<uuid::Uuid, sqlx::Error> {
-    text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
+/// A UUID stored as text (every id column), or the error that names the bad row.
+pub(super) fn uuid(text: &str) -> Result<uuid::Uuid, StorageError> {
+    text.parse().map_err(|e| StorageError::Corrupt(format!("{text:?} is not a UUID: {e}")))
 }
 
 #[derive(Debug)]
@@ -81,7 +74,7 @@ impl SqliteStore {
             .bind(env!("CARGO_PKG_VERSION"))
             .execute(&pool)
             .await?;
-        let writer = Writer::start(options).await?;
+        let writer = Writer::start(&path)?;
         tracing::info!(path = %path.display(), "database open");
         Ok(SqliteStore { pool, writer })
     }
