@@ -91,15 +91,36 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
     .await
 }
 
+/// Frames written to the socket before one flush at most, so that a long burst still
+/// reaches the client in pieces.
+const MAX_FRAMES_PER_FLUSH: usize = 64;
+
 /// Sends queued messages until the queue closes or a close frame has been sent.
+///
+/// Everything already queued is written together and flushed once: a burst of frames
+/// (a batch's `sent` answers, a flush of the offline queue) costs one socket write and
+/// one wake-up instead of one per frame.
 async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Receiver<Message>) {
-    while let Some(message) = queue.recv().await {
-        let is_close = matches!(message, Message::Close(_));
-        if let Err(e) = sink.send(message).await {
+    while let Some(first) = queue.recv().await {
+        let mut next = Some(first);
+        let mut written = 0;
+        let mut closing = false;
+        while let Some(message) = next.take() {
+            closing = matches!(message, Message::Close(_));
+            if let Err(e) = sink.feed(message).await {
+                tracing::debug!(error = %e, "write failed");
+                return;
+            }
+            written += 1;
+            if !closing && written < MAX_FRAMES_PER_FLUSH {
+                next = queue.try_recv().ok();
+            }
+        }
+        if let Err(e) = sink.flush().await {
             tracing::debug!(error = %e, "write failed");
             return;
         }
-        if is_close {
+        if closing {
             return;
         }
     }
