@@ -88,11 +88,18 @@ impl Accounts for SqliteStore {
     /// Which lab a user belongs to: `None` if there is no such user, `Some(None)` for a
     /// user outside any lab.
     async fn user_lab(&self, user: UserId) -> Result<Option<Option<LabId>>, StorageError> {
+        if let Some(lab) = self.user_labs.get(user) {
+            return Ok(Some(lab));
+        }
         let row: Option<Option<String>> = sqlx::query_scalar("SELECT lab_id FROM users WHERE id = ?")
             .bind(user.to_string())
             .fetch_optional(self.pool())
             .await?;
-        Ok(row.map(|lab| lab.as_deref().map(uuid).transpose()).transpose()?)
+        let lab = row.map(|lab| lab.as_deref().map(uuid).transpose()).transpose()?;
+        if let Some(lab) = lab {
+            self.user_labs.remember(user, lab);
+        }
+        Ok(lab)
     }
 }
 

@@ -109,6 +109,7 @@ impl Labs for SqliteStore {
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(lab.to_string()).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        self.user_labs.forget_lab(lab);
         Ok(())
     }
 

@@ -6,7 +6,8 @@
 //! commit across a power cut, not only across a process crash: the lab promises "no data
 //! loss", and group commit (see `writer`) pays for the fsync once per batch.
 //!
-//! - `devices`: registration and authentication; `groups`: groups and members.
+//! - `devices`: registration and authentication; `user_labs`: which lab each user is
+//!   in, remembered; `groups`: groups and members.
 //! - `fanout`: group fan-out in resumable batches.
 //! - `keys`: the key directory for end-to-end encryption (one-time keys claimed once).
 //! - `labs`: lab sandboxes: creating, listing, the queue view, deleting idle ones.
@@ -30,6 +31,7 @@ mod keys;
 mod labs;
 mod messages;
 mod receipts;
+mod user_labs;
 mod writer;
 
 use std::path::Path;
@@ -39,6 +41,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{DB_FILE, MessageStore, StorageError, unix_millis};
+use user_labs::UserLabs;
 use writer::Writer;
 
 /// A UUID stored as text (every id column), or the error that names the bad row.
@@ -50,6 +53,7 @@ pub(super) fn uuid(text: &str) -> Result<uuid::Uuid, StorageError> {
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: Writer,
+    user_labs: UserLabs,
 }
 
 impl SqliteStore {
@@ -76,7 +80,7 @@ impl SqliteStore {
             .await?;
         let writer = Writer::start(&path)?;
         tracing::info!(path = %path.display(), "database open");
-        Ok(SqliteStore { pool, writer })
+        Ok(SqliteStore { pool, writer, user_labs: UserLabs::default() })
     }
 
     /// The pool for reads.
