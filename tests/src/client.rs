@@ -85,6 +85,24 @@ impl RawClient {
         }
     }
 
+    /// The next frame, or `None` once the connection is gone (cut, reset or closed): for
+    /// a test that keeps every frame that got out before the server process died.
+    pub async fn recv_or_gone(&mut self) -> Option<ServerFrame> {
+        loop {
+            match tokio::time::timeout(FRAME_TIMEOUT, self.ws.next()).await {
+                Err(_) => panic!("no message from the server within {FRAME_TIMEOUT:?}"),
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return None,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    return Some(
+                        ServerFrame::from_json(text.as_str())
+                            .unwrap_or_else(|e| panic!("undecodable frame {text:?}: {e}")),
+                    );
+                }
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
     /// Reads until the server's close frame and returns it.
     pub async fn expect_close(&mut self) -> Option<CloseFrame> {
         loop {

@@ -153,10 +153,15 @@ impl ServerProcess {
 
     /// Sends a signal by number (2 = SIGINT as from Ctrl-C, 9 = SIGKILL).
     pub fn signal(&self, signal: i32) {
-        let status =
-            Command::new("kill").arg(format!("-{signal}")).arg(self.child.id().to_string()).status().expect("run kill");
-        assert!(status.success(), "kill -{signal} failed");
+        signal_process(self.child.id(), signal);
     }
+}
+
+/// Sends a signal to a process by id: for a task that must kill the server the moment
+/// it sees something, without holding the [`ServerProcess`].
+pub fn signal_process(pid: u32, signal: i32) {
+    let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
 impl Drop for ServerProcess {
