@@ -3,7 +3,12 @@
 # "median (min – max)": the numbers BENCHMARKS.md reports.
 #
 #   scripts/bench.sh                 # every scenario
-#   scripts/bench.sh throughput      # the ones named
+#   scripts/bench.sh throughput-max  # the ones named
+#   BEFORE=/other/target/release/bluetick-load scripts/bench.sh throughput-max
+#                                    # interleaved against another build: before run 1,
+#                                    # after run 1, before run 2, … (build the other
+#                                    # commit in its own target dir: cargo may otherwise
+#                                    # reuse a stale binary)
 #
 # Results are kept in bench-results/ (one JSON report per run). Every run must keep
 # an exact ledger; a run that does not is reported and fails the script.
@@ -25,6 +30,8 @@ failed=0
 # name | arguments | figures (jq paths into the report)
 SCENARIOS=(
   "throughput-max|throughput --pairs 64 --duration 10 --window 16|.figures.msgs_per_s .latency.send_to_recipient.p50_ms .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p99_ms .figures.server_cpu_us_per_msg"
+  "throughput-1000|throughput --pairs 64 --duration 10 --rate 1000 --window 256|.figures.msgs_per_s .latency.send_to_recipient.p50_ms .latency.send_to_recipient.p99_ms .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p99_ms .figures.server_cpu_us_per_msg"
+  "throughput-5000|throughput --pairs 64 --duration 10 --rate 5000 --window 256|.figures.msgs_per_s .latency.send_to_recipient.p50_ms .latency.send_to_recipient.p99_ms .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p99_ms .figures.server_cpu_us_per_msg"
   "throughput-500|throughput --pairs 64 --duration 10 --rate 500 --window 256|.figures.msgs_per_s .latency.send_to_recipient.p50_ms .latency.send_to_recipient.p99_ms .latency.send_to_delivered_tick.p50_ms .latency.send_to_delivered_tick.p90_ms .latency.send_to_delivered_tick.p99_ms .latency.send_to_delivered_tick.max_ms"
   "relay-baseline|relay-baseline --pairs 64 --duration 10 --window 16|.figures.relay_msgs_per_s .figures.bluetick_msgs_per_s .figures.fraction_of_relay .latency.relay_send_to_delivered_tick.p99_ms"
   "mqtt-baseline|mqtt-baseline --pairs 64 --duration 10 --window 16|.figures.msgs_per_s .latency.send_to_subscriber.p50_ms .latency.send_to_subscriber.p99_ms .latency.send_to_pubcomp.p50_ms .latency.send_to_pubcomp.p99_ms .figures.server_cpu_us_per_msg"
@@ -35,24 +42,32 @@ SCENARIOS=(
 )
 
 want=("$@")
+builds=(after)
+if [[ -n "${BEFORE:-}" ]]; then builds=(before after); fi
+binary() { if [[ $1 == before ]]; then echo "$BEFORE"; else echo "$B"; fi; }
 for entry in "${SCENARIOS[@]}"; do
   IFS='|' read -r name args figures <<<"$entry"
   if ((${#want[@]})) && [[ ! " ${want[*]} " == *" $name "* ]]; then continue; fi
   for i in $(seq 1 "$RUNS"); do
-    echo "== $name run $i: bluetick-load $args" >&2
-    # shellcheck disable=SC2086
-    if ! "$B" --json $args >"$OUT/$name-$i.json"; then
-      echo "!! $name run $i failed: $(jq -r '.verdict + " " + (.failures|join("; "))' "$OUT/$name-$i.json" 2>/dev/null)" >&2
-      failed=1
-    fi
+    for build in "${builds[@]}"; do
+      report="$OUT/$name-$build-$i.json"
+      echo "== $name run $i ($build): bluetick-load $args" >&2
+      # shellcheck disable=SC2086
+      if ! "$(binary "$build")" --json $args >"$report"; then
+        echo "!! $name run $i ($build) failed: $(jq -r '.verdict + " " + (.failures|join("; "))' "$report" 2>/dev/null)" >&2
+        failed=1
+      fi
+    done
   done
-  echo "$name:"
-  for f in $figures; do
-    values=$(for i in $(seq 1 "$RUNS"); do jq -r "$f // \"null\"" "$OUT/$name-$i.json" 2>/dev/null || echo null; done | sort -g)
-    read -r -a v <<<"$(echo $values)"
-    n=${#v[@]}
-    echo "  $f: median ${v[$((n / 2))]} (min ${v[0]}, max ${v[$((n - 1))]})  runs: $(echo $values)"
+  for build in "${builds[@]}"; do
+    echo "$name ($build):"
+    for f in $figures; do
+      values=$(for i in $(seq 1 "$RUNS"); do jq -r "$f // \"null\"" "$OUT/$name-$build-$i.json" 2>/dev/null || echo null; done | sort -g)
+      read -r -a v <<<"$(echo $values)"
+      n=${#v[@]}
+      echo "  $f: median ${v[$((n / 2))]} (min ${v[0]}, max ${v[$((n - 1))]})  runs: $(echo $values)"
+    done
+    for i in $(seq 1 "$RUNS"); do echo "  run $i verdict: $(jq -r .verdict "$OUT/$name-$build-$i.json" 2>/dev/null)"; done
   done
-  for i in $(seq 1 "$RUNS"); do echo "  run $i verdict: $(jq -r .verdict "$OUT/$name-$i.json" 2>/dev/null)"; done
 done
 exit $failed
