@@ -11,8 +11,8 @@
 //! - `fanout`: group fan-out in resumable batches.
 //! - `keys`: the key directory for end-to-end encryption (one-time keys claimed once).
 //! - `labs`: lab sandboxes: creating, listing, the queue view, deleting idle ones.
-//! - `writer`: the single writer task: every message, ack, read and expiry goes
-//!   through it and is committed in batches.
+//! - `writer`: the single writer, a thread with its own synchronous connection: every
+//!   message, ack, read and expiry goes through it and is committed in batches.
 //! - `batch`: sends and acks for a whole batch in a few statements;
 //!   `group_acks`: a run of acks' group deliveries counted at once.
 //! - `messages`: the idempotent insert, and the send/ack/read/inbox interface;
@@ -58,7 +58,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database in `data_dir`, applies pending migrations,
-    /// records this boot and starts the writer task.
+    /// records this boot and starts the writer thread.
     pub async fn open(data_dir: &Path) -> Result<SqliteStore, StorageError> {
         tokio::fs::create_dir_all(data_dir)
             .await

@@ -45,7 +45,7 @@ const TECHNOLOGIES: [Technology; 4] = [
         not: "RabbitMQ",
         why_not: "once a message has been consumed it is gone, so nothing can be replayed and a message lost \
                   after that point is a delivery lost.",
-        here: "Each device has an inbox table in SQLite, written by one writer task that commits in groups. \
+        here: "Each device has an inbox table in SQLite, written by one writer thread that commits in groups. \
                It is a durable, ordered log per device that can be replayed: a device that reconnects \
                resumes right after the last sequence number it acknowledged.",
         code: Some("backend/src/store/"),
