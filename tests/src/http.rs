@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 
 use bluetick_client::http::request;
-use bluetick_shared::frames::Registration;
+use bluetick_shared::frames::{GroupId, Registration};
+use bluetick_shared::groups::GroupView;
 use bluetick_shared::lab::LabCreated;
 
 /// Status code and body of `GET path`.
@@ -38,6 +39,20 @@ pub async fn register(addr: SocketAddr, name: &str) -> Registration {
     let (status, body) = post_json(addr, "/api/devices", &serde_json::json!({ "name": name }).to_string()).await;
     assert_eq!(status, 201, "register {name}: {body}");
     serde_json::from_str(&body).expect("a registration")
+}
+
+/// A new group `name` created by `owner`, with `members` added.
+pub async fn create_group(addr: SocketAddr, owner: &Registration, name: &str, members: &[&Registration]) -> GroupId {
+    let body = serde_json::json!({ "name": name }).to_string();
+    let (status, body) = as_device(addr, owner, "POST", "/api/groups", Some(&body)).await;
+    assert_eq!(status, 201, "create group {name}: {body}");
+    let group = serde_json::from_str::<GroupView>(&body).expect("a group").id;
+    for member in members {
+        let body = serde_json::json!({ "user_id": member.user_id }).to_string();
+        let (status, body) = as_device(addr, owner, "POST", &format!("/api/groups/{group}/members"), Some(&body)).await;
+        assert_eq!(status, 201, "add a member: {body}");
+    }
+    group
 }
 
 /// A new lab sandbox, with its three devices (You, Alice, Bob).

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use bluetick_shared::frames::{GroupId, Registration};
 use bluetick_tests::db;
-use bluetick_tests::http::{as_device, register};
+use bluetick_tests::http::{as_device, create_group, register};
 use bluetick_tests::server::TestServer;
 use futures_util::future::join_all;
 
@@ -13,12 +13,6 @@ use futures_util::future::join_all;
 /// count places, and no member needs to connect for that.
 fn offline_spec(size: usize) -> String {
     serde_json::json!({ "size": size, "offline": size, "back_after_ms": 600_000 }).to_string()
-}
-
-async fn create_group(addr: SocketAddr, owner: &Registration) -> GroupId {
-    let (status, body) = as_device(addr, owner, "POST", "/api/groups", Some(r#"{"name":"crowded"}"#)).await;
-    assert_eq!(status, 201, "{body}");
-    serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"].as_str().unwrap().parse().unwrap()
 }
 
 async fn start(addr: SocketAddr, owner: &Registration, group: GroupId, body: Option<&str>) -> (u16, String) {
@@ -35,7 +29,7 @@ async fn crowd_start_authorises_before_validating() {
     let server = TestServer::start().await;
     let alice = register(server.addr, "Alice").await;
     let mallory = register(server.addr, "Mallory").await;
-    let group = create_group(server.addr, &alice).await;
+    let group = create_group(server.addr, &alice, "crowded", &[]).await;
     let users_before = db::count(server.data_dir(), "SELECT COUNT(*) FROM users").await;
 
     // Whatever a non-member sends, the answer is the same 403: it never depends on the body.
@@ -72,8 +66,8 @@ async fn crowd_authz_and_caps() {
     let alice = register(addr, "Alice").await;
     let bob = register(addr, "Bob").await;
     let mallory = register(addr, "Mallory").await;
-    let alice_group = create_group(addr, &alice).await;
-    let bob_group = create_group(addr, &bob).await;
+    let alice_group = create_group(addr, &alice, "crowded", &[]).await;
+    let bob_group = create_group(addr, &bob, "crowded", &[]).await;
 
     let (status, body) = start(addr, &alice, alice_group, Some(&offline_spec(3))).await;
     assert_eq!(status, 201, "{body}");
@@ -126,7 +120,7 @@ async fn crowd_authz_and_caps() {
     let mut owners = Vec::new();
     for i in 0..6 {
         let owner = register(addr, &format!("Owner {i}")).await;
-        let group = create_group(addr, &owner).await;
+        let group = create_group(addr, &owner, "crowded", &[]).await;
         owners.push((owner, group));
     }
     let spec = offline_spec(2);

@@ -11,11 +11,10 @@ use bluetick_client::{Connection, DeviceState, Event};
 use bluetick_shared::e2e::envelope::{Envelope, OLM_NORMAL, OLM_PRE_KEY};
 use bluetick_shared::e2e::keys::{ClaimedKeys, KeyCount, ONE_TIME_KEY_TARGET};
 use bluetick_shared::e2e::{Decrypted, DeviceCrypto, E2eError};
-use bluetick_shared::frames::{ClientFrame, Delivery, GroupId, MessageId, Recipient, Registration, TickState};
-use bluetick_shared::groups::GroupView;
+use bluetick_shared::frames::{ClientFrame, Delivery, MessageId, Recipient, TickState};
 use bluetick_tests::db;
 use bluetick_tests::events::EVENT_TIMEOUT;
-use bluetick_tests::http::{as_device, register};
+use bluetick_tests::http::{as_device, create_group, register};
 use bluetick_tests::server::TestServer;
 use uuid::Uuid;
 
@@ -101,20 +100,6 @@ fn olm_type(body: &str, device: Uuid) -> u8 {
     }
 }
 
-async fn create_group(addr: SocketAddr, owner: &Registration, members: &[&Registration]) -> GroupId {
-    let (status, body) =
-        as_device(addr, owner, "POST", "/api/groups", Some(&serde_json::json!({ "name": "secret club" }).to_string()))
-            .await;
-    assert_eq!(status, 201, "{body}");
-    let group = serde_json::from_str::<GroupView>(&body).unwrap().id;
-    for member in members {
-        let body = serde_json::json!({ "user_id": member.user_id }).to_string();
-        let (status, body) = as_device(addr, owner, "POST", &format!("/api/groups/{group}/members"), Some(&body)).await;
-        assert_eq!(status, 201, "{body}");
-    }
-    group
-}
-
 #[tokio::test]
 async fn e2e_olm_offline_recipient() {
     let server = TestServer::start().await;
@@ -168,7 +153,8 @@ async fn e2e_megolm_group_rotation() {
     let alice = e2e_device(server.addr, "Alice").await;
     let bob = e2e_device(server.addr, "Bob").await;
     let carol = e2e_device(server.addr, "Carol").await;
-    let group = create_group(server.addr, &alice.registration, &[&bob.registration, &carol.registration]).await;
+    let group =
+        create_group(server.addr, &alice.registration, "secret club", &[&bob.registration, &carol.registration]).await;
     let alice_device = alice.registration.device_id;
     let (bob_device, carol_device) = (bob.registration.device_id, carol.registration.device_id);
     let carol_user = carol.registration.user_id;
@@ -239,7 +225,8 @@ async fn e2e_no_plaintext() {
     let alice = e2e_device(server.addr, "Alice").await;
     let bob = e2e_device(server.addr, "Bob").await;
     let carol = e2e_device(server.addr, "Carol").await;
-    let group = create_group(server.addr, &alice.registration, &[&bob.registration, &carol.registration]).await;
+    let group =
+        create_group(server.addr, &alice.registration, "secret club", &[&bob.registration, &carol.registration]).await;
     let (bob_user, alice_user) = (bob.registration.user_id, alice.registration.user_id);
     let secret = |what: &str| format!("{what}-secret-{}", Uuid::new_v4().simple());
     let (direct, in_group, reply) = (secret("direct"), secret("group"), secret("reply"));
@@ -415,7 +402,7 @@ async fn e2e_crowd_decrypts() {
     use bluetick_backend::api::crowds::{CrowdReport, CrowdStarted};
     let server = TestServer::start().await;
     let alice = e2e_device(server.addr, "Alice").await;
-    let group = create_group(server.addr, &alice.registration, &[]).await;
+    let group = create_group(server.addr, &alice.registration, "secret club", &[]).await;
     let spec = serde_json::json!({ "size": 5, "encrypted": true, "read_delay_ms": [0, 10] }).to_string();
     let (status, body) =
         as_device(server.addr, &alice.registration, "POST", &format!("/api/groups/{group}/crowd"), Some(&spec)).await;

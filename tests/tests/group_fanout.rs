@@ -8,25 +8,17 @@ use std::time::{Duration, Instant};
 
 use bluetick_backend::api::crowds::{CrowdReport, CrowdStarted};
 use bluetick_client::{Connection, DeviceState, Event};
-use bluetick_shared::frames::{ClientFrame, GroupId, MessageId, Registration, ServerFrame, TickState};
-use bluetick_shared::groups::GroupView;
+use bluetick_shared::frames::{ClientFrame, MessageId, ServerFrame, TickState};
 use bluetick_tests::client::RawClient;
 use bluetick_tests::db;
 use bluetick_tests::events::{next, wait_for_ticks};
-use bluetick_tests::http::{as_device, register};
+use bluetick_tests::http::{as_device, create_group, register};
 use bluetick_tests::server::TestServer;
 
 const WAIT: Duration = Duration::from_secs(120);
 /// More members than one fan-out batch takes, so the messages cross batch boundaries.
 const CROWD: usize = 300;
 const WATCHED: usize = 3;
-
-async fn create_group(addr: std::net::SocketAddr, owner: &Registration) -> GroupId {
-    let body = serde_json::json!({ "name": "back to back" }).to_string();
-    let (status, body) = as_device(addr, owner, "POST", "/api/groups", Some(&body)).await;
-    assert_eq!(status, 201, "{body}");
-    serde_json::from_str::<GroupView>(&body).unwrap().id
-}
 
 /// Reads a member's inbox until it holds `want` messages, acking as it goes; answers the
 /// inbox by sequence. A sequence pushed twice (a redelivery) must carry the same message.
@@ -54,7 +46,7 @@ async fn group_messages_back_to_back_with_one_to_one_in_between() {
     let server = TestServer::start().await;
     let alice = register(server.addr, "Alice").await;
     let carol = register(server.addr, "Carol").await;
-    let group = create_group(server.addr, &alice).await;
+    let group = create_group(server.addr, &alice, "back to back", &[]).await;
     let spec = serde_json::json!({ "size": CROWD }).to_string();
     let (status, body) =
         as_device(server.addr, &alice, "POST", &format!("/api/groups/{group}/crowd"), Some(&spec)).await;
@@ -150,7 +142,7 @@ async fn group_messages_back_to_back_with_one_to_one_in_between() {
 async fn a_group_message_every_member_acknowledged_but_nobody_read_is_delivered_not_read() {
     let server = TestServer::start().await;
     let alice = register(server.addr, "Alice").await;
-    let group = create_group(server.addr, &alice).await;
+    let group = create_group(server.addr, &alice, "back to back", &[]).await;
     let mut members = Vec::new();
     for name in ["Bob", "Carol"] {
         let member = register(server.addr, name).await;

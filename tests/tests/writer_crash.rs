@@ -28,10 +28,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bluetick_shared::frames::{ClientFrame, GroupId, MessageId, Recipient, Registration, ServerFrame, UserId};
-use bluetick_shared::groups::GroupView;
 use bluetick_tests::client::RawClient;
 use bluetick_tests::db;
-use bluetick_tests::http::{as_device, register};
+use bluetick_tests::http::{as_device, create_group, register};
 use bluetick_tests::server::{ServerProcess, signal_process};
 use uuid::Uuid;
 
@@ -276,19 +275,6 @@ async fn another_device(addr: SocketAddr, of: &Registration) -> Registration {
     serde_json::from_str(&body).unwrap()
 }
 
-async fn create_group(addr: SocketAddr, owner: &Registration, members: &[&Registration]) -> GroupId {
-    let body = serde_json::json!({ "name": "mid-commit" }).to_string();
-    let (status, body) = as_device(addr, owner, "POST", "/api/groups", Some(&body)).await;
-    assert_eq!(status, 201, "{body}");
-    let group = serde_json::from_str::<GroupView>(&body).unwrap().id;
-    for member in members {
-        let body = serde_json::json!({ "user_id": member.user_id }).to_string();
-        let (status, body) = as_device(addr, owner, "POST", &format!("/api/groups/{group}/members"), Some(&body)).await;
-        assert_eq!(status, 201, "{body}");
-    }
-    group
-}
-
 /// Sender `s`'s next `PIPELINE` sends: 1:1 to Bob and Carol in turn, every 8th of the
 /// first sender's to the group. A body of some size, so that each batch writes many pages.
 fn new_sends(s: usize, sender: &mut Sender, bob: UserId, carol: UserId, group: GroupId) -> Vec<Planned> {
@@ -317,7 +303,7 @@ async fn writer_batch_survives_kill_mid_commit() {
         let device = register(server.addr, &format!("Sender {i}")).await;
         senders.push(Sender { device, planned: Vec::new(), last: Vec::new() });
     }
-    let group = create_group(server.addr, &senders[0].device, &[&bob, &carol]).await;
+    let group = create_group(server.addr, &senders[0].device, "mid-commit", &[&bob, &carol]).await;
     let recipients = [(&bob, bob.user_id), (&bob_phone, bob.user_id), (&carol, carol.user_id)];
     let mut inboxes: Vec<Inbox> = recipients.iter().map(|_| Inbox::default()).collect();
     let mut acked: HashMap<MessageId, i64> = HashMap::new();

@@ -4,6 +4,7 @@ pub mod chaos;
 pub mod connections;
 pub mod fanout;
 pub mod mqtt_baseline;
+mod pairs_run;
 pub mod reconnect_storm;
 pub mod relay_baseline;
 pub mod throughput;

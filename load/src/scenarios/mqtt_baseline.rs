@@ -30,6 +30,7 @@ use crate::mqtt::broker::{Broker, BrokerConfig, find_mosquitto};
 use crate::mqtt::pair::{HEADER_BYTES, MqttPlan, merge, run_pair};
 use crate::pair::Counters;
 use crate::report::{Report, progress};
+use crate::scenarios::pairs_run;
 use crate::scenarios::throughput::{LoadArgs, parameters};
 use crate::target::Error;
 
@@ -81,33 +82,18 @@ pub async fn run(args: &MqttArgs, visible: bool) -> Result<Report, Error> {
         tasks.spawn(run_pair(index, plan.clone(), counters.clone(), start_rx.clone()));
     }
     let bar = progress(visible);
-    let connect_deadline = Instant::now() + plan.drain_timeout;
-    while (counters.ready.load(Ordering::Relaxed) as usize) < tasks.len() && Instant::now() < connect_deadline {
-        bar.set_message(format!("connecting: {}/{} pairs", counters.ready.load(Ordering::Relaxed), tasks.len()));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    pairs_run::wait_connected(&tasks, &counters.ready, Instant::now() + plan.drain_timeout, &bar).await;
     let start = Instant::now();
     let cpu_window = CpuWindow::open(broker.pid(), start + plan.duration);
     let _ = start_tx.send(Some(start));
-    let mut outcomes = Vec::with_capacity(tasks.len());
-    loop {
-        tokio::select! {
-            joined = tasks.join_next() => match joined {
-                Some(Ok(outcome)) => outcomes.push(outcome),
-                Some(Err(e)) => eprintln!("a pair task failed: {e}"),
-                None => break,
-            },
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                let phase = if Instant::now() < start + plan.duration { "sending" } else { "draining" };
-                bar.set_message(format!(
-                    "{phase}: published {} received {}",
-                    counters.sent.load(Ordering::Relaxed),
-                    counters.delivered.load(Ordering::Relaxed),
-                ));
-            }
-        }
-    }
-    bar.finish_and_clear();
+    let outcomes = pairs_run::collect(&mut tasks, start + plan.duration, &bar, |phase| {
+        format!(
+            "{phase}: published {} received {}",
+            counters.sent.load(Ordering::Relaxed),
+            counters.delivered.load(Ordering::Relaxed),
+        )
+    })
+    .await;
     let cpu_used = cpu_window.used().await;
     let persisted = std::fs::metadata(broker.persistence_file()).map(|m| m.len()).ok();
     let executable = broker.executable.clone();

@@ -26,6 +26,7 @@ use crate::cpu::{self, CpuWindow};
 use crate::net::Dialer;
 use crate::pair::{Counters, PairOutcome, PairPlan, merge, run_pair};
 use crate::report::{Report, progress};
+use crate::scenarios::pairs_run;
 use crate::target::{Backend, Error, Setup, TargetArgs};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -97,11 +98,7 @@ pub async fn drive(
         tasks.spawn(run_pair(index, sender, recipient, plan.clone(), counters.clone(), start_rx.clone()));
     }
     let bar = progress(visible);
-    let connect_deadline = Instant::now() + plan.drain_timeout;
-    while (counters.ready.load(Ordering::Relaxed) as usize) < tasks.len() && Instant::now() < connect_deadline {
-        bar.set_message(format!("connecting: {}/{} pairs", counters.ready.load(Ordering::Relaxed), tasks.len()));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    pairs_run::wait_connected(&tasks, &counters.ready, Instant::now() + plan.drain_timeout, &bar).await;
     let start = Instant::now();
     let cpu_window = server.map(|pid| CpuWindow::open(pid, start + plan.duration));
     let _ = start_tx.send(Some(start));
@@ -109,30 +106,19 @@ pub async fn drive(
         let _ = started.send(start);
     }
     let mut last = (start, 0u64);
-    let mut outcomes = Vec::with_capacity(tasks.len());
-    loop {
-        tokio::select! {
-            joined = tasks.join_next() => match joined {
-                Some(Ok(outcome)) => outcomes.push(outcome),
-                Some(Err(e)) => eprintln!("a pair task failed: {e}"),
-                None => break,
-            },
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                let delivered = counters.delivered.load(Ordering::Relaxed);
-                let now = Instant::now();
-                let rate = (delivered - last.1) as f64 / (now - last.0).as_secs_f64();
-                last = (now, delivered);
-                let phase = if now < start + plan.duration { "sending" } else { "draining" };
-                bar.set_message(format!(
-                    "{phase}: sent {} delivered {} ({rate:.0}/s) reconnects {}",
-                    counters.sent.load(Ordering::Relaxed),
-                    delivered,
-                    counters.reconnects.load(Ordering::Relaxed),
-                ));
-            }
-        }
-    }
-    bar.finish_and_clear();
+    let outcomes = pairs_run::collect(&mut tasks, start + plan.duration, &bar, |phase| {
+        let delivered = counters.delivered.load(Ordering::Relaxed);
+        let now = Instant::now();
+        let rate = (delivered - last.1) as f64 / (now - last.0).as_secs_f64();
+        last = (now, delivered);
+        format!(
+            "{phase}: sent {} delivered {} ({rate:.0}/s) reconnects {}",
+            counters.sent.load(Ordering::Relaxed),
+            delivered,
+            counters.reconnects.load(Ordering::Relaxed),
+        )
+    })
+    .await;
     let server_cpu = match cpu_window {
         Some(window) => window.used().await,
         None => None,

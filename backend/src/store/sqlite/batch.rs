@@ -41,7 +41,8 @@ pub(super) fn reserve_seqs(
     conn: &Connection,
     counts: HashMap<String, u64>,
 ) -> Result<HashMap<String, u64>, StorageError> {
-    let mut reserve = conn.prepare_cached("UPDATE devices SET last_seq = last_seq + ?2 WHERE id = ?1 RETURNING last_seq")?;
+    let mut reserve =
+        conn.prepare_cached("UPDATE devices SET last_seq = last_seq + ?2 WHERE id = ?1 RETURNING last_seq")?;
     let mut first = HashMap::with_capacity(counts.len());
     for (device, n) in counts {
         // No row: an entry for a device that does not exist.
@@ -201,8 +202,7 @@ pub fn ack_all(conn: &Connection, acks: &[(DeviceId, u64, i64)]) -> Result<Vec<R
             newly_acked.push(entry?);
         }
     }
-    let mut highest =
-        conn.prepare_cached("UPDATE devices SET acked_seq = MAX(acked_seq, ?2) WHERE id = ?1")?;
+    let mut highest = conn.prepare_cached("UPDATE devices SET acked_seq = MAX(acked_seq, ?2) WHERE id = ?1")?;
     for (device, up_to) in reached {
         highest.execute(params![device, up_to])?;
     }

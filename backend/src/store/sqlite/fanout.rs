@@ -94,8 +94,11 @@ pub fn fanout_batch(conn: &Connection, message_id: i64, limit: i64, now: i64) ->
     insert_inbox(conn, &rows)?;
     let last = members.last().cloned().unwrap_or(cursor);
     outcome.done = (members.len() as i64) < limit;
-    conn.prepare_cached("UPDATE fanout_jobs SET cursor = ?1, done_at = ?2 WHERE message_id = ?3")?
-        .execute(params![last, outcome.done.then_some(now), message_id])?;
+    conn.prepare_cached("UPDATE fanout_jobs SET cursor = ?1, done_at = ?2 WHERE message_id = ?3")?.execute(params![
+        last,
+        outcome.done.then_some(now),
+        message_id
+    ])?;
     if outcome.done {
         conn.prepare_cached(
             "UPDATE messages SET recipients_total =

@@ -132,7 +132,7 @@ impl Groups for SqliteStore {
                 .bind(group.to_string())
                 .fetch_optional(self.pool())
                 .await?;
-        row.map(|lab| lab.as_deref().map(uuid).transpose()).transpose().map_err(StorageError::from)
+        row.map(|lab| lab.as_deref().map(uuid).transpose()).transpose()
     }
 
     /// The group's creator, who owns it for as long as it exists (see `api::groups`).

@@ -66,10 +66,10 @@ pub(super) fn advance_and_receipt(
 pub(super) fn group_progress(conn: &Connection, message_id: i64) -> Result<Option<GroupProgress>, StorageError> {
     let row: Option<(i64, i64, Option<i64>, i64)> = conn
         .prepare_cached(
-        // Counting the entries made so far is only needed while fan-out runs; after
-        // that the total is stored (and counting per receipt would make a big group's
-        // receipts cost O(N²)).
-        "SELECT delivered_count, read_count, recipients_total,
+            // Counting the entries made so far is only needed while fan-out runs; after
+            // that the total is stored (and counting per receipt would make a big group's
+            // receipts cost O(N²)).
+            "SELECT delivered_count, read_count, recipients_total,
                 CASE WHEN recipients_total IS NULL
                      THEN (SELECT COUNT(*) FROM inbox WHERE message_id = ?1 AND kind = 0)
                           + (SELECT COUNT(*) FROM dead_letters WHERE message_id = ?1)
@@ -199,8 +199,7 @@ pub fn expire(conn: &Connection, now: i64, limit: i64) -> Result<ReceiptsOutcome
             .prepare_cached("SELECT delivered_count FROM messages WHERE id = ?1")?
             .query_row([message_id], |row| row.get(0))?;
         if delivered == 0
-            && let Some((_, receipt)) =
-                advance_and_receipt(conn, message_id, TickState::Failed, Some(&reason), now)?
+            && let Some((_, receipt)) = advance_and_receipt(conn, message_id, TickState::Failed, Some(&reason), now)?
         {
             outcome.receipts.push(receipt);
         }

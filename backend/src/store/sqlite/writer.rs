@@ -31,11 +31,30 @@ const QUEUE_CAPACITY: usize = 4096;
 #[derive(Debug)]
 enum Op {
     Send(NewMessage),
-    Ack { device: DeviceId, up_to: u64, now: i64 },
-    Read { device: DeviceId, seqs: Vec<u64>, now: i64 },
-    Expire { now: i64, limit: i64 },
-    Wakeup { device: DeviceId, seq: u64, now: i64 },
-    Fanout { job: i64, limit: i64, now: i64 },
+    Ack {
+        device: DeviceId,
+        up_to: u64,
+        now: i64,
+    },
+    Read {
+        device: DeviceId,
+        seqs: Vec<u64>,
+        now: i64,
+    },
+    Expire {
+        now: i64,
+        limit: i64,
+    },
+    Wakeup {
+        device: DeviceId,
+        seq: u64,
+        now: i64,
+    },
+    Fanout {
+        job: i64,
+        limit: i64,
+        now: i64,
+    },
     /// Commit what came before, then take no more jobs.
     Stop,
 }
