@@ -318,6 +318,10 @@ impl LiveDevice {
         let on_down = move || {
             if let Some(device) = rebuild() {
                 device.inner.borrow_mut().pacer = None;
+                // "Drained" speaks of a connection's flush; a phone that is down has none
+                // (until now it kept saying so while offline, and a returning phone
+                // looked drained before its queue had even started to flush).
+                device.signals.drained.set(None);
                 device.with_phone(|phone, io| phone.on_down(io));
             }
         };
