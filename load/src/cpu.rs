@@ -90,11 +90,22 @@ mod tests {
         assert_eq!(parse_cpu_ticks("4242 (x) S 1"), None);
     }
 
+    /// This process's CPU time by the kernel's own clock, to the nanosecond.
+    fn own_cpu_clock() -> Duration {
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime only writes the timespec it is given.
+        assert_eq!(unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) }, 0);
+        Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+    }
+
+    // Regression: this test spun for 30 ms of wall time, and on a busy machine the
+    // process could be given no CPU in that time, so it failed with nothing broken.
+    // It now burns 50 ms of CPU by the kernel's clock (5 ticks of /proc's 10 ms).
     #[test]
     fn this_process_has_used_some_cpu() {
-        let spin = std::time::Instant::now();
-        while spin.elapsed() < Duration::from_millis(30) {}
-        assert!(cpu_time(std::process::id()).unwrap() > Duration::ZERO);
+        let start = own_cpu_clock();
+        while own_cpu_clock() - start < Duration::from_millis(50) {}
+        assert!(cpu_time(std::process::id()).unwrap() >= Duration::from_millis(20));
     }
 
     #[test]
