@@ -6,12 +6,16 @@
 //! its durable inbox (messages, receipts) or is live state it gets again on reconnect
 //! (presence, traces).
 
+use std::sync::{Arc, Mutex};
+
 use axum::extract::ws::Message;
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::ServerFrame;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio::sync::mpsc::error::TrySendError;
 use uuid::Uuid;
+
+use crate::queue;
 
 /// A frame as the WebSocket text message every socket queue carries.
 pub fn text_message(frame: &ServerFrame) -> Message {
@@ -27,15 +31,45 @@ pub struct Kick {
     pub abrupt: bool,
 }
 
+/// Where closes asked for from outside a connection's task wait for it: the first one
+/// asked for is the one that happens (the connection ends on it), later ones are
+/// dropped. One slot, not a channel: every connection has one and nearly none is used.
+#[derive(Debug, Default)]
+pub struct KickSlot {
+    kick: Mutex<Option<Kick>>,
+    asked: Notify,
+}
+
+impl KickSlot {
+    fn ask(&self, kick: Kick) {
+        let mut slot = self.kick.lock().unwrap();
+        if slot.is_none() {
+            *slot = Some(kick);
+            drop(slot);
+            self.asked.notify_one();
+        }
+    }
+
+    /// Waits until a close is asked for (the connection's own task is the only waiter).
+    pub async fn wait(&self) -> Kick {
+        loop {
+            if let Some(kick) = self.kick.lock().unwrap().take() {
+                return kick;
+            }
+            self.asked.notified().await;
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Peer {
     pub connection_id: Uuid,
-    socket_queue: mpsc::Sender<Message>,
-    kick: mpsc::Sender<Kick>,
+    socket_queue: queue::Sender<Message>,
+    kick: Arc<KickSlot>,
 }
 
 impl Peer {
-    pub fn new(connection_id: Uuid, socket_queue: mpsc::Sender<Message>, kick: mpsc::Sender<Kick>) -> Peer {
+    pub fn new(connection_id: Uuid, socket_queue: queue::Sender<Message>, kick: Arc<KickSlot>) -> Peer {
         Peer { connection_id, socket_queue, kick }
     }
 
@@ -54,12 +88,12 @@ impl Peer {
 
     /// Asks the connection to close with a reason.
     pub fn close(&self, code: ErrorCode, reason: &str) {
-        let _ = self.kick.try_send(Kick { code, reason: reason.to_string(), abrupt: false });
+        self.kick.ask(Kick { code, reason: reason.to_string(), abrupt: false });
     }
 
     /// Cuts the connection without a close frame, as a failing network would.
     pub fn cut(&self, reason: &str) {
-        let _ = self.kick.try_send(Kick { code: ErrorCode::ShuttingDown, reason: reason.to_string(), abrupt: true });
+        self.kick.ask(Kick { code: ErrorCode::ShuttingDown, reason: reason.to_string(), abrupt: true });
     }
 
     pub fn is_closed(&self) -> bool {

@@ -2,31 +2,28 @@
 //! `conn:{user}` keys in Redis play in the lesson's reference design).
 //!
 //! Each device has at most one live connection; registering a new one closes the old
-//! with `replaced`. Inbox entries are handed to the connection's inbox pusher through a
-//! bounded queue of notices; a full queue means the device is not keeping up and it is
-//! disconnected, while its entries stay in the durable inbox.
+//! with `replaced`. Inbox entries are handed to the connection's inbox pusher through its
+//! bounded feed; a full feed means the device is not keeping up and it is disconnected,
+//! while its entries stay in the durable inbox.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{DeviceId, GroupProgress, MessageId};
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 use uuid::Uuid;
 
-use super::progress::ProgressSlot;
+use crate::gateway::{InboxFeed, Offered};
 use crate::peer::Peer;
 use crate::store::InboxEntry;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Route {
     peer: Peer,
-    notices: mpsc::Sender<InboxEntry>,
-    progress: Arc<ProgressSlot>,
+    feed: Arc<InboxFeed>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Connections {
     routes: Mutex<HashMap<DeviceId, Route>>,
 }
@@ -42,14 +39,8 @@ pub enum Pushed {
 
 impl Connections {
     /// Makes `peer` the device's connection, closing any previous one.
-    pub fn register(
-        &self,
-        device: DeviceId,
-        peer: Peer,
-        notices: mpsc::Sender<InboxEntry>,
-        progress: Arc<ProgressSlot>,
-    ) {
-        let previous = self.routes.lock().unwrap().insert(device, Route { peer, notices, progress });
+    pub(crate) fn register(&self, device: DeviceId, peer: Peer, feed: Arc<InboxFeed>) {
+        let previous = self.routes.lock().unwrap().insert(device, Route { peer, feed });
         if let Some(previous) = previous {
             previous.peer.close(ErrorCode::Replaced, "this device connected again elsewhere");
         }
@@ -78,23 +69,23 @@ impl Connections {
         let Some(route) = route else {
             return Pushed::Offline;
         };
-        match route.notices.try_send(entry) {
-            Ok(()) => Pushed::Live,
-            Err(TrySendError::Full(_)) => {
+        match route.feed.offer(entry) {
+            Offered::Queued => Pushed::Live,
+            Offered::Full => {
                 route
                     .peer
                     .close(ErrorCode::SlowConsumer, "too many undelivered frames; reconnect to resume from the inbox");
                 Pushed::Offline
             }
-            Err(TrySendError::Closed(_)) => Pushed::Offline,
+            Offered::Closed => Pushed::Offline,
         }
     }
 
     /// Records new counts of a group message for its sender's connection, if it has one.
     pub fn progress(&self, device: DeviceId, id: MessageId, progress: GroupProgress) {
-        let slot = self.routes.lock().unwrap().get(&device).map(|r| r.progress.clone());
-        if let Some(slot) = slot {
-            slot.merge(id, progress);
+        let feed = self.routes.lock().unwrap().get(&device).map(|r| r.feed.clone());
+        if let Some(feed) = feed {
+            feed.progress(id, progress);
         }
     }
 }

@@ -29,9 +29,9 @@ mod receipts;
 use axum::extract::ws::Message;
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{MessageId, Recipient, ServerFrame, TraceStage, UserId};
-use tokio::sync::mpsc;
 
 use crate::peer::text_message;
+use crate::queue;
 use crate::state::AppState;
 use crate::store::{Pending, ReceiptsOutcome, SendOutcome};
 use receipts::deliver_receipts;
@@ -44,7 +44,7 @@ pub(crate) async fn on_send_committed(
     to: Recipient,
     id: MessageId,
     committed: Pending<SendOutcome>,
-    socket_queue: mpsc::Sender<Message>,
+    socket_queue: queue::Sender<Message>,
 ) {
     let traces = &state.traces;
     let (sent_at, deliveries, fanout) = match committed.await {
@@ -86,7 +86,7 @@ pub(crate) async fn on_send_committed(
 pub(crate) async fn on_ack_committed(
     state: AppState,
     committed: Pending<ReceiptsOutcome>,
-    socket_queue: mpsc::Sender<Message>,
+    socket_queue: queue::Sender<Message>,
 ) {
     match committed.await {
         Ok(outcome) => deliver_receipts(&state, outcome, TraceStage::Acked),
@@ -106,6 +106,6 @@ pub(crate) fn on_read_committed(state: &AppState, outcome: ReceiptsOutcome) {
 /// Queues a frame for the connection that sent the frame being answered. If that
 /// connection is gone, so is the need: the client resends after reconnecting and gets
 /// the same answer.
-async fn answer(socket_queue: &mpsc::Sender<Message>, frame: &ServerFrame) {
+async fn answer(socket_queue: &queue::Sender<Message>, frame: &ServerFrame) {
     let _ = socket_queue.send(text_message(frame)).await;
 }

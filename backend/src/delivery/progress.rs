@@ -2,27 +2,27 @@
 //! merged until its connection sends them.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use bluetick_shared::frames::{GroupProgress, MessageId};
-use tokio::sync::Notify;
 
 /// The latest delivered/read counts of a device's group messages, waiting to be sent.
 ///
 /// Counts change once per member receipt (a thousand times for a big group), but only
 /// the latest matters, so they are merged here and sent as fast as the client reads:
-/// however many receipts arrive, this holds one entry per message.
+/// however many receipts arrive, this holds one entry per message. It lives inside the
+/// connection's inbox feed, under the feed's lock.
 #[derive(Debug, Default)]
-pub struct ProgressSlot {
+pub struct ProgressCounts {
     /// The highest counts seen per message, and whether they changed since last sent.
-    latest: Mutex<HashMap<MessageId, (GroupProgress, bool)>>,
-    pub changed: Notify,
+    latest: HashMap<MessageId, (GroupProgress, bool)>,
+    /// Whether any entry is marked changed, so that an empty take costs nothing.
+    dirty: bool,
 }
 
-impl ProgressSlot {
-    pub(super) fn merge(&self, id: MessageId, progress: GroupProgress) {
-        let mut latest = self.latest.lock().unwrap();
-        let (entry, dirty) = latest.entry(id).or_insert((progress, true));
+impl ProgressCounts {
+    /// Merges new counts; true if something changed that has not been sent.
+    pub fn merge(&mut self, id: MessageId, progress: GroupProgress) -> bool {
+        let (entry, dirty) = self.latest.entry(id).or_insert((progress, true));
         // Outcomes can be handled out of order: a late, smaller count is ignored rather
         // than sent.
         let merged = entry.merge(progress);
@@ -30,18 +30,19 @@ impl ProgressSlot {
             *entry = merged;
             *dirty = true;
         }
-        let notify = *dirty;
-        drop(latest);
-        if notify {
-            self.changed.notify_one();
-        }
+        self.dirty |= *dirty;
+        *dirty
     }
 
     /// The counts that changed since last taken. Messages read by every member are
     /// forgotten once sent: nothing about them can change any more.
-    pub fn take(&self) -> Vec<(MessageId, GroupProgress)> {
-        let mut latest = self.latest.lock().unwrap();
-        let changed: Vec<_> = latest
+    pub fn take(&mut self) -> Vec<(MessageId, GroupProgress)> {
+        if !self.dirty {
+            return Vec::new();
+        }
+        self.dirty = false;
+        let changed: Vec<_> = self
+            .latest
             .iter_mut()
             .filter(|(_, (_, dirty))| *dirty)
             .map(|(id, (progress, dirty))| {
@@ -49,7 +50,11 @@ impl ProgressSlot {
                 (*id, *progress)
             })
             .collect();
-        latest.retain(|_, (p, _)| !(p.fanned_out && p.read >= p.total));
+        self.latest.retain(|_, (p, _)| !(p.fanned_out && p.read >= p.total));
+        if self.latest.is_empty() {
+            // A big group's burst of counts leaves nothing behind on an idle connection.
+            self.latest = HashMap::new();
+        }
         changed
     }
 }

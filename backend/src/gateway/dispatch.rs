@@ -5,8 +5,6 @@
 //! reading while its writes commit. At most `MAX_IN_FLIGHT` wait at once, after which
 //! the reader waits too.
 
-use std::sync::atomic::Ordering;
-
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{ClientFrame, MAX_READ_SEQS, MAX_WATCHED, MessageId, Recipient, TraceStage, UserId};
 
@@ -81,7 +79,7 @@ impl Session {
 
     async fn on_ack(&mut self, up_to: u64) -> Result<Option<Ending>, Refusal> {
         let me = self.me()?;
-        let pushed = self.out.pushed_up_to.load(Ordering::SeqCst);
+        let pushed = self.out.pushed_up_to();
         if up_to > pushed {
             return Err(refuse(
                 ErrorCode::InvalidField,
@@ -105,7 +103,7 @@ impl Session {
         if seqs.is_empty() || seqs.len() > MAX_READ_SEQS {
             return Err(refuse(ErrorCode::InvalidField, format!("read names 1 to {MAX_READ_SEQS} sequences")));
         }
-        let pushed = self.out.pushed_up_to.load(Ordering::SeqCst);
+        let pushed = self.out.pushed_up_to();
         if let Some(beyond) = seqs.iter().find(|&&s| s > pushed) {
             return Err(refuse(
                 ErrorCode::InvalidField,

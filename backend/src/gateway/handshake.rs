@@ -1,14 +1,12 @@
 //! `hello`: the protocol version, then who this is.
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{Credentials, PROTOCOL_VERSION, ServerFrame};
-use tokio::sync::mpsc;
-use tracing::Instrument;
 
 use super::close::Ending;
-use super::inbox_pusher;
+use super::inbox_pusher::InboxFeed;
 use super::refusal::{Refusal, refuse};
 use super::session::Session;
 
@@ -72,13 +70,14 @@ impl Session {
             return Ok(Some(Ending::PeerGone));
         }
         // Only now, after `welcome` is queued, may inbox entries follow it.
-        if let Some(start) = self.tasks.pending_pusher.take() {
-            let _ = start.send(());
+        if let Some(feed) = &self.out.feed {
+            feed.start();
         }
         Ok(None)
     }
 
-    /// Takes over the device's route and starts pushing its inbox after `resume_after`.
+    /// Takes over the device's route; its inbox is pushed after `resume_after` once
+    /// `welcome` is queued.
     async fn attach_device(&mut self, identity: crate::store::DeviceIdentity, resume_after: u64) {
         let state = self.state.clone();
         let device = identity.device;
@@ -86,41 +85,16 @@ impl Session {
         // (a restored backup, a bug) gets everything after what really exists.
         let last = state.store.last_seq(device).await.unwrap_or(u64::MAX);
         let resume_after = resume_after.min(last);
-        self.out.pushed_up_to.store(resume_after, Ordering::SeqCst);
-
-        let (notices_tx, notices) = mpsc::channel(state.config.connection_queue.max(1));
-        let progress = std::sync::Arc::new(crate::delivery::progress::ProgressSlot::default());
-        state.connections.register(device, self.out.peer.clone(), notices_tx, progress.clone());
-        let socket_queue = self.out.socket_queue.clone();
-        self.tasks.progress_pusher = Some(tokio::spawn(async move {
-            loop {
-                progress.changed.notified().await;
-                for (id, progress) in progress.take() {
-                    let frame = bluetick_shared::frames::ServerFrame::GroupProgress { id, progress };
-                    if socket_queue.send(crate::peer::text_message(&frame)).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }));
-        state.presence.device_online(identity.user, device);
-
-        let (start_tx, start) = tokio::sync::oneshot::channel();
-        self.tasks.pending_pusher = Some(start_tx);
-        let pusher = inbox_pusher::InboxPusher {
-            store: state.store.clone(),
+        let feed = Arc::new(InboxFeed::new(
+            state.store.clone(),
             device,
-            socket_queue: self.out.socket_queue.clone(),
-            pushed_up_to: self.out.pushed_up_to.clone(),
-        };
-        self.tasks.pusher = Some(tokio::spawn(
-            async move {
-                if start.await.is_ok() {
-                    pusher.run(resume_after, notices).await;
-                }
-            }
-            .in_current_span(),
+            self.out.socket_queue.clone(),
+            resume_after,
+            state.config.connection_queue,
         ));
+        state.connections.register(device, self.out.peer.clone(), feed.clone());
+        self.out.feed = Some(feed);
+        state.presence.device_online(identity.user, device);
         self.who.device = Some(identity);
     }
 }

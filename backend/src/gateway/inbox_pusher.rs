@@ -2,21 +2,29 @@
 //!
 //! First the backlog: everything after the sequence the device said it has, read from
 //! the database page by page (this is the offline queue flushing, FIFO). Then `drained`.
-//! Then live entries as they are committed, announced by notices from
-//! [`Connections`](crate::delivery::connections::Connections). Notices can overtake each
-//! other: a few that do are put back in order; a gap that stays open (an entry expired, a
-//! notice was dropped) sends the pusher back to the database to fill it. Either way the
-//! device never sees sequence n+1 before n.
+//! Then live entries as they are committed, handed over by
+//! [`Connections`](crate::delivery::connections::Connections) through the connection's
+//! [`InboxFeed`]. Entries can overtake each other: a few that do are put back in order;
+//! a gap that stays open (an entry expired, or was refused by a full feed) sends the
+//! pusher back to the database to fill it. Either way the device never sees sequence
+//! n+1 before n. The sender's merged group counts go the same way.
+//!
+//! The pusher is a task only while there is something to push: it starts when `welcome`
+//! has been queued, flushes the backlog, and ends when the feed is empty; the next entry
+//! starts it again. An idle connection (nearly all of them) has no pusher task and no
+//! queued entries, only the feed's few words of state.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::Message;
-use bluetick_shared::frames::{DeviceId, ServerFrame};
-use tokio::sync::mpsc;
+use bluetick_shared::frames::{DeviceId, GroupProgress, MessageId, ServerFrame};
+use tokio::task::JoinHandle;
 
+use crate::delivery::progress::ProgressCounts;
+use crate::queue;
 use crate::store::{InboxEntry, Store};
 
 /// Entries read from the database per query.
@@ -26,62 +34,178 @@ const GAP_YIELDS: usize = 4;
 /// Overtaking entries held at most before the database fills the gap instead.
 const MAX_EARLY: usize = 64;
 
-pub(super) struct InboxPusher {
-    pub store: Store,
-    pub device: DeviceId,
-    pub socket_queue: mpsc::Sender<Message>,
-    pub pushed_up_to: Arc<AtomicU64>,
+/// What became of an entry offered to a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offered {
+    Queued,
+    /// `capacity` entries are already waiting: the client is not keeping up.
+    Full,
+    /// The connection is ending.
+    Closed,
 }
 
-impl InboxPusher {
-    pub async fn run(self, resume_after: u64, mut notices: mpsc::Receiver<InboxEntry>) {
-        let mut pushed = resume_after;
-        let mut drained = false;
-        loop {
-            // Catch up from the database.
-            loop {
-                let page = match self.store.inbox_after(self.device, pushed, PAGE).await {
-                    Ok(page) => page,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "inbox read failed; retrying");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        continue;
-                    }
-                };
-                let full = page.len() as u32 == PAGE;
-                for entry in page {
-                    let seq = entry.seq;
-                    if !self.push(entry).await {
-                        return;
-                    }
-                    pushed = seq;
-                }
-                if !full {
-                    break;
-                }
+/// One connection's inbox side: entries and group counts waiting for the pusher, and
+/// the pusher's place in the inbox.
+pub(crate) struct InboxFeed {
+    store: Store,
+    device: DeviceId,
+    socket_queue: queue::Sender<Message>,
+    /// The highest sequence pushed on this connection: acks and reads beyond it are
+    /// refused. Raised before the frame is queued.
+    pushed_up_to: AtomicU64,
+    /// Live entries that may wait at once before the client is called a slow consumer.
+    capacity: usize,
+    state: Mutex<FeedState>,
+}
+
+struct FeedState {
+    entries: VecDeque<InboxEntry>,
+    progress: ProgressCounts,
+    pusher: Pusher,
+    /// The backlog was flushed and `drained` queued.
+    drained: bool,
+}
+
+enum Pusher {
+    /// `welcome` is not queued yet: nothing may be pushed before it.
+    NotStarted,
+    /// Nothing to push, no task.
+    Idle,
+    Running(JoinHandle<()>),
+    /// The connection is ending: nothing more is pushed.
+    Closed,
+}
+
+impl InboxFeed {
+    /// The feed of `device`'s connection, which has everything up to `resume_after`.
+    pub(crate) fn new(
+        store: Store,
+        device: DeviceId,
+        socket_queue: queue::Sender<Message>,
+        resume_after: u64,
+        capacity: usize,
+    ) -> InboxFeed {
+        InboxFeed {
+            store,
+            device,
+            socket_queue,
+            pushed_up_to: AtomicU64::new(resume_after),
+            capacity: capacity.max(1),
+            state: Mutex::new(FeedState {
+                entries: VecDeque::new(),
+                progress: ProgressCounts::default(),
+                pusher: Pusher::NotStarted,
+                drained: false,
+            }),
+        }
+    }
+
+    pub(crate) fn pushed_up_to(&self) -> u64 {
+        self.pushed_up_to.load(Ordering::SeqCst)
+    }
+
+    /// Hands a committed entry to the pusher without waiting.
+    pub(crate) fn offer(self: &Arc<Self>, entry: InboxEntry) -> Offered {
+        let mut state = self.state.lock().unwrap();
+        if let Pusher::Closed = state.pusher {
+            return Offered::Closed;
+        }
+        if state.entries.len() >= self.capacity {
+            return Offered::Full;
+        }
+        state.entries.push_back(entry);
+        self.wake(&mut state);
+        Offered::Queued
+    }
+
+    /// Records new counts of one of this device's group messages, to be sent merged.
+    pub(crate) fn progress(self: &Arc<Self>, id: MessageId, progress: GroupProgress) {
+        let mut state = self.state.lock().unwrap();
+        if let Pusher::Closed = state.pusher {
+            return;
+        }
+        if state.progress.merge(id, progress) {
+            self.wake(&mut state);
+        }
+    }
+
+    /// `welcome` is queued: the backlog may follow it now.
+    pub(crate) fn start(self: &Arc<Self>) {
+        let mut state = self.state.lock().unwrap();
+        if let Pusher::NotStarted = state.pusher {
+            state.pusher = Pusher::Idle;
+            self.wake(&mut state);
+        }
+    }
+
+    /// Stops pushing for good (the connection is ending) and drops what waits.
+    pub(crate) fn close(&self) {
+        let mut state = self.state.lock().unwrap();
+        if let Pusher::Running(task) = std::mem::replace(&mut state.pusher, Pusher::Closed) {
+            task.abort();
+        }
+        state.entries = VecDeque::new();
+        state.progress = ProgressCounts::default();
+    }
+
+    /// Starts the pusher if it is idle: a running one finds the new work itself, since
+    /// it only stops under this lock after seeing none.
+    fn wake(self: &Arc<Self>, state: &mut FeedState) {
+        if let Pusher::Idle = state.pusher {
+            state.pusher = Pusher::Running(tokio::spawn(self.clone().run()));
+        }
+    }
+
+    async fn run(self: Arc<Self>) {
+        let mut pushed = self.pushed_up_to();
+        // Only one pusher runs at a time, so nobody else changes `drained` meanwhile.
+        if !self.state.lock().unwrap().drained {
+            if !self.catch_up(&mut pushed).await
+                || !self.push_frame(&ServerFrame::Drained { up_to: pushed }).await
+            {
+                return self.stop();
             }
-            if !drained {
-                drained = true;
-                if !self.push_frame(&ServerFrame::Drained { up_to: pushed }).await {
+            self.state.lock().unwrap().drained = true;
+        }
+        loop {
+            let (progress, entry) = {
+                let mut state = self.state.lock().unwrap();
+                let progress = state.progress.take();
+                let entry = if progress.is_empty() { state.entries.pop_front() } else { None };
+                if progress.is_empty() && entry.is_none() {
+                    // Idle until the next offer; an emptied burst frees its slots.
+                    state.entries = VecDeque::new();
+                    if let Pusher::Running(_) = state.pusher {
+                        state.pusher = Pusher::Idle;
+                    }
                     return;
                 }
-            }
-            // Live entries, in order; a few that overtook each other are put back in order
-            // here, and only a gap that stays open goes back to the database.
-            let mut early: BTreeMap<u64, InboxEntry> = BTreeMap::new();
-            loop {
-                let Some(entry) = notices.recv().await else { return };
-                if entry.seq <= pushed {
-                    continue;
+                (progress, entry)
+            };
+            for (id, progress) in progress {
+                if !self.push_frame(&ServerFrame::GroupProgress { id, progress }).await {
+                    return self.stop();
                 }
-                early.insert(entry.seq, entry);
-                if !early.contains_key(&(pushed + 1)) && !self.wait_for_gap(&mut notices, &mut early, pushed).await {
+            }
+            let Some(entry) = entry else { continue };
+            if entry.seq <= pushed {
+                continue;
+            }
+            // Live entries, in order: a few that overtook each other are put back in
+            // order here, and only a gap that stays open goes back to the database.
+            let mut early = BTreeMap::from([(entry.seq, entry)]);
+            while !early.is_empty() {
+                if !early.contains_key(&(pushed + 1)) && !self.wait_for_gap(&mut early, pushed).await {
+                    // What is missing is committed, so the database has it.
+                    if !self.catch_up(&mut pushed).await {
+                        return self.stop();
+                    }
                     break;
                 }
                 while let Some(entry) = early.remove(&(pushed + 1)) {
                     let seq = entry.seq;
                     if !self.push(entry).await {
-                        return;
+                        return self.stop();
                     }
                     pushed = seq;
                 }
@@ -89,21 +213,45 @@ impl InboxPusher {
         }
     }
 
-    /// A notice skipped ahead of `pushed`. Notices of one batch are sent by different
-    /// tasks and can overtake each other by a few microseconds, so first take what else
-    /// is already queued, and let those tasks run (a yield, not a timer) a few times;
-    /// whether the entry after `pushed` turned up. If not, the gap is real (an entry
-    /// expired, or a notice was lost with a full queue) and the database fills it.
-    async fn wait_for_gap(
-        &self,
-        notices: &mut mpsc::Receiver<InboxEntry>,
-        early: &mut BTreeMap<u64, InboxEntry>,
-        pushed: u64,
-    ) -> bool {
+    /// Pushes everything after `pushed` that the database has; false if the connection
+    /// is gone.
+    async fn catch_up(&self, pushed: &mut u64) -> bool {
+        loop {
+            let page = match self.store.inbox_after(self.device, *pushed, PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(device = %self.device, error = %e, "inbox read failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            let full = page.len() as u32 == PAGE;
+            for entry in page {
+                let seq = entry.seq;
+                if !self.push(entry).await {
+                    return false;
+                }
+                *pushed = seq;
+            }
+            if !full {
+                return true;
+            }
+        }
+    }
+
+    /// An entry skipped ahead of `pushed`. Entries of one batch are offered by different
+    /// tasks and can overtake each other by a few microseconds, so take what else the
+    /// feed holds and let those tasks run (a yield, not a timer) a few times: true if
+    /// the entry after `pushed` turned up. If not, the gap is real (an entry expired, or
+    /// a full feed refused it) and the database fills it.
+    async fn wait_for_gap(&self, early: &mut BTreeMap<u64, InboxEntry>, pushed: u64) -> bool {
         for _ in 0..GAP_YIELDS {
-            while let Ok(entry) = notices.try_recv() {
-                if entry.seq > pushed {
-                    early.insert(entry.seq, entry);
+            {
+                let mut state = self.state.lock().unwrap();
+                while let Some(entry) = state.entries.pop_front() {
+                    if entry.seq > pushed {
+                        early.insert(entry.seq, entry);
+                    }
                 }
             }
             if early.contains_key(&(pushed + 1)) {
@@ -115,6 +263,13 @@ impl InboxPusher {
             tokio::task::yield_now().await;
         }
         false
+    }
+
+    /// The socket is gone: later entries find the feed closed and stay in the inbox.
+    fn stop(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.pusher = Pusher::Closed;
+        state.entries = VecDeque::new();
     }
 
     async fn push(&self, entry: InboxEntry) -> bool {

@@ -14,8 +14,9 @@
 //! - `handshake`: `hello`: version check, authentication, taking over the device's route.
 //! - `dispatch`: every frame after `hello`; each send or ack holds one of the connection's
 //!   in-flight permits until delivery is done with it.
-//! - `inbox_pusher`: the task that pushes a device's inbox in sequence order: the
-//!   backlog first (the offline queue), then `drained`, then live entries as they come.
+//! - `inbox_pusher`: pushes a device's inbox in sequence order: the backlog first (the
+//!   offline queue), then `drained`, then live entries as they come; a task only while
+//!   there is something to push.
 //! - `refusal`: a frame refused, and the `error` frame that says why.
 //! - `close`: why a connection ends and the close frame that says so.
 
@@ -27,4 +28,5 @@ mod refusal;
 mod session;
 mod upgrade;
 
+pub(crate) use inbox_pusher::{InboxFeed, Offered};
 pub use upgrade::upgrade;

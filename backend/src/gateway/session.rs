@@ -7,7 +7,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
@@ -15,15 +14,17 @@ use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{ClientFrame, ServerFrame};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use super::close::Ending;
+use super::inbox_pusher::InboxFeed;
 use super::refusal::{Refusal, refuse};
-use crate::peer::{Kick, Peer};
+use crate::peer::{KickSlot, Peer};
+use crate::queue;
 use crate::state::AppState;
 use crate::store::DeviceIdentity;
 use crate::trace::TraceSink;
@@ -42,8 +43,8 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
     async move {
         tracing::debug!("connected");
         let (sink, mut stream) = socket.split();
-        let (socket_queue, queue) = mpsc::channel(state.config.connection_queue.div_ceil(4).max(1));
-        let (kick_tx, kicks) = mpsc::channel(1);
+        let (socket_queue, queue) = queue::bounded(state.config.connection_queue.div_ceil(4).max(1));
+        let kicks = Arc::new(KickSlot::default());
         let writer = tokio::spawn(write_loop(sink, queue).in_current_span());
 
         let presence_ttl = Duration::from_millis(state.config.presence_ttl_ms);
@@ -53,11 +54,7 @@ pub(super) async fn run(socket: WebSocket, state: AppState, peer_addr: SocketAdd
             state,
             connection_id,
             who: Who::default(),
-            out: Outbound {
-                peer: Peer::new(connection_id, socket_queue.clone(), kick_tx),
-                socket_queue,
-                pushed_up_to: Arc::new(AtomicU64::new(0)),
-            },
+            out: Outbound { peer: Peer::new(connection_id, socket_queue.clone(), kicks.clone()), socket_queue, feed: None },
             tasks: Tasks::default(),
             presence: PresenceTimer { last_heard: connected_at, ttl: presence_ttl, heartbeat },
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
@@ -100,7 +97,7 @@ const MAX_FRAMES_PER_FLUSH: usize = 64;
 /// Everything already queued is written together and flushed once: a burst of frames
 /// (a batch's `sent` answers, a flush of the offline queue) costs one socket write and
 /// one wake-up instead of one per frame.
-async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Receiver<Message>) {
+async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut queue: queue::Receiver<Message>) {
     while let Some(first) = queue.recv().await {
         let mut next = Some(first);
         let mut written = 0;
@@ -113,7 +110,7 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Re
             }
             written += 1;
             if !closing && written < MAX_FRAMES_PER_FLUSH {
-                next = queue.try_recv().ok();
+                next = queue.try_recv();
             }
         }
         if let Err(e) = sink.flush().await {
@@ -139,7 +136,7 @@ pub(super) struct Session {
     /// reader waits for a free one before queuing another write.
     pub(super) in_flight: Arc<Semaphore>,
     /// Closes asked for from outside this task (replaced, slow consumer, the lab's drop).
-    kicks: mpsc::Receiver<Kick>,
+    kicks: Arc<KickSlot>,
     errors_in_a_row: u32,
 }
 
@@ -156,31 +153,32 @@ pub(super) struct Who {
 pub(super) struct Outbound {
     /// Frames waiting for the writer task; bounded, so a slow client cannot make the
     /// server buffer without bound.
-    pub(super) socket_queue: mpsc::Sender<Message>,
+    pub(super) socket_queue: queue::Sender<Message>,
     /// This connection as the rest of the server pushes to it and closes it.
     pub(super) peer: Peer,
-    /// The highest inbox sequence pushed on this connection: acks and reads beyond it
-    /// are refused.
-    pub(super) pushed_up_to: Arc<AtomicU64>,
+    /// The device's inbox side, once `hello` authenticated one.
+    pub(super) feed: Option<Arc<InboxFeed>>,
 }
 
-/// The tasks that write to the socket beside the reader; they end when it leaves.
+impl Outbound {
+    /// The highest inbox sequence pushed on this connection: acks and reads beyond it
+    /// are refused.
+    pub(super) fn pushed_up_to(&self) -> u64 {
+        self.feed.as_ref().map_or(0, |feed| feed.pushed_up_to())
+    }
+}
+
+/// The tasks that write to the socket beside the reader and the inbox pusher; they end
+/// when it leaves.
 #[derive(Default)]
 pub(super) struct Tasks {
-    /// Pushes the device's inbox (see `inbox_pusher`).
-    pub(super) pusher: Option<JoinHandle<()>>,
-    /// Starts the pusher once `welcome` is queued.
-    pub(super) pending_pusher: Option<oneshot::Sender<()>>,
-    /// Sends merged group progress counts (see `ProgressSlot`).
-    pub(super) progress_pusher: Option<JoinHandle<()>>,
     /// This connection's trace queue and the task forwarding it, once it observes.
     trace_sink: Option<(TraceSink, JoinHandle<()>)>,
 }
 
 impl Tasks {
     fn abort(&mut self) {
-        let tracer = self.trace_sink.take().map(|(_, task)| task);
-        for task in [self.pusher.take(), self.progress_pusher.take(), tracer].into_iter().flatten() {
+        if let Some((_, task)) = self.trace_sink.take() {
             task.abort();
         }
     }
@@ -207,7 +205,7 @@ impl Session {
                 _ = self.state.shutdown.cancelled() => {
                     return Ending::close(ErrorCode::ShuttingDown, "server shutting down");
                 }
-                Some(kick) = self.kicks.recv() => {
+                kick = self.kicks.wait() => {
                     if kick.abrupt {
                         tracing::info!(reason = %kick.reason, "cutting the connection without a close frame");
                         return Ending::Abrupt;
@@ -234,7 +232,10 @@ impl Session {
                     tracing::debug!(error = %e, "read failed");
                     return Ending::after_read_error(e);
                 }
-                Some(Ok(Message::Text(text))) => self.on_text(text.as_str()).await,
+                // Boxed: handling a frame (`hello`'s authentication, a send's checks) takes
+                // a large future that only exists while one frame is handled, and an idle
+                // connection's task should not carry its space.
+                Some(Ok(Message::Text(text))) => Box::pin(self.on_text(text.as_str())).await,
                 Some(Ok(Message::Binary(_))) => Err(refuse(
                     ErrorCode::MalformedFrame,
                     "binary frames are not part of this protocol; send JSON text",
@@ -308,6 +309,9 @@ impl Session {
     /// Takes this connection out of routing, presence and every subscription.
     fn leave(&mut self) {
         self.tasks.abort();
+        if let Some(feed) = &self.out.feed {
+            feed.close();
+        }
         self.state.presence.forget(self.connection_id);
         self.state.traces.forget(self.connection_id);
         if let Some(device) = &self.who.device {
