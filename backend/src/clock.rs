@@ -15,11 +15,14 @@
 //! the load run's meter stay on real time: they are about the machine, not the lesson.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::Either;
 use tokio::sync::watch;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 #[derive(Clone, Default)]
 pub struct Clock {
@@ -71,27 +74,36 @@ impl Clock {
     }
 
     /// Waits until this clock reads `deadline` or later.
-    pub async fn sleep_until(&self, deadline: Instant) {
-        let Some(skipped) = &self.skipped else {
-            return tokio::time::sleep_until(deadline).await;
-        };
-        let mut changes = skipped.subscribe();
-        loop {
-            let offset = *changes.borrow_and_update();
-            // The real instant at which this clock reaches the deadline, unless it has.
-            let Some(real_deadline) = deadline.checked_sub(offset).filter(|d| *d > Instant::now()) else {
-                return;
-            };
-            tokio::select! {
-                _ = tokio::time::sleep_until(real_deadline) => {}
-                // `self` holds the sender, so this only ends with a change.
-                _ = changes.changed() => {}
-            }
+    ///
+    /// On the real clock this is tokio's own timer and nothing more: every connection
+    /// holds one of these while it waits for its next frame, so it stays small. A
+    /// skippable clock's sleep (tests only) also listens for advances, and is boxed.
+    pub fn sleep_until(&self, deadline: Instant) -> Either<Sleep, Pin<Box<dyn Future<Output = ()> + Send>>> {
+        match &self.skipped {
+            None => Either::Left(tokio::time::sleep_until(deadline)),
+            Some(skipped) => Either::Right(Box::pin(skippable_sleep_until(skipped.clone(), deadline))),
         }
     }
 
     pub async fn sleep(&self, duration: Duration) {
         self.sleep_until(self.now() + duration).await
+    }
+}
+
+/// Sleeps until a skippable clock reads `deadline`: real time passing, or an advance.
+async fn skippable_sleep_until(skipped: Arc<watch::Sender<Duration>>, deadline: Instant) {
+    let mut changes = skipped.subscribe();
+    loop {
+        let offset = *changes.borrow_and_update();
+        // The real instant at which this clock reaches the deadline, unless it has.
+        let Some(real_deadline) = deadline.checked_sub(offset).filter(|d| *d > Instant::now()) else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::time::sleep_until(real_deadline) => {}
+            // `skipped` is the sender, so this only ends with a change.
+            _ = changes.changed() => {}
+        }
     }
 }
 

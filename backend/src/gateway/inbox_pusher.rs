@@ -160,9 +160,7 @@ impl InboxFeed {
         let mut pushed = self.pushed_up_to();
         // Only one pusher runs at a time, so nobody else changes `drained` meanwhile.
         if !self.state.lock().unwrap().drained {
-            if !self.catch_up(&mut pushed).await
-                || !self.push_frame(&ServerFrame::Drained { up_to: pushed }).await
-            {
+            if !self.catch_up(&mut pushed).await || !self.push_frame(&ServerFrame::Drained { up_to: pushed }).await {
                 return self.stop();
             }
             self.state.lock().unwrap().drained = true;
