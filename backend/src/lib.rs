@@ -21,8 +21,8 @@
 //!   record a push wake-up, the fan-out worker (one inbox entry per group member), the
 //!   routing table (which device is connected where), receipts, and the FAILED sweep.
 //! - [`peer`]: a connection as others push to it (bounded; slow consumers are
-//!   disconnected, never silently skipped); `queue`: the bounded queue its frames wait
-//!   in, which holds no memory while empty.
+//!   disconnected, never silently skipped); its frames wait in a bounded `flume` queue,
+//!   which holds no memory while empty.
 //! - [`presence`]: who is online, last seen, and who watches; [`trace`]: the pipeline
 //!   events the lesson's tick view is drawn from.
 //! - [`state`]: what every handler shares; [`error`]: HTTP errors; [`clock`]: the time
@@ -46,7 +46,6 @@ pub mod lab;
 pub mod page;
 pub mod peer;
 pub mod presence;
-mod queue;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -12,10 +12,7 @@ use axum::extract::ws::Message;
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::ServerFrame;
 use tokio::sync::Notify;
-use tokio::sync::mpsc::error::TrySendError;
 use uuid::Uuid;
-
-use crate::queue;
 
 /// A frame as the WebSocket text message every socket queue carries.
 pub fn text_message(frame: &ServerFrame) -> Message {
@@ -64,12 +61,12 @@ impl KickSlot {
 #[derive(Debug, Clone)]
 pub struct Peer {
     pub connection_id: Uuid,
-    socket_queue: queue::Sender<Message>,
+    socket_queue: flume::Sender<Message>,
     kick: Arc<KickSlot>,
 }
 
 impl Peer {
-    pub fn new(connection_id: Uuid, socket_queue: queue::Sender<Message>, kick: Arc<KickSlot>) -> Peer {
+    pub fn new(connection_id: Uuid, socket_queue: flume::Sender<Message>, kick: Arc<KickSlot>) -> Peer {
         Peer { connection_id, socket_queue, kick }
     }
 
@@ -78,11 +75,11 @@ impl Peer {
     pub fn push(&self, frame: &ServerFrame) -> bool {
         match self.socket_queue.try_send(text_message(frame)) {
             Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
+            Err(flume::TrySendError::Full(_)) => {
                 self.close(ErrorCode::SlowConsumer, "the client is not reading its frames fast enough");
                 false
             }
-            Err(TrySendError::Closed(_)) => false,
+            Err(flume::TrySendError::Disconnected(_)) => false,
         }
     }
 
@@ -97,6 +94,6 @@ impl Peer {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.socket_queue.is_closed()
+        self.socket_queue.is_disconnected()
     }
 }

@@ -31,7 +31,6 @@ use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{MessageId, Recipient, ServerFrame, TraceStage, UserId};
 
 use crate::peer::text_message;
-use crate::queue;
 use crate::state::AppState;
 use crate::store::{Pending, ReceiptsOutcome, SendOutcome};
 use receipts::deliver_receipts;
@@ -44,7 +43,7 @@ pub(crate) async fn on_send_committed(
     to: Recipient,
     id: MessageId,
     committed: Pending<SendOutcome>,
-    socket_queue: queue::Sender<Message>,
+    socket_queue: flume::Sender<Message>,
 ) {
     let traces = &state.traces;
     let (sent_at, deliveries, fanout) = match committed.await {
@@ -86,7 +85,7 @@ pub(crate) async fn on_send_committed(
 pub(crate) async fn on_ack_committed(
     state: AppState,
     committed: Pending<ReceiptsOutcome>,
-    socket_queue: queue::Sender<Message>,
+    socket_queue: flume::Sender<Message>,
 ) {
     match committed.await {
         Ok(outcome) => deliver_receipts(&state, outcome, TraceStage::Acked),
@@ -106,6 +105,6 @@ pub(crate) fn on_read_committed(state: &AppState, outcome: ReceiptsOutcome) {
 /// Queues a frame for the connection that sent the frame being answered. If that
 /// connection is gone, so is the need: the client resends after reconnecting and gets
 /// the same answer.
-async fn answer(socket_queue: &queue::Sender<Message>, frame: &ServerFrame) {
-    let _ = socket_queue.send(text_message(frame)).await;
+async fn answer(socket_queue: &flume::Sender<Message>, frame: &ServerFrame) {
+    let _ = socket_queue.send_async(text_message(frame)).await;
 }

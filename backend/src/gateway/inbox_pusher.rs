@@ -24,7 +24,6 @@ use bluetick_shared::frames::{DeviceId, GroupProgress, MessageId, ServerFrame};
 use tokio::task::JoinHandle;
 
 use crate::delivery::progress::ProgressCounts;
-use crate::queue;
 use crate::store::{InboxEntry, Store};
 
 /// Entries read from the database per query.
@@ -49,7 +48,7 @@ pub(crate) enum Offered {
 pub(crate) struct InboxFeed {
     store: Store,
     device: DeviceId,
-    socket_queue: queue::Sender<Message>,
+    socket_queue: flume::Sender<Message>,
     /// The highest sequence pushed on this connection: acks and reads beyond it are
     /// refused. Raised before the frame is queued.
     pushed_up_to: AtomicU64,
@@ -81,7 +80,7 @@ impl InboxFeed {
     pub(crate) fn new(
         store: Store,
         device: DeviceId,
-        socket_queue: queue::Sender<Message>,
+        socket_queue: flume::Sender<Message>,
         resume_after: u64,
         capacity: usize,
     ) -> InboxFeed {
@@ -277,6 +276,6 @@ impl InboxFeed {
     }
 
     async fn push_frame(&self, frame: &ServerFrame) -> bool {
-        self.socket_queue.send(crate::peer::text_message(frame)).await.is_ok()
+        self.socket_queue.send_async(crate::peer::text_message(frame)).await.is_ok()
     }
 }

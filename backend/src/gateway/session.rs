@@ -25,7 +25,6 @@ use super::close::Ending;
 use super::inbox_pusher::InboxFeed;
 use super::refusal::{Refusal, refuse};
 use crate::peer::{Kick, KickSlot, Peer};
-use crate::queue;
 use crate::state::AppState;
 use crate::store::DeviceIdentity;
 use crate::trace::TraceSink;
@@ -50,7 +49,7 @@ pub(super) fn run(socket: WebSocket, state: AppState, peer_addr: SocketAddr) -> 
     let entered = span.enter();
     tracing::debug!("connected");
     let (sink, stream) = socket.split();
-    let (socket_queue, queue) = queue::bounded(state.config.connection_queue.div_ceil(4).max(1));
+    let (socket_queue, queue) = flume::bounded(state.config.connection_queue.div_ceil(4).max(1));
     let kicks = Arc::new(KickSlot::default());
     let writer = tokio::spawn(write_loop(sink, queue).in_current_span());
 
@@ -94,7 +93,7 @@ impl Session {
             }
 
             if let Some(close) = ending.close_message()
-                && self.out.socket_queue.send(close).await.is_ok()
+                && self.out.socket_queue.send_async(close).await.is_ok()
             {
                 // Read until the client answers our close frame (or gives up), so the
                 // close handshake completes and the browser reports a clean close.
@@ -118,14 +117,11 @@ const MAX_FRAMES_PER_FLUSH: usize = 64;
 /// (a batch's `sent` answers, a flush of the offline queue) costs one socket write and
 /// one wake-up instead of one per frame.
 #[allow(clippy::manual_async_fn)]
-fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut queue: queue::Receiver<Message>,
-) -> impl Future<Output = ()> {
+fn write_loop(mut sink: SplitSink<WebSocket, Message>, queue: flume::Receiver<Message>) -> impl Future<Output = ()> {
     // An `async move` block: as an `async fn` its future kept copies of its `mut`
     // arguments (384 bytes against 320).
     async move {
-        while let Some(first) = queue.recv().await {
+        while let Ok(first) = queue.recv_async().await {
             let mut next = Some(first);
             let mut written = 0;
             let mut closing = false;
@@ -137,7 +133,7 @@ fn write_loop(
                 }
                 written += 1;
                 if !closing && written < MAX_FRAMES_PER_FLUSH {
-                    next = queue.try_recv();
+                    next = queue.try_recv().ok();
                 }
             }
             if let Err(e) = sink.flush().await {
@@ -190,7 +186,7 @@ pub(super) struct Who {
 pub(super) struct Outbound {
     /// Frames waiting for the writer task; bounded, so a slow client cannot make the
     /// server buffer without bound.
-    pub(super) socket_queue: queue::Sender<Message>,
+    pub(super) socket_queue: flume::Sender<Message>,
     /// This connection as the rest of the server pushes to it and closes it.
     pub(super) peer: Peer,
     /// The device's inbox side, once `hello` authenticated one.
@@ -335,7 +331,7 @@ impl Session {
     /// the reader's) holds the few bytes of the message, not the frame it came from.
     pub(super) fn send(&self, frame: ServerFrame) -> impl Future<Output = bool> + '_ {
         let message = crate::peer::text_message(&frame);
-        async move { self.out.socket_queue.send(message).await.is_ok() }
+        async move { self.out.socket_queue.send_async(message).await.is_ok() }
     }
 
     /// The connection's trace queue, made on first use with a task that forwards it to
@@ -348,7 +344,7 @@ impl Session {
         let socket_queue = self.out.socket_queue.clone();
         let task = tokio::spawn(async move {
             while let Some(frame) = queue.recv().await {
-                if socket_queue.send(crate::peer::text_message(&frame)).await.is_err() {
+                if socket_queue.send_async(crate::peer::text_message(&frame)).await.is_err() {
                     return;
                 }
             }
