@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::delivery::connections::Connections;
 use crate::lab::crowd::CrowdRegistry;
 use crate::lab::load::LoadRuns;
+use crate::lab::pace::Pacing;
 use crate::lab::sandbox::LabControls;
 use crate::presence::Presence;
 use crate::store::Store;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub crowds: Arc<CrowdRegistry>,
     /// Each lab sandbox's controls (compressed expiry, injected outages).
     pub labs: Arc<LabControls>,
+    /// Each lab's pace: live, slow motion or step by step.
+    pub pacing: Arc<Pacing>,
     /// Labs' load runs (one at a time per server).
     pub load: Arc<LoadRuns>,
     /// New group messages for the fan-out worker.
@@ -50,6 +53,7 @@ impl AppState {
             ws_url,
             crowds: Arc::default(),
             labs: Arc::new(LabControls::new(clock.clone())),
+            pacing: Arc::new(Pacing::new(clock.clone())),
             clock,
             load: Arc::default(),
             fanout,

@@ -316,6 +316,10 @@ pub enum TraceStage {
     Read,
     /// Undelivered past its expiry: moved to the dead-letter table.
     Failed,
+    /// The lab's pace holds the message before its next step: slow motion waits a set
+    /// time, step mode waits until the student asks for the next hop. The detail names
+    /// the step that waits.
+    Paced,
 }
 
 /// A frame from the server to a client.

@@ -40,6 +40,9 @@ pub enum HopState {
     Held,
     /// It ended here: expired undelivered.
     Failed,
+    /// The lab's pace holds it before this hop: slow motion, or step mode waiting for
+    /// "Next hop".
+    Paced,
 }
 
 /// One hop as the page shows it.
@@ -56,8 +59,28 @@ pub struct HopStatus {
 pub type StageEvent<'a> = (TraceStage, i64, &'a str);
 
 /// The five hops of a message, given whether its send frame left the phone, the
-/// server's trace events for it (in any order) and the sender's tick.
+/// server's trace events for it (in any order) and the sender's tick. If the latest
+/// event is `paced` (later in `events` on a tie), the lab's pace holds the message: the
+/// first hop not yet passed shows the wait (or, with every hop passed and only the READ
+/// receipt waiting, the last hop's note does).
 pub fn journey(on_the_wire: bool, events: &[StageEvent<'_>], tick: Option<TickState>) -> [HopStatus; 5] {
+    let mut hops = hops(on_the_wire, events, tick);
+    let latest = events.iter().enumerate().max_by_key(|(i, (_, t, _))| (*t, *i)).map(|(_, e)| e);
+    if let Some((TraceStage::Paced, after_us, note)) = latest {
+        let waits = match hops.iter().position(|h| matches!(h.state, HopState::Waiting | HopState::Held)) {
+            Some(i) => {
+                hops[i].state = HopState::Paced;
+                hops[i].after_us = Some(*after_us);
+                i
+            }
+            None => hops.len() - 1,
+        };
+        hops[waits].note = note.to_string();
+    }
+    hops
+}
+
+fn hops(on_the_wire: bool, events: &[StageEvent<'_>], tick: Option<TickState>) -> [HopStatus; 5] {
     let first = |wanted: &[TraceStage]| events.iter().filter(|(s, _, _)| wanted.contains(s)).min_by_key(|(_, t, _)| *t);
     let status = |hop, state, event: Option<&StageEvent<'_>>, fallback: &str| HopStatus {
         hop,
@@ -161,6 +184,24 @@ mod tests {
         assert_eq!(hops[3].state, HopState::Done);
         assert_eq!(hops[4].state, HopState::Failed);
         assert_eq!(hops[4].after_us, Some(5_000_000));
+    }
+
+    #[test]
+    fn a_paced_message_waits_at_the_first_hop_it_has_not_passed() {
+        let events = [(TraceStage::Received, 1, ""), (TraceStage::Paced, 2, "step mode: waits before SENT")];
+        let hops = journey(true, &events, None);
+        use HopState::*;
+        assert_eq!(states(&hops), [Done, Done, Paced, Waiting, Waiting]);
+        assert_eq!(hops[2].note, "step mode: waits before SENT");
+        // Let go: the stored trace comes after the paced one, and the wait is over.
+        let mut stored = events.to_vec();
+        stored.push((TraceStage::Stored, 2, "committed"));
+        assert_eq!(states(&journey(true, &stored, Some(TickState::Sent)))[2], Done);
+        // Only the READ receipt waits: every hop has passed, the last one says why.
+        let read_waits = [(TraceStage::Acked, 5, "acked"), (TraceStage::Paced, 6, "waits before READ")];
+        let hops = journey(true, &read_waits, Some(TickState::Delivered));
+        assert_eq!(states(&hops), [Done; 5]);
+        assert_eq!(hops[4].note, "waits before READ");
     }
 
     #[test]

@@ -120,3 +120,120 @@ pub struct MessageCopies {
     #[serde(default)]
     pub stored_body: Option<String>,
 }
+
+/// How a lab's messages move through the pipeline: at full speed, in slow motion (every
+/// hop waits `hop_ms` first), or one hop at a time (every hop waits until the student
+/// asks for the next one). `PUT /api/lab/pace` sets it; it reaches only the lab's own
+/// phones (You, Alice, Bob), never another lab, its load pairs or its crowd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "PaceBody", into = "PaceBody")]
+pub enum Pace {
+    #[default]
+    Live,
+    Slow {
+        hop_ms: u64,
+    },
+    Step,
+}
+
+/// [`Pace`] as JSON: `{"mode": "live" | "step"}` or `{"mode": "slow", "hop_ms": N}`, and
+/// nothing else.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaceBody {
+    mode: PaceMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hop_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum PaceMode {
+    Live,
+    Slow,
+    Step,
+}
+
+impl TryFrom<PaceBody> for Pace {
+    type Error = String;
+    fn try_from(body: PaceBody) -> Result<Pace, String> {
+        match (body.mode, body.hop_ms) {
+            (PaceMode::Live, None) => Ok(Pace::Live),
+            (PaceMode::Step, None) => Ok(Pace::Step),
+            (PaceMode::Slow, Some(hop_ms)) => Ok(Pace::Slow { hop_ms }),
+            (PaceMode::Slow, None) => Err("slow motion needs hop_ms, the wait per hop in ms".into()),
+            (_, Some(_)) => Err("hop_ms is only for the slow mode".into()),
+        }
+    }
+}
+
+impl From<Pace> for PaceBody {
+    fn from(pace: Pace) -> PaceBody {
+        match pace {
+            Pace::Live => PaceBody { mode: PaceMode::Live, hop_ms: None },
+            Pace::Slow { hop_ms } => PaceBody { mode: PaceMode::Slow, hop_ms: Some(hop_ms) },
+            Pace::Step => PaceBody { mode: PaceMode::Step, hop_ms: None },
+        }
+    }
+}
+
+/// Shortest and longest wait per hop in slow motion.
+pub const MIN_SLOW_HOP_MS: u64 = 100;
+pub const MAX_SLOW_HOP_MS: u64 = 5_000;
+/// Hops one lab may have waiting in step mode; any beyond pass without waiting (and say
+/// so in their trace), so a forgotten step mode never piles up a connection's sends.
+pub const MAX_HELD_HOPS: usize = 64;
+
+impl Pace {
+    /// Why this pace cannot be set, if it cannot.
+    pub fn invalid(self) -> Option<String> {
+        match self {
+            Pace::Slow { hop_ms } if !(MIN_SLOW_HOP_MS..=MAX_SLOW_HOP_MS).contains(&hop_ms) => {
+                Some(format!("hop_ms must be {MIN_SLOW_HOP_MS} to {MAX_SLOW_HOP_MS}"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One hop waiting in step mode: the message and the step it will take next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldHop {
+    pub message_id: MessageId,
+    /// The step that waits: `stored` (the commit is answered SENT), `recipient_lookup`,
+    /// `pushed` (the push to one device, or its queueing if it is offline), `acked` (the
+    /// DELIVERED receipt goes back) or `read` (the READ receipt goes back).
+    pub stage: crate::frames::TraceStage,
+    /// The device the step concerns, where there is one.
+    pub device: Option<DeviceId>,
+    /// When it began to wait (unix ms).
+    pub since: i64,
+}
+
+/// The step a paced hop waits to take, in words: "… waits before {this}".
+pub fn paced_step(stage: crate::frames::TraceStage) -> &'static str {
+    use crate::frames::TraceStage;
+    match stage {
+        TraceStage::Stored => "the commit is answered SENT",
+        TraceStage::DedupHit => "the retry is answered SENT again",
+        TraceStage::RecipientLookup => "the recipient look-up",
+        TraceStage::Pushed => "the push to the device",
+        TraceStage::Acked => "the DELIVERED receipt goes back to the sender",
+        TraceStage::Read => "the READ receipt goes back to the sender",
+        _ => "the next step",
+    }
+}
+
+/// `GET`/`PUT /api/lab/pace`: the lab's pace and, in step mode, what waits, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaceView {
+    pub pace: Pace,
+    pub held: Vec<HeldHop>,
+}
+
+/// `POST /api/lab/pace/next`: the hop that was let go and what waits now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextHop {
+    pub released: HeldHop,
+    pub view: PaceView,
+}

@@ -9,6 +9,9 @@
 //!   hellos for N seconds ("server unreachable").
 //! - `PUT /api/lab/expiry` `{"seconds": N | null}`: messages sent in this lab from now on
 //!   fail after N seconds undelivered (the FAILED tick without waiting 30 days).
+//! - `GET`/`PUT /api/lab/pace` `{"mode": "live" | "step"}` or `{"mode": "slow",
+//!   "hop_ms": N}`: how this lab's phones' messages move through the pipeline
+//!   ([`crate::lab::pace`]); `POST /api/lab/pace/next` lets the oldest held hop go.
 //! - `GET /api/lab/devices/{device}/queue`: the device's server-side offline queue.
 //! - `GET /api/lab/messages/{id}`: how many rows and deliveries one message id has.
 
@@ -21,7 +24,7 @@ use axum::http::StatusCode;
 use bluetick_shared::frames::{DeviceId, MessageId};
 use bluetick_shared::lab::{
     ControlDone, ExpiryRequest, LAB_DEVICE_NAMES, LabCreated, LabDevice, LabId, LabView, MAX_LAB_EXPIRY_SECS,
-    MAX_OUTAGE_SECS, MIN_LAB_EXPIRY_SECS, MessageCopies, OutageRequest, QueueView,
+    MAX_OUTAGE_SECS, MIN_LAB_EXPIRY_SECS, MessageCopies, NextHop, OutageRequest, Pace, PaceView, QueueView,
 };
 
 use super::auth::Authenticated;
@@ -104,6 +107,45 @@ pub async fn set_expiry(
     state.labs.set_expiry_ms(lab, body.seconds.map(|s| s as i64 * 1000));
     tracing::info!(%lab, seconds = ?body.seconds, "lab expiry set");
     view(State(state), Authenticated(me)).await
+}
+
+pub async fn pace(State(state): State<AppState>, Authenticated(me): Authenticated) -> Result<Json<PaceView>, AppError> {
+    let lab = my_lab(&state, &me)?;
+    Ok(Json(state.pacing.view(lab)))
+}
+
+pub async fn set_pace(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+    body: Result<Json<Pace>, JsonRejection>,
+) -> Result<Json<PaceView>, AppError> {
+    let lab = my_lab(&state, &me)?;
+    let Json(pace) = body.map_err(|e| {
+        AppError::BadRequest(format!(
+            "expected {{\"mode\": \"live\" | \"step\"}} or {{\"mode\": \"slow\", \"hop_ms\": N}}: {}",
+            e.body_text()
+        ))
+    })?;
+    if let Some(why) = pace.invalid() {
+        return Err(AppError::BadRequest(why));
+    }
+    tracing::info!(%lab, ?pace, "lab pace set");
+    Ok(Json(state.pacing.set(lab, pace)))
+}
+
+pub async fn next_hop(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+) -> Result<Json<NextHop>, AppError> {
+    let lab = my_lab(&state, &me)?;
+    let Some(released) = state.pacing.next(lab) else {
+        let why = match state.pacing.view(lab).pace {
+            Pace::Step => "no hop is waiting: send a message first",
+            _ => "this lab is not in step mode: set {\"mode\": \"step\"} first",
+        };
+        return Err(AppError::Conflict("nothing_held", why.into()));
+    };
+    Ok(Json(NextHop { released, view: state.pacing.view(lab) }))
 }
 
 pub async fn queue(

@@ -29,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/labs", post(labs::create))
         .route("/lab", get(labs::view))
         .route("/lab/expiry", put(labs::set_expiry))
+        .route("/lab/pace", get(labs::pace).put(labs::set_pace))
+        .route("/lab/pace/next", post(labs::next_hop))
         .route("/lab/load", get(lab_load::view).post(lab_load::start))
         .route("/lab/devices/{device}/drop", post(labs::drop_network))
         .route("/lab/devices/{device}/outage", post(labs::outage))

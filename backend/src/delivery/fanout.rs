@@ -54,7 +54,7 @@ async fn fan_out(state: &AppState, job: i64) {
         };
         if let (Some(id), Some(sender), Some(group)) = (outcome.id, outcome.sender, outcome.group) {
             let to = Recipient::Group(group);
-            push_entries(state, sender, to, id, outcome.entries).await;
+            push_entries(state, None, sender, to, id, outcome.entries).await;
             if outcome.done {
                 state.traces.emit(sender, to, id, TraceStage::RecipientLookup, None, || {
                     "fan-out complete: every member device has its delivery record".into()

@@ -18,6 +18,8 @@
 //!    device acknowledged in time into FAILED receipts.
 //!
 //! Each step is traced (see [`crate::trace`]): `stored` or `dedup_hit`, `recipient_lookup`, `pushed` or `queued` per device, then `acked`, `read` or `failed`.
+//! In a lab that runs in slow motion or step by step, each of the lab's phones' steps
+//! first waits at its lab's gate ([`crate::lab::pace`]), traced as `paced`.
 
 pub mod connections;
 pub(crate) mod expiry;
@@ -28,7 +30,8 @@ mod receipts;
 
 use axum::extract::ws::Message;
 use bluetick_shared::errors::ErrorCode;
-use bluetick_shared::frames::{MessageId, Recipient, ServerFrame, TraceStage, UserId};
+use bluetick_shared::frames::{DeviceId, MessageId, Recipient, ServerFrame, TraceStage, UserId};
+use bluetick_shared::lab::LabId;
 
 use crate::peer::text_message;
 use crate::state::AppState;
@@ -40,6 +43,7 @@ use receipts::deliver_receipts;
 pub(crate) async fn on_send_committed(
     state: AppState,
     sender: UserId,
+    paced: Option<LabId>,
     to: Recipient,
     id: MessageId,
     committed: Pending<SendOutcome>,
@@ -49,6 +53,7 @@ pub(crate) async fn on_send_committed(
     let (sent_at, deliveries, fanout) = match committed.await {
         Ok(SendOutcome::Stored { sent_at, deliveries, fanout }) => (sent_at, deliveries, fanout),
         Ok(SendOutcome::Duplicate { sent_at }) => {
+            pace(&state, paced, sender, to, id, TraceStage::DedupHit, None).await;
             traces.emit(sender, to, id, TraceStage::DedupHit, None, || {
                 "ON CONFLICT DO NOTHING: this id was stored before; same ack, nothing new".into()
             });
@@ -62,8 +67,10 @@ pub(crate) async fn on_send_committed(
             return;
         }
     };
+    pace(&state, paced, sender, to, id, TraceStage::Stored, None).await;
     traces.emit(sender, to, id, TraceStage::Stored, None, || "committed once: SENT".into());
     answer(&socket_queue, &ServerFrame::Sent { id, at: sent_at }).await;
+    pace(&state, paced, sender, to, id, TraceStage::RecipientLookup, None).await;
     match fanout {
         Some(job) => {
             traces.emit(sender, to, id, TraceStage::RecipientLookup, None, || {
@@ -75,7 +82,7 @@ pub(crate) async fn on_send_committed(
             traces.emit(sender, to, id, TraceStage::RecipientLookup, None, || {
                 format!("recipient has {} device(s)", deliveries.len())
             });
-            push::push_entries(&state, sender, to, id, deliveries).await;
+            push::push_entries(&state, paced, sender, to, id, deliveries).await;
         }
     }
 }
@@ -84,11 +91,15 @@ pub(crate) async fn on_send_committed(
 /// stored, tells the acking device on `socket_queue` to send it again.
 pub(crate) async fn on_ack_committed(
     state: AppState,
+    paced: Option<LabId>,
     committed: Pending<ReceiptsOutcome>,
     socket_queue: flume::Sender<Message>,
 ) {
     match committed.await {
-        Ok(outcome) => deliver_receipts(&state, outcome, TraceStage::Acked),
+        Ok(outcome) => {
+            pace_receipts(&state, paced, &outcome, TraceStage::Acked).await;
+            deliver_receipts(&state, outcome, TraceStage::Acked)
+        }
         Err(e) => {
             let frame =
                 ServerFrame::error(ErrorCode::StorageUnavailable, format!("ack not stored ({e}); send it again"));
@@ -97,9 +108,42 @@ pub(crate) async fn on_ack_committed(
     }
 }
 
-/// Pushes the READ receipts a committed `read` made.
-pub(crate) fn on_read_committed(state: &AppState, outcome: ReceiptsOutcome) {
-    deliver_receipts(state, outcome, TraceStage::Read);
+/// Pushes the READ receipts a committed `read` made. In a paced lab they wait at its
+/// gate in a task of their own, so the reader goes on reading meanwhile.
+pub(crate) fn on_read_committed(state: &AppState, paced: Option<LabId>, outcome: ReceiptsOutcome) {
+    if !state.pacing.is_paced(paced) {
+        return deliver_receipts(state, outcome, TraceStage::Read);
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        pace_receipts(&state, paced, &outcome, TraceStage::Read).await;
+        deliver_receipts(&state, outcome, TraceStage::Read);
+    });
+}
+
+/// Waits at `lab`'s gate before message `id`'s next step `stage`, tracing the wait.
+async fn pace(
+    state: &AppState,
+    lab: Option<LabId>,
+    sender: UserId,
+    to: Recipient,
+    id: MessageId,
+    stage: TraceStage,
+    device: Option<DeviceId>,
+) {
+    let gate = state.pacing.gate(lab, id, stage, device);
+    if let Some(note) = gate.note(stage) {
+        state.traces.emit(sender, to, id, TraceStage::Paced, device, || note);
+    }
+    gate.pass(&state.clock).await;
+}
+
+/// One gate for the receipts one ack or read sends back: a 1:1 message's DELIVERED or
+/// READ is a hop of its own. A group's receipts are merged counts of many members; the
+/// group is paced where it fans out, not per member.
+async fn pace_receipts(state: &AppState, lab: Option<LabId>, outcome: &ReceiptsOutcome, stage: TraceStage) {
+    let Some(first) = outcome.changed.iter().find(|t| matches!(t.to, Recipient::User(_))) else { return };
+    pace(state, lab, first.sender, first.to, first.id, stage, Some(first.device)).await;
 }
 
 /// Queues a frame for the connection that sent the frame being answered. If that

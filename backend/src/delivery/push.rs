@@ -3,20 +3,24 @@
 //! would wake the phone). The entry itself waits in the device's inbox either way.
 
 use bluetick_shared::frames::{DeviceId, MessageId, Recipient, TraceStage, UserId};
+use bluetick_shared::lab::LabId;
 
 use super::connections::Pushed;
 use crate::state::AppState;
 use crate::store::{InboxEntry, unix_millis};
 
-/// Pushes the inbox entries message `id` made, one per recipient device, in order.
+/// Pushes the inbox entries message `id` made, one per recipient device, in order; in a
+/// paced lab (`paced`) each push first waits at the lab's gate.
 pub(super) async fn push_entries(
     state: &AppState,
+    paced: Option<LabId>,
     sender: UserId,
     to: Recipient,
     id: MessageId,
     entries: Vec<InboxEntry>,
 ) {
     for entry in entries {
+        super::pace(state, paced, sender, to, id, TraceStage::Pushed, Some(entry.device)).await;
         push_entry(state, sender, to, id, entry).await;
     }
 }

@@ -14,6 +14,7 @@ use super::close::Ending;
 use super::refusal::{Refusal, refuse};
 use super::session::Session;
 use crate::delivery;
+use crate::lab::pace::Pacing;
 use crate::store::{DeviceIdentity, NewMessage};
 use crate::trace::Conversation;
 
@@ -58,13 +59,21 @@ impl Session {
         let sender = me.user;
         let now = self.state.clock.unix_millis();
         let ttl_ms = self.ttl_ms(&me);
+        let paced = Pacing::lab_of(&me);
         let message = NewMessage { sender: me, id, to, body, now, ttl_ms };
         let committed = match self.state.store.enqueue_send(message).await {
             Ok(committed) => committed,
             Err(e) => return Err(refuse(ErrorCode::StorageUnavailable, e.to_string()).about(id)),
         };
-        let delivery =
-            delivery::on_send_committed(self.state.clone(), sender, to, id, committed, self.out.socket_queue.clone());
+        let delivery = delivery::on_send_committed(
+            self.state.clone(),
+            sender,
+            paced,
+            to,
+            id,
+            committed,
+            self.out.socket_queue.clone(),
+        );
         tokio::spawn(holding(permit, delivery));
         Ok(None)
     }
@@ -93,7 +102,8 @@ impl Session {
             .enqueue_ack(me.device, up_to, self.state.clock.unix_millis())
             .await
             .map_err(|e| refuse(ErrorCode::StorageUnavailable, e.to_string()))?;
-        let delivery = delivery::on_ack_committed(self.state.clone(), committed, self.out.socket_queue.clone());
+        let paced = Pacing::lab_of(&me);
+        let delivery = delivery::on_ack_committed(self.state.clone(), paced, committed, self.out.socket_queue.clone());
         tokio::spawn(holding(permit, delivery));
         Ok(None)
     }
@@ -127,7 +137,7 @@ impl Session {
                 ),
             ));
         }
-        delivery::on_read_committed(&self.state, outcome);
+        delivery::on_read_committed(&self.state, Pacing::lab_of(&me), outcome);
         Ok(None)
     }
 

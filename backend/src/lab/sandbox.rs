@@ -135,6 +135,7 @@ async fn sweep_once(state: &AppState, idle: Duration) -> Result<(), crate::store
         state.crowds.stop_owned_by(members.iter().map(|m| m.user).collect()).await;
         state.store.delete_lab(lab).await?;
         state.labs.forget(lab);
+        state.pacing.forget(lab);
         state.load.forget(lab);
         tracing::info!(%lab, devices = members.len(), "idle lab deleted");
     }
