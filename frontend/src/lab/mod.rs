@@ -9,7 +9,8 @@ pub mod api;
 
 use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration, UserId};
 use bluetick_shared::lab::{
-    ControlDone, ExpiryRequest, LAB_DEVICE_NAMES, LabCreated, LabView, MessageCopies, OutageRequest, QueueView,
+    ControlDone, ExpiryRequest, LAB_DEVICE_NAMES, LabCreated, LabView, MessageCopies, NextHop, OutageRequest, Pace,
+    PaceView, QueueView,
 };
 use bluetick_shared::lab_load::{LoadRequest, LoadView};
 use leptos::prelude::*;
@@ -71,6 +72,21 @@ impl Lab {
     pub async fn set_expiry(&self, seconds: Option<u64>) -> Result<LabView, ApiError> {
         let body = serde_json::to_string(&ExpiryRequest { seconds }).expect("serializes");
         call("PUT", "/api/lab/expiry", Some(self.you()), Some(body)).await
+    }
+
+    pub async fn pace(&self) -> Result<PaceView, ApiError> {
+        call("GET", "/api/lab/pace", Some(self.you()), None).await
+    }
+
+    /// Runs this lab's pipeline live, in slow motion or one hop at a time.
+    pub async fn set_pace(&self, pace: Pace) -> Result<PaceView, ApiError> {
+        let body = serde_json::to_string(&pace).expect("serializes");
+        call("PUT", "/api/lab/pace", Some(self.you()), Some(body)).await
+    }
+
+    /// In step mode: lets the oldest waiting hop go.
+    pub async fn next_hop(&self) -> Result<NextHop, ApiError> {
+        call("POST", "/api/lab/pace/next", Some(self.you()), None).await
     }
 
     pub async fn queue(&self, device: DeviceId) -> Result<QueueView, ApiError> {

@@ -1,6 +1,7 @@
 //! The live tick pipeline: Alice sends to Bob and the five hops light up from the
 //! server's own trace events, while her ticks move ✓ → ✓✓ → blue ✓✓ as the real
-//! receipts arrive — or end at ⚠ when a compressed expiry passes with Bob offline.
+//! receipts arrive — or end at ⚠ when a compressed expiry passes with Bob offline. The
+//! lab's pace (`pace_control`) slows the real pipeline down or steps it hop by hop.
 
 use bluetick_shared::connection::ConnectionState;
 use bluetick_shared::frames::{MessageId, Recipient};
@@ -9,6 +10,7 @@ use leptos::prelude::*;
 
 use crate::components::tick_mark::TickMark;
 use crate::lessons::ticks::expiry_control::ExpiryControl;
+use crate::lessons::ticks::pace_control::PaceControl;
 use crate::live::device::SentMessage;
 use crate::live::lab_devices::LabDevices;
 
@@ -77,6 +79,7 @@ pub fn MessageJourney(devices: LabDevices) -> impl IntoView {
             <p class="phone-status" role="status">
                 {move || format!("Bob is {}", bob_state.get().label())}
             </p>
+            <PaceControl devices=devices.clone() />
             <ExpiryControl devices=devices.clone() />
             {move || match followed() {
                 None => view! { <p class="queue-empty">"Send a message to follow it through the pipeline."</p> }
@@ -116,6 +119,7 @@ fn state_class(state: HopState) -> &'static str {
         HopState::Done => "done",
         HopState::Held => "held",
         HopState::Failed => "failed",
+        HopState::Paced => "paced",
     }
 }
 
@@ -125,6 +129,7 @@ fn state_word(state: HopState) -> &'static str {
         HopState::Done => "● passed",
         HopState::Held => "◐ held: recipient offline",
         HopState::Failed => "⚠ failed",
+        HopState::Paced => "‖ waits: paced",
     }
 }
 
