@@ -26,12 +26,14 @@
 //! - [`phone`]: a whole phone's protocol state on top of those two (what it shows,
 //!   each sent message's ticks and steps, pushed entries handled one at a time), driven
 //!   frame by frame; the page binds it to signals, tests drive it directly.
-//! - [`journey`]: a message's five hops (sender device → chat server → dedup →
-//!   recipient server → recipient device) worked out from trace events and ticks.
+//! - [`journey`]: a message's way through the lesson's eight stops (sender device →
+//!   WebSocket → chat server → Redis check → dedup → recipient server → push →
+//!   recipient device) and its read receipt back, worked out from trace events and
+//!   ticks; [`replay`]: the same redrawn at any recorded event of a finished run.
 //! - [`ledger`]: what became of every message of a load run: lost, duplicated,
 //!   unconfirmed, and the verdict.
 //! - [`lab`]: the JSON bodies of the lab API (a student's sandbox, its controls and
-//!   the server-side queue view); [`lab_load`]: the lab's bounded load run (request,
+//!   the server-side queue view, the lab's pace); [`lab_load`]: the lab's bounded load run (request,
 //!   caps, per-second samples, ledger).
 //! - [`quiz`]: the lesson's five questions and a student's answers (commit once, score,
 //!   retry, a compact saved form for the page's `localStorage`).
@@ -82,3 +84,4 @@ pub mod ledger;
 pub mod outbox;
 pub mod phone;
 pub mod quiz;
+pub mod replay;

@@ -57,13 +57,15 @@ test('ticks go from sent to delivered to blue read, with every hop lit from serv
   const message = page.getByTestId('journey-message');
   await message.locator('[data-tick=delivered]').waitFor({ timeout: 10_000 });
   const hops = page.getByTestId('journey-hops').locator('li');
+  // Eight stops to the recipient's device, then the read receipt, which waits for Bob.
   assert.deepEqual(await hops.evaluateAll((items) => items.map((li) => li.dataset.state)),
-    ['done', 'done', 'done', 'done', 'done']);
+    ['done', 'done', 'done', 'done', 'done', 'done', 'done', 'done', 'waiting']);
   assert.match(await hops.nth(2).innerText(), /committed once/);
 
   await journey.getByRole('button', { name: 'Bob opens the chat' }).click();
   await message.locator('.tick-blue[data-tick=read]').waitFor({ timeout: 10_000 });
   assert.match(await message.innerText(), /✓✓\s*read/);
+  await hops.nth(8).and(page.locator('[data-state=done]')).waitFor();
   assert.deepEqual(page.consoleErrors, []);
   await page.close();
 });
@@ -80,10 +82,10 @@ test('with a compressed expiry, a message for an offline Bob fails with a warnin
 
   await journey.getByRole('button', { name: 'Alice sends a message' }).click();
   const hops = page.getByTestId('journey-hops').locator('li');
-  await hops.nth(3).and(page.locator('[data-state=held]')).waitFor({ timeout: 10_000 });
+  await hops.nth(5).and(page.locator('[data-state=held]')).waitFor({ timeout: 10_000 });
   const message = page.getByTestId('journey-message');
   await message.locator('[data-tick=failed]').waitFor({ timeout: 15_000 });
-  await hops.nth(4).and(page.locator('[data-state=failed]')).waitFor();
+  await hops.nth(7).and(page.locator('[data-state=failed]')).waitFor();
   assert.match(await message.innerText(), /⚠\s*failed/);
   assert.deepEqual(page.consoleErrors, []);
   await page.close();

@@ -1,6 +1,7 @@
 // The tick lab's pace, as a student uses it: one hop at a time with the keyboard, each
 // press of "Next hop" letting the real server take one step (SENT, the look-up, the push,
-// DELIVERED, READ), while a second student's lab runs live beside it.
+// DELIVERED, READ), while a second student's lab runs live beside it; then a replay of
+// the finished run, redrawn from its recorded events.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { labReady, launchBrowser, openPage } from './support.mjs';
@@ -27,7 +28,7 @@ test('step mode moves one message hop by hop and never slows another lab', async
   await journey.getByRole('button', { name: 'Alice sends a message' }).focus();
   await stepping.keyboard.press('Enter');
   await paceLine.getByText(/1 waiting\. Next: the commit is answered SENT/).waitFor();
-  await journey.locator('.journey-hop[data-state=paced]', { hasText: 'Dedup' }).waitFor();
+  await journey.locator('.journey-hop[data-state=paced]', { hasText: 'Chat server' }).waitFor();
   assert.equal(await message.locator('[data-tick]').getAttribute('data-tick'), 'sending', 'no SENT yet');
 
   // The other lab, live: its message reaches blue ticks while this one waits.
@@ -64,6 +65,22 @@ test('step mode moves one message hop by hop and never slows another lab', async
   // Nothing waits now, and pressing again says so instead of doing nothing.
   await next.click();
   await stepping.getByTestId('pace-said').getByText(/No hop is waiting: send a message first/).waitFor();
+
+  // Replay the finished run from its recorded events: back to the first, forward to the
+  // last, one event earlier (the tick as it was), then live again.
+  const replayLine = stepping.getByTestId('replay-line');
+  await replayLine.getByText(/^Live\. \d+ events recorded/).waitFor();
+  await journey.getByRole('slider', { name: 'Recorded event' }).focus();
+  await stepping.keyboard.press('Home');
+  await replayLine.getByText(/Replaying event 1 of \d+, \+[\d.]+ ms: received/).waitFor();
+  await message.locator('[data-tick=sending]').waitFor();
+  assert.equal(await journey.locator('.journey-hop[data-state=done]').count(), 2, 'sender and WebSocket only');
+  await stepping.keyboard.press('End');
+  await replayLine.getByText(/: read \(READ\)/).waitFor();
+  await journey.getByRole('button', { name: '◀ Earlier event' }).click();
+  await message.locator('[data-tick=delivered]').waitFor();
+  await journey.getByRole('button', { name: 'Back to live' }).click();
+  await message.locator('.tick-blue[data-tick=read]').waitFor();
 
   await journey.getByRole('radio', { name: 'Live' }).check();
   await paceLine.getByText(/^Live:/).waitFor();

@@ -1,16 +1,20 @@
-//! The live tick pipeline: Alice sends to Bob and the five hops light up from the
-//! server's own trace events, while her ticks move ✓ → ✓✓ → blue ✓✓ as the real
-//! receipts arrive — or end at ⚠ when a compressed expiry passes with Bob offline. The
-//! lab's pace (`pace_control`) slows the real pipeline down or steps it hop by hop.
+//! The live tick pipeline: Alice sends to Bob and the lesson's eight stops, and the read
+//! receipt travelling back, light up from the server's own trace events, while her ticks
+//! move ✓ → ✓✓ → blue ✓✓ as the real receipts arrive — or end at ⚠ when a compressed
+//! expiry passes with Bob offline. The lab's pace (`pace_control`) slows the real
+//! pipeline down or steps it hop by hop; `replay_control` scrubs through a run's recorded
+//! events afterwards.
 
 use bluetick_shared::connection::ConnectionState;
 use bluetick_shared::frames::{MessageId, Recipient};
 use bluetick_shared::journey::{HopState, journey};
+use bluetick_shared::replay::{recorded, replayed, tick_from_events};
 use leptos::prelude::*;
 
 use crate::components::tick_mark::TickMark;
 use crate::lessons::ticks::expiry_control::ExpiryControl;
 use crate::lessons::ticks::pace_control::PaceControl;
+use crate::lessons::ticks::replay_control::ReplayControl;
 use crate::live::device::SentMessage;
 use crate::live::lab_devices::LabDevices;
 
@@ -52,14 +56,34 @@ pub fn MessageJourney(devices: LabDevices) -> impl IntoView {
             _ => bob.connection.disconnect(),
         }
     };
+    // Replaying: the index of the recorded event shown (`None`: live).
+    let replay = RwSignal::new(None::<usize>);
+    Effect::new(move |_| {
+        chosen.track();
+        replay.set(None);
+    });
+    let events = Signal::derive(move || followed().map(|m| recorded(&m.stages)).unwrap_or_default());
+    // The tick and stops as they are now, or as they were at the replayed instant.
+    let shown_tick = move || match (replay.get(), followed()) {
+        (Some(k), Some(_)) => events.with(|all| {
+            let upto: Vec<_> = all.iter().take(k + 1).map(|s| (s.stage, s.after_us, s.detail.as_str())).collect();
+            tick_from_events(&upto)
+        }),
+        (_, message) => message.and_then(|m| m.tick),
+    };
     let hops = move || {
         let message = followed();
-        let (wire, tick, stages) = match &message {
-            Some(m) => (m.sends > 0, m.tick, m.stages.clone()),
-            None => return Vec::new(),
+        let (wire, tick) = match &message {
+            Some(m) => (m.sends > 0, m.tick),
+            None => return journey(false, &[], None).to_vec(),
         };
-        let events: Vec<_> = stages.iter().map(|s| (s.stage, s.after_us, s.detail.as_str())).collect();
-        journey(wire, &events, tick).to_vec()
+        events.with(|all| {
+            let events: Vec<_> = all.iter().map(|s| (s.stage, s.after_us, s.detail.as_str())).collect();
+            match replay.get() {
+                Some(k) => replayed(&events, k).to_vec(),
+                None => journey(wire, &events, tick).to_vec(),
+            }
+        })
     };
 
     view! {
@@ -89,17 +113,19 @@ pub fn MessageJourney(devices: LabDevices) -> impl IntoView {
                         <span class="bubble bubble-out">
                             <span class="bubble-text">{message.body.clone()}</span>
                             " "
-                            <TickMark state=Signal::derive(move || message.tick) />
+                            <TickMark state=Signal::derive(shown_tick) />
                         </span>
                         {message.failed_reason.clone().map(|r| view! { <span class="bubble-error">{r}</span> })}
                     </p>
                 }
                 .into_any(),
             }}
-            <ol class="journey-hops" aria-label="The message's five hops" data-testid="journey-hops">
-                <For each=hops key=|h| (h.hop.title(), format!("{:?}", h.state), h.note.clone()) let:hop>
+            <ol class="journey-hops" aria-label="The path of one message: eight stops and the read receipt back"
+                data-testid="journey-hops">
+                <For each=hops key=|h| (h.hop.title(), format!("{:?}", h.state), h.note.clone(), h.after_us) let:hop>
                     <li class=format!("journey-hop hop-{}", state_class(hop.state)) data-state=state_class(hop.state)>
                         <span class="hop-title">{hop.hop.title()}</span>
+                        <span class="hop-what">{hop.hop.what()}</span>
                         <span class="hop-state">{state_word(hop.state)}</span>
                         <span class="hop-time">
                             {hop.after_us.map(|us| format!("+{:.1} ms", us as f64 / 1000.0)).unwrap_or_default()}
@@ -108,6 +134,7 @@ pub fn MessageJourney(devices: LabDevices) -> impl IntoView {
                     </li>
                 </For>
             </ol>
+            <ReplayControl events replay />
             <SentPicker sent chosen />
         </div>
     }
