@@ -256,7 +256,8 @@ mod tests {
     fn ignored_events_leave_the_highlight_alone() {
         use Event::*;
         // The browser reports `error` then `close` for one socket: the second is ignored.
-        let got = arrows(&[HandshakeCompleted, ConnectRequested, failed(), failed(), ConnectRequested, RetryTimerFired]);
+        let got =
+            arrows(&[HandshakeCompleted, ConnectRequested, failed(), failed(), ConnectRequested, RetryTimerFired]);
         assert_eq!(got, [None, Some(Arrow::Connect), Some(Arrow::SocketFailed), None, Some(Arrow::Retry), None]);
     }
 
