@@ -70,7 +70,7 @@ impl Arrow {
             Arrow::Connect => &["connect,", "hello sent"],
             Arrow::Welcome => &["welcome"],
             Arrow::SocketFailed => &["socket", "failed"],
-            Arrow::SocketClosed => &["socket closed"],
+            Arrow::SocketClosed => &["socket", "closed"],
             Arrow::Resumed => &["welcome"],
             Arrow::Retry => &["backoff elapsed /", "attempt failed"],
             Arrow::Leave => &["disconnect /", "refused"],

@@ -40,7 +40,7 @@ fn arrow_geometry(arrow: Arrow) -> (&'static str, (f64, f64, &'static str)) {
         Arrow::Leave => ("M205 84 L205 50", (213.0, 64.0, "start")),
         Arrow::Welcome => ("M234 158 L284 248", (266.0, 196.0, "start")),
         Arrow::SocketFailed => ("M126 158 L76 248", (94.0, 196.0, "end")),
-        Arrow::SocketClosed => ("M220 264 L142 264", (181.0, 257.0, "middle")),
+        Arrow::SocketClosed => ("M220 264 L142 264", (181.0, 244.0, "middle")),
         Arrow::Resumed => ("M140 280 L218 280", (179.0, 297.0, "middle")),
         Arrow::Retry => ("M44 290 C30 340, 112 340, 98 292", (116.0, 320.0, "start")),
     }
