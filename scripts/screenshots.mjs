@@ -32,6 +32,8 @@ const shots = [
 ];
 for (const shot of shots) {
   const page = await openShot(shot);
+  // The connection lab starts DISCONNECTED; connect it as a student would.
+  await page.getByRole('button', { name: 'Connect', exact: true }).click();
   await page.locator('[data-testid=connection-status][data-state=CONNECTED]').waitFor({ timeout: 15_000 });
   const file = `${outDir}/${shot.name}.png`;
   await page.screenshot({ path: file, fullPage: true });

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::components::lab_gate::LabGate;
 use crate::components::lesson_header::LessonHeader;
 use crate::components::section_nav::SectionNav;
-use crate::components::wire_inspector::WireInspector;
+use crate::components::wire_inspector::{InspectorToggle, WireInspector};
 use crate::lessons::connection::connection_lab::ConnectionLab;
 use crate::lessons::connection::why_websocket_callout::WhyWebsocketCallout;
 use crate::lessons::encryption::encryption_section::{EncryptionLab, EncryptionSection};
@@ -31,10 +31,14 @@ pub fn App() -> impl IntoView {
     let store = lab_devices::new_store();
     // Every frame of the page's devices, for the wire inspector.
     let wire = crate::live::wire::start();
+    let inspector_open = RwSignal::new(false);
+    crate::components::focus_keeper::install();
     view! {
         <a class="skip-link" href="#main">"Skip to the lesson"</a>
         <LessonHeader />
-        <SectionNav quiz=quiz />
+        <SectionNav quiz=quiz>
+            <InspectorToggle open=inspector_open />
+        </SectionNav>
         <main id="main">
             <ScaleSection>
                 <LabGate status store live=|devices| view! { <LoadPanel lab=devices.lab /> } />
@@ -56,7 +60,7 @@ pub fn App() -> impl IntoView {
             <TechnologyCards />
             <Quiz state=quiz />
         </main>
-        <WireInspector log=wire />
+        <WireInspector log=wire open=inspector_open />
         <footer class="page-footer">
             <p>"bluetick · every tick on this page comes from a real server over a real WebSocket."</p>
         </footer>

@@ -43,6 +43,12 @@ impl Backoff {
         let random = random.clamp(0.0, 1.0);
         (ceiling * (1.0 - jitter) + ceiling * jitter * random).round() as u64
     }
+
+    /// The shortest and longest delay attempt `attempt` can draw: the window the jitter
+    /// picks from. The page draws it so a student sees the randomness has bounds.
+    pub fn window_ms(&self, attempt: u32) -> (u64, u64) {
+        (self.delay_ms(attempt, 0.0), self.delay_ms(attempt, 1.0))
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +75,20 @@ mod tests {
         assert_eq!(b.delay_ms(3, 0.0), 2_000);
         assert_eq!(b.delay_ms(3, 0.5), 3_000);
         assert_eq!(b.delay_ms(3, 1.0), 4_000);
+    }
+
+    #[test]
+    fn the_window_holds_every_draw() {
+        let b = Backoff::default();
+        assert_eq!(b.window_ms(1), (500, 1_000));
+        assert_eq!(b.window_ms(3), (2_000, 4_000));
+        assert_eq!(b.window_ms(9), (15_000, 30_000), "capped");
+        for draw in [0.0, 0.3, 0.999] {
+            let (low, high) = b.window_ms(4);
+            assert!((low..=high).contains(&b.delay_ms(4, draw)));
+        }
+        let none = Backoff { jitter: 0.0, ..b };
+        assert_eq!(none.window_ms(2), (2_000, 2_000), "no jitter: a window of one point");
     }
 
     #[test]

@@ -17,6 +17,9 @@
 //! - [`connection`]: the client's connection state machine
 //!   (DISCONNECTED → CONNECTING → CONNECTED ⇄ RECONNECTING). It takes events and the
 //!   current time and returns the actions to perform; the caller owns sockets and timers.
+//!   [`connection_diagram`] is the machine as the lab draws it (its arrows, and which one
+//!   a transition took); [`backoff_timeline`] the reconnect attempts of an outage, each
+//!   with its delay and jitter window, as the lab plots them.
 //! - [`e2e`]: end-to-end encryption on the device with vodozemac (Olm for 1:1, Megolm
 //!   for groups): key bundles and signatures, the envelope carried in `send.body`,
 //!   sessions, rotation, and the encrypted pickle a browser keeps across reloads.
@@ -71,7 +74,9 @@
 //!   **ledger** (sent, committed, delivered, lost, duplicated).
 
 pub mod backoff;
+pub mod backoff_timeline;
 pub mod connection;
+pub mod connection_diagram;
 pub mod e2e;
 pub mod errors;
 pub mod frames;

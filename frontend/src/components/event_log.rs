@@ -1,4 +1,6 @@
-//! A scrolling log of what happened, announced politely to screen readers.
+//! A scrolling log of what happened, newest line first so that the latest event is in
+//! view without scrolling, announced politely to screen readers. It is focusable (and
+//! named) so that a keyboard can scroll it once it overflows.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,8 +34,9 @@ pub fn append(log: RwSignal<Vec<LogLine>>, text: String) {
 #[component]
 pub fn EventLog(#[prop(into)] lines: Signal<Vec<LogLine>>, label: &'static str) -> impl IntoView {
     view! {
-        <ol class="event-log" aria-label=label aria-live="polite" aria-relevant="additions" tabindex="0">
-            <For each=move || lines.get() key=|line| line.id let:line>
+        <ol class="event-log" aria-label=format!("{label}, newest first") aria-live="polite"
+            aria-relevant="additions" tabindex="0" data-order="newest-first">
+            <For each=move || lines.get().into_iter().rev() key=|line| line.id let:line>
                 <li>
                     <time class="log-time">{line.time}</time>
                     " "

@@ -2,6 +2,7 @@
 //! inspector). Each section's own pieces are in [`crate::lessons`].
 
 pub mod event_log;
+pub mod focus_keeper;
 pub mod lab_gate;
 pub mod lesson_header;
 pub mod phone_messages;

@@ -1,6 +1,8 @@
 //! The bar at the top of the lesson: a link to every section, a mark on each section
-//! the student has reached, and the quiz score. It exists so a long page can be read in
-//! any order without losing track of what is left.
+//! the student has reached, the quiz score, and the page's tools (the wire inspector's
+//! button). It exists so a long page can be read in any order without losing track of
+//! what is left. It is one line on a laptop: short link names, and links that do not
+//! fit scroll sideways, with a shadow at the edge that has more.
 //!
 //! A section counts as visited once any part of it has crossed the upper half of the
 //! viewport (an `IntersectionObserver`, so nothing runs on every scroll event). Each
@@ -17,12 +19,12 @@ use web_sys::{IntersectionObserver, IntersectionObserverEntry, IntersectionObser
 pub const SECTIONS: &[(&str, &str)] = &[
     ("scale", "Scale"),
     ("state-machine", "Connection"),
-    ("offline-queue", "Offline queue"),
+    ("offline-queue", "Offline"),
     ("tick-pipeline", "Ticks"),
     ("fan-out", "Fan-out"),
     ("presence", "Presence"),
     ("encryption", "Encryption"),
-    ("technologies", "Technologies"),
+    ("technologies", "Tech"),
     ("quiz", "Quiz"),
 ];
 
@@ -68,12 +70,12 @@ fn quiz_progress(quiz: &QuizState) -> String {
     match (quiz.answered(), quiz.is_finished()) {
         (0, _) => "Quiz not started".to_string(),
         (_, true) => format!("Quiz score {}/{TOTAL}", quiz.score()),
-        (answered, false) => format!("Quiz {}/{answered} correct so far", quiz.score()),
+        (answered, false) => format!("Quiz {}/{answered} correct", quiz.score()),
     }
 }
 
 #[component]
-pub fn SectionNav(#[prop(into)] quiz: Signal<QuizState>) -> impl IntoView {
+pub fn SectionNav(#[prop(into)] quiz: Signal<QuizState>, children: Children) -> impl IntoView {
     let visited = RwSignal::new(Vec::<&'static str>::new());
     let current = RwSignal::new(None::<&'static str>);
     let watched = RwSignal::new(0usize);
@@ -115,7 +117,7 @@ pub fn SectionNav(#[prop(into)] quiz: Signal<QuizState>) -> impl IntoView {
 
     let progress = move || {
         let (seen, of) = (visited.with(Vec::len), watched.get());
-        format!("{seen} of {of} sections visited")
+        format!("{seen}/{of} sections visited")
     };
 
     view! {
@@ -152,6 +154,7 @@ pub fn SectionNav(#[prop(into)] quiz: Signal<QuizState>) -> impl IntoView {
                     <span aria-hidden="true">" · "</span>
                     <span data-testid="quiz-progress">{move || quiz.with(quiz_progress)}</span>
                 </p>
+                <div class="nav-tools">{children()}</div>
             </div>
         </nav>
     }

@@ -8,7 +8,9 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
+use bluetick_shared::backoff_timeline::BackoffTimeline;
 use bluetick_shared::connection::{Action, ConnectionMachine, ConnectionState, Event};
+use bluetick_shared::connection_diagram::Step;
 use bluetick_shared::frames::{ClientFrame, ServerFrame};
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
@@ -19,7 +21,6 @@ use crate::components::event_log::{self, LogLine};
 
 /// How often the retry countdown refreshes.
 const COUNTDOWN_TICK_MS: u32 = 100;
-/// Log lines kept; older ones scroll away.
 
 /// What the page shows about a connection.
 #[derive(Clone, Copy)]
@@ -32,6 +33,11 @@ pub struct ConnectionSignals {
     /// The time, refreshed while a countdown runs.
     pub now: RwSignal<u64>,
     pub log: RwSignal<Vec<LogLine>>,
+    /// The last transition the machine made (ignored events leave it be), for the
+    /// diagram's highlighted arrow.
+    pub last: RwSignal<Option<Step>>,
+    /// The reconnect attempts of the latest outage, for the backoff timeline.
+    pub timeline: RwSignal<BackoffTimeline>,
 }
 
 /// What a device layered on a connection wants to hear about (see `live::device`).
@@ -82,6 +88,8 @@ impl LiveConnection {
             retry_at: RwSignal::new(None),
             now: RwSignal::new(clock::now_ms()),
             log: RwSignal::new(Vec::new()),
+            last: RwSignal::new(None),
+            timeline: RwSignal::new(BackoffTimeline::new(ConnectionMachine::default().backoff())),
         };
         let connection = LiveConnection {
             driver: Rc::new(RefCell::new(Driver {
@@ -172,8 +180,14 @@ impl LiveConnection {
     fn dispatch(&self, event: Event) {
         let transition = {
             let mut driver = self.driver.borrow_mut();
-            let transition = driver.machine.handle(event, clock::now_ms(), clock::random());
+            let now = clock::now_ms();
+            let transition = driver.machine.handle(event.clone(), now, clock::random());
+            let step = Step::of(&event, &transition);
             let signals = driver.signals;
+            if step.is_some() {
+                signals.last.set(step);
+            }
+            signals.timeline.update(|timeline| timeline.observe(&transition, now));
             signals.state.set(driver.machine.state());
             signals.attempt.set(driver.machine.attempt());
             signals.retry_at.set(driver.machine.retry_at_ms());

@@ -2,7 +2,13 @@
 //! show them: "You" (the state-machine lab), Alice and Bob (the offline queue and the
 //! tick pipeline watch the same two phones). Each has its encryption keys (published to
 //! the key directory once per page) for the encryption section.
+//!
+//! Alice and Bob connect as soon as they are made, so their labs are live on arrival.
+//! "You" does not: the state-machine lab begins in DISCONNECTED so that the student
+//! makes the first transition by pressing Connect (or a lab that needs "You" online
+//! asks, with [`LabDevices::bring_you_online`]).
 
+use bluetick_shared::connection::ConnectionState;
 use bluetick_shared::frames::Recipient;
 use leptos::prelude::*;
 
@@ -28,7 +34,17 @@ pub fn new_store() -> DeviceStore {
     StoredValue::new_local(None)
 }
 
-/// The lab's devices, connecting them the first time they are asked for.
+impl LabDevices {
+    /// Connects "You" unless it is connected or on its way, for a lab that needs this
+    /// device to receive (the group encryption lab sends to it).
+    pub fn bring_you_online(&self) {
+        if self.you.connection.signals().state.get_untracked() == ConnectionState::Disconnected {
+            self.you.connection.connect();
+        }
+    }
+}
+
+/// The lab's devices, connecting Alice and Bob the first time they are asked for.
 pub fn devices(store: DeviceStore, lab: &Lab) -> LabDevices {
     if let Some(devices) = store.get_value() {
         return devices;
@@ -50,6 +66,8 @@ pub fn devices(store: DeviceStore, lab: &Lab) -> LabDevices {
                 leptos::logging::warn!("could not publish this device's keys: {e}");
             }
         });
+    }
+    for device in [&devices.alice, &devices.bob] {
         device.connection.connect();
     }
     store.set_value(Some(devices.clone()));

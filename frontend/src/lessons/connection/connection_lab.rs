@@ -1,6 +1,10 @@
 //! "WebSocket state machine": a real connection to the backend that the student drives,
 //! including failures the backend injects for this browser's device only: a dropped
 //! network (no close handshake) and an outage that refuses it for N seconds.
+//!
+//! The lab's device ("You") starts DISCONNECTED: the first transition is the student's.
+//! What the connection does is drawn twice: the state machine with the arrow it last
+//! took, and, while it is being won back, the backoff timeline of its attempts.
 
 use bluetick_shared::connection::ConnectionState;
 use bluetick_shared::lab::MAX_OUTAGE_SECS;
@@ -9,6 +13,7 @@ use leptos::prelude::*;
 use crate::clock;
 use crate::components::event_log::EventLog;
 use crate::lab::LabStatus;
+use crate::lessons::connection::backoff_timeline_view::BackoffTimelineView;
 use crate::lessons::connection::state_machine_diagram::StateMachineDiagram;
 use crate::live::lab_devices::{DeviceStore, LabDevices};
 
@@ -26,6 +31,13 @@ pub fn ConnectionLab(status: RwSignal<LabStatus>, store: DeviceStore) -> impl In
     }
 }
 
+/// An outage the student started: how long, and when the server lets this device in again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Outage {
+    seconds: u64,
+    until_ms: u64,
+}
+
 #[component]
 fn ConnectionLive(devices: LabDevices) -> impl IntoView {
     let connection = devices.you.connection.clone();
@@ -40,18 +52,19 @@ fn ConnectionLive(devices: LabDevices) -> impl IntoView {
         let connection = connection.clone();
         move |_| connection.disconnect()
     };
-    // What the last injected failure did, for the status line under the controls.
-    let fault = RwSignal::new(String::new());
-    let outage_until = RwSignal::new(None::<u64>);
+    // What the last dropped network did, for the line under the controls.
+    let notice = RwSignal::new(String::new());
+    let outage = RwSignal::new(None::<Outage>);
     let outage_secs = RwSignal::new(8u64);
     let device_id = devices.you.device_id();
     let drop_network = {
         let lab = devices.lab.clone();
         move |_| {
             let lab = lab.clone();
-            fault.set("Asking the server to cut this connection…".into());
+            outage.set(None);
+            notice.set("Asking the server to cut this connection…".into());
             wasm_bindgen_futures::spawn_local(async move {
-                fault.set(lab.drop_network_told(device_id).await.map(str::to_string).unwrap_or_else(|e| e));
+                notice.set(lab.drop_network_told(device_id).await.map(str::to_string).unwrap_or_else(|e| e));
             });
         }
     };
@@ -63,12 +76,10 @@ fn ConnectionLive(devices: LabDevices) -> impl IntoView {
             wasm_bindgen_futures::spawn_local(async move {
                 match lab.outage(device_id, seconds).await {
                     Ok(done) => {
-                        outage_until.set(done.until.map(|ms| ms as u64));
-                        fault.set(format!(
-                            "The server refuses this device for {seconds} s: every attempt until then fails."
-                        ));
+                        notice.set(String::new());
+                        outage.set(done.until.map(|ms| Outage { seconds, until_ms: ms as u64 }));
                     }
-                    Err(e) => fault.set(format!("Could not start the outage: {e}")),
+                    Err(e) => notice.set(format!("Could not start the outage: {e}")),
                 }
             });
         }
@@ -90,43 +101,67 @@ fn ConnectionLive(devices: LabDevices) -> impl IntoView {
         }
     };
     let now = clock::ticking_now(200);
-    let outage_left = move || {
-        let until = outage_until.get()?;
-        let left = until.saturating_sub(now.get());
-        (left > 0).then(|| format!("Server unreachable for this device: {:.1} s left", left as f64 / 1000.0))
+    // While the outage lasts, what it does; once it is over, that it is over: a refusal
+    // that no longer holds must not stay on screen.
+    let fault_text = move || {
+        let Some(o) = outage.get() else { return notice.get() };
+        let left = o.until_ms.saturating_sub(now.get());
+        if left > 0 {
+            return format!(
+                "The server refuses this device for {} s: every attempt until then fails. \
+                 Server unreachable for this device: {:.1} s left.",
+                o.seconds,
+                left as f64 / 1000.0
+            );
+        }
+        match state.get() {
+            ConnectionState::Connected => "The outage is over: the server let this device in again.",
+            ConnectionState::Disconnected => "The outage is over: press Connect to connect.",
+            _ => "The outage is over: the next attempt can connect.",
+        }
+        .to_string()
     };
 
     view! {
-        <StateMachineDiagram state=state />
-        <p class="status-line" role="status" data-testid="connection-status" data-state=move || state.get().label()>
-            {status_text}
-        </p>
-        <p class="retry-line" data-testid="retry-line" aria-live="polite">{retry}</p>
-        <div class="controls" role="group" aria-label="Connection controls">
-            <button type="button" on:click=connect disabled=move || state.get() == ConnectionState::Connected>
-                "Connect"
-            </button>
-            <button type="button" on:click=disconnect disabled=move || state.get() == ConnectionState::Disconnected>
-                "Disconnect"
-            </button>
-            <button type="button" on:click=drop_network disabled=move || state.get() != ConnectionState::Connected>
-                "Drop network"
-            </button>
+        <div class="connection-board">
+            <StateMachineDiagram state=state last=view_state.last />
+            <div class="connection-panel">
+                <p class="status-line" role="status" data-testid="connection-status"
+                    data-state=move || state.get().label()>
+                    {status_text}
+                </p>
+                <p class="retry-line" data-testid="retry-line" aria-live="polite">{retry}</p>
+                // Each button names where focus goes when pressing it disables it (see
+                // components::focus_keeper): to the control that undoes what it did.
+                <div class="controls" role="group" aria-label="Connection controls">
+                    <button type="button" id="connection-connect" data-focus-next="connection-disconnect"
+                        on:click=connect disabled=move || state.get() == ConnectionState::Connected>
+                        "Connect"
+                    </button>
+                    <button type="button" id="connection-disconnect" data-focus-next="connection-connect"
+                        on:click=disconnect disabled=move || state.get() == ConnectionState::Disconnected>
+                        "Disconnect"
+                    </button>
+                    <button type="button" id="connection-drop" data-focus-next="connection-disconnect connection-connect"
+                        on:click=drop_network disabled=move || state.get() != ConnectionState::Connected>
+                        "Drop network"
+                    </button>
+                </div>
+                <div class="controls outage-controls" role="group" aria-label="Inject a server outage">
+                    <label for="outage-seconds">"Server unreachable for"</label>
+                    <input id="outage-seconds" type="number" min="1" max=MAX_OUTAGE_SECS.to_string()
+                        inputmode="numeric" prop:value=move || outage_secs.get().to_string()
+                        on:change=move |e| {
+                            let value = event_target_value(&e).parse().unwrap_or(8u64).clamp(1, MAX_OUTAGE_SECS);
+                            outage_secs.set(value);
+                        } />
+                    <span>"s"</span>
+                    <button type="button" on:click=start_outage>"Start outage"</button>
+                </div>
+                <p class="fault-line" data-testid="fault-line" aria-live="polite">{fault_text}</p>
+            </div>
         </div>
-        <div class="controls outage-controls" role="group" aria-label="Inject a server outage">
-            <label for="outage-seconds">"Server unreachable for"</label>
-            <input id="outage-seconds" type="number" min="1" max=MAX_OUTAGE_SECS.to_string() inputmode="numeric"
-                prop:value=move || outage_secs.get().to_string()
-                on:change=move |e| {
-                    let value = event_target_value(&e).parse().unwrap_or(8u64).clamp(1, MAX_OUTAGE_SECS);
-                    outage_secs.set(value);
-                } />
-            <span>"s"</span>
-            <button type="button" on:click=start_outage>"Start outage"</button>
-        </div>
-        <p class="fault-line" data-testid="fault-line" aria-live="polite">
-            {move || fault.get()} " " {outage_left}
-        </p>
+        <BackoffTimelineView timeline=view_state.timeline now=now />
         <EventLog lines=view_state.log label="Connection event log" />
     }
 }

@@ -124,6 +124,8 @@ pub fn GroupEncryptionLab(devices: LabDevices) -> impl IntoView {
         move |_| {
             let devices = devices.clone();
             busy.set(true);
+            // "You" starts offline (the state-machine lab connects it); a member receives.
+            devices.bring_you_online();
             wasm_bindgen_futures::spawn_local(async move {
                 match make_group(&devices).await {
                     Ok(id) => group.set(Some(Group { id, bob_in: true })),
