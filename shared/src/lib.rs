@@ -33,6 +33,8 @@
 //! - [`lab`]: the JSON bodies of the lab API (a student's sandbox, its controls and
 //!   the server-side queue view); [`lab_load`]: the lab's bounded load run (request,
 //!   caps, per-second samples, ledger).
+//! - [`prediction`]: the labs' predict-then-reveal questions and a student's book of
+//!   them (commit before the run, reveal from the real outcome, progress, saved form).
 //! - [`quiz`]: the lesson's five questions and a student's answers (commit once, score,
 //!   retry, a compact saved form for the page's `localStorage`).
 //!
@@ -81,4 +83,5 @@ pub mod lab_load;
 pub mod ledger;
 pub mod outbox;
 pub mod phone;
+pub mod prediction;
 pub mod quiz;
