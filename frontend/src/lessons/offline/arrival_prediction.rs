@@ -25,6 +25,9 @@ pub struct ArrivalCheck {
     bob_offline: Memo<bool>,
     /// The waiting messages when Bob was brought back, in sending order.
     snapshot: RwSignal<Option<Vec<(MessageId, String)>>>,
+    /// How many were waiting when the prediction was made, so the question still reads
+    /// as it was asked once Bob is back.
+    asked: RwSignal<usize>,
 }
 
 impl ArrivalCheck {
@@ -61,7 +64,7 @@ impl ArrivalCheck {
             let Some(actual) = arrival_order(&sent_ids, &arrived_ids) else { return };
             slot.reveal(actual, explain(&noted, &arrived, actual));
         });
-        ArrivalCheck { slot, waiting, bob_offline, snapshot }
+        ArrivalCheck { slot, waiting, bob_offline, snapshot, asked: RwSignal::new(0) }
     }
 
     /// Whether "Bring Bob online" waits for a prediction: Bob is offline with at least
@@ -77,6 +80,7 @@ impl ArrivalCheck {
             return;
         }
         self.slot.commit();
+        self.asked.set(waiting.len());
         self.snapshot.set(Some(waiting));
     }
 }
@@ -112,8 +116,11 @@ fn explain(noted: &[(MessageId, String)], arrived: &[(MessageId, String, u64)], 
 pub fn ArrivalPrediction(check: ArrivalCheck) -> impl IntoView {
     let question = Signal::derive(move || {
         let n = check.waiting.with(Vec::len);
+        let asked = check.asked.get();
         if check.bob_offline.get() && n >= 2 {
             format!("Bob has been offline for {n} messages. When he reconnects, in what order do they arrive?")
+        } else if asked >= 2 {
+            format!("Bob had been offline for {asked} messages. When he reconnected, in what order did they arrive?")
         } else {
             "Take Bob offline and have Alice send a few messages. When he reconnects, in what order do they arrive?"
                 .to_string()
