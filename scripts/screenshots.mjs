@@ -53,7 +53,7 @@ for (const shot of [shots[0], shots[2]]) {
   await page.getByRole('button', { name: 'Bring Bob online' }).first().click();
   await page.locator('[data-testid=bob-flush][data-drained=true]').waitFor({ timeout: 20_000 });
   await page.locator('[data-testid=prediction-offline-order][data-state=held]').waitFor({ timeout: 20_000 });
-  await page.addStyleTag({ content: '.section-nav, .inspector-toggle { visibility: hidden; }' });
+  const hide = await page.addStyleTag({ content: '.section-nav, .inspector-toggle { visibility: hidden; }' });
   const revealFile = `${outDir}/offline-queue-revealed-${shot.name}.png`;
   await page.locator('#offline-queue').screenshot({ path: revealFile });
   console.log(revealFile);
@@ -63,6 +63,7 @@ for (const shot of [shots[0], shots[2]]) {
   const stormFile = `${outDir}/retry-storm-${shot.name}.png`;
   await page.locator('#retry-storm').screenshot({ path: stormFile });
   console.log(stormFile);
+  await hide.evaluate((e) => e.remove());
   await page.getByRole('button', { name: 'Alice sends a message' }).click();
   await page.getByTestId('journey-message').locator('[data-tick=delivered]').waitFor({ timeout: 10_000 });
   await page.getByRole('button', { name: 'Bob opens the chat' }).last().click();
