@@ -51,8 +51,21 @@ for (const shot of [shots[0], shots[2]]) {
   const queueFile = `${outDir}/offline-queue-${shot.name}.png`;
   await page.locator('#offline-queue').screenshot({ path: queueFile });
   console.log(queueFile);
+  await page.getByTestId('prediction-offline-order').getByLabel('In the order Alice sent them').check();
   await page.getByRole('button', { name: 'Bring Bob online' }).first().click();
   await page.locator('[data-testid=bob-flush][data-drained=true]').waitFor({ timeout: 20_000 });
+  await page.locator('[data-testid=prediction-offline-order][data-state=held]').waitFor({ timeout: 20_000 });
+  const hide = await page.addStyleTag({ content: '.section-nav, .inspector-toggle { visibility: hidden; }' });
+  const revealFile = `${outDir}/offline-queue-revealed-${shot.name}.png`;
+  await page.locator('#offline-queue').screenshot({ path: revealFile });
+  console.log(revealFile);
+  await page.getByTestId('prediction-retry-rows').getByLabel('21 rows').check();
+  await page.getByRole('button', { name: 'Start a retry storm' }).click();
+  await page.locator('[data-testid=prediction-retry-rows][data-state=missed]').waitFor({ timeout: 20_000 });
+  const stormFile = `${outDir}/retry-storm-${shot.name}.png`;
+  await page.locator('#retry-storm').screenshot({ path: stormFile });
+  console.log(stormFile);
+  await hide.evaluate((e) => e.remove());
   await page.getByRole('button', { name: 'Alice sends a message' }).click();
   await page.getByTestId('journey-message').locator('[data-tick=delivered]').waitFor({ timeout: 10_000 });
   await page.getByRole('button', { name: 'Bob opens the chat' }).last().click();
@@ -67,6 +80,8 @@ for (const shot of [shots[0], shots[2]]) {
   await page.locator('[data-testid=fanout-status][data-ready=true]').waitFor({ timeout: 60_000 });
   await page.getByRole('button', { name: 'Send to the group' }).click();
   await page.getByTestId('grid-summary').filter({ hasText: /[1-9]\d* held offline/ }).waitFor({ timeout: 30_000 });
+  // Some members have read, others only have it delivered: both kinds of cell show.
+  await page.locator('[data-testid=member-grid]:not([data-read="0"])').waitFor({ timeout: 30_000 });
   const fanoutFile = `${outDir}/fan-out-${shot.name}.png`;
   await page.locator('.fanout-lab').screenshot({ path: fanoutFile });
   console.log(fanoutFile);
@@ -94,6 +109,7 @@ for (const shot of [shots[0], shots[2]]) {
     await page.getByRole('button', { name: who }).click();
     await rows.nth(before).getByTestId('decrypted').waitFor({ timeout: 20_000 });
   }
+  await page.getByTestId('prediction-forward-secrecy').getByLabel("No: that message's key no longer exists").check();
   await page.getByRole('button', { name: "Steal Bob's session and decrypt the captured message" }).click();
   await page.getByTestId('secrecy-outcome').locator('[data-result]').waitFor({ timeout: 5_000 });
   // The sticky nav and the inspector's button would float over the sections' pictures.
@@ -138,6 +154,14 @@ for (const shot of [shots[0], shots[2]]) {
   const loadFile = `${outDir}/load-panel-${shot.name}.png`;
   await panel.screenshot({ path: loadFile });
   console.log(loadFile);
+  // A request past the server's cap is said aloud.
+  await panel.getByLabel(/^Pairs/).fill('500');
+  await panel.getByLabel(/^Pairs/).press('Tab');
+  await page.getByTestId('load-capped').filter({ hasText: 'capped' }).waitFor();
+  const cappedFile = `${outDir}/load-panel-capped-${shot.name}.png`;
+  await panel.locator('.load-controls').evaluate((e) => e.scrollIntoView());
+  await page.screenshot({ path: cappedFile });
+  console.log(cappedFile);
   await page.close();
 }
 await browser.close();

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::components::lab_gate::LabGate;
 use crate::components::lesson_header::LessonHeader;
+use crate::components::prediction::provide_predictions;
 use crate::components::section_nav::SectionNav;
 use crate::components::wire_inspector::{InspectorToggle, WireInspector};
 use crate::lessons::connection::connection_lab::ConnectionLab;
@@ -26,6 +27,8 @@ use crate::live::lab_devices;
 pub fn App() -> impl IntoView {
     // The quiz's progress, shared by the quiz and the nav's score.
     let quiz = RwSignal::new(saved_quiz());
+    // The labs' predictions, for the header's tally and every lab that asks one.
+    provide_predictions();
     // This browser's lab sandbox on the server, and its live devices once it is ready.
     let status = crate::lab::start();
     let store = lab_devices::new_store();

@@ -38,6 +38,8 @@
 //! - [`lab`]: the JSON bodies of the lab API (a student's sandbox, its controls and
 //!   the server-side queue view, the lab's pace); [`lab_load`]: the lab's bounded load run (request,
 //!   caps, per-second samples, ledger).
+//! - [`prediction`]: the labs' predict-then-reveal questions and a student's book of
+//!   them (commit before the run, reveal from the real outcome, progress, saved form).
 //! - [`quiz`]: the lesson's five questions and a student's answers (commit once, score,
 //!   retry, a compact saved form for the page's `localStorage`).
 //!
@@ -88,5 +90,6 @@ pub mod lab_load;
 pub mod ledger;
 pub mod outbox;
 pub mod phone;
+pub mod prediction;
 pub mod quiz;
 pub mod replay;

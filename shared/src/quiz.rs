@@ -36,6 +36,9 @@ pub struct Question {
     pub stem: &'static str,
     pub choices: [Choice; CHOICES],
     pub answer: usize,
+    /// Where on the page a lab shows the answer happen: an in-page anchor (the id of a
+    /// section or lab) and its name, so a wrong answer can point back to the evidence.
+    pub shown_in: (&'static str, &'static str),
 }
 
 impl Question {
@@ -209,6 +212,13 @@ mod tests {
             for choice in &question.choices {
                 assert!(!choice.text.is_empty() && !choice.why.is_empty(), "{}", question.topic);
             }
+        }
+        let anchors: std::collections::HashSet<&str> = QUESTIONS.iter().map(|q| q.shown_in.0).collect();
+        assert_eq!(anchors.len(), TOTAL, "each question points at its own lab");
+        for question in &QUESTIONS {
+            let (anchor, name) = question.shown_in;
+            assert!(!name.is_empty() && !anchor.is_empty(), "{}", question.topic);
+            assert!(anchor.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "an id, not a URL: {anchor}");
         }
         let positions: std::collections::HashSet<usize> = QUESTIONS.iter().map(|q| q.answer).collect();
         assert!(positions.len() > 1, "the right answer is not always in the same place");

@@ -65,7 +65,9 @@ test('Alice and Bob exchange encrypted messages and the server holds only cipher
     assert.equal(f2.preKey, false);
     assert.notEqual(f2.ratchet, f0.ratchet, 'the ratchet turned');
 
-    // Forward secrecy: Bob's current session cannot open Alice's first message.
+    // Forward secrecy: Bob's current session cannot open Alice's first message. The
+    // theft waits for a prediction (predictions.test.mjs checks its reveal).
+    await page.getByTestId('prediction-forward-secrecy').getByLabel("No: that message's key no longer exists").check();
     await page.getByRole('button', { name: 'Steal Bob\'s session and decrypt the captured message' }).click();
     const outcome = page.getByTestId('secrecy-outcome');
     await outcome.locator('[data-result]').waitFor({ timeout: 5_000 });

@@ -107,3 +107,44 @@ test('a student takes the quiz with the keyboard, sees a score, and a reload kee
   assert.deepEqual(page.consoleErrors, []);
   await page.close();
 });
+
+test('the header counts the live labs it names, and every one is on the page', async () => {
+  const page = await openPage(browser);
+  const tile = page.locator('.stat-tile', { hasText: 'live labs' });
+  const figure = Number(await tile.locator('.stat-figure').innerText());
+  // The sections holding a lab on the real server (lesson_header.rs's LIVE_LABS).
+  const labs = ['scale', 'state-machine', 'offline-queue', 'tick-pipeline', 'fan-out', 'presence', 'encryption'];
+  assert.equal(figure, labs.length);
+  for (const id of labs) assert.equal(await page.locator(`section#${id}`).count(), 1, `section #${id}`);
+  assert.equal(await page.getByText('live simulations').count(), 0);
+  await page.close();
+});
+
+test('a wrong quiz answer links back to the lab that shows the right one', async () => {
+  const page = await openPage(browser);
+  const labs = ['state-machine', 'retry-storm', 'offline-queue', 'encryption', 'fan-out'];
+  for (const [q, anchor] of labs.entries()) {
+    const question = page.locator('#quiz .quiz-question');
+    await question.and(page.locator(`[data-question="${q}"]`)).waitFor();
+    // The first option: wrong for most questions, right for the third.
+    await question.locator('input[type=radio]').first().check();
+    await page.locator('#quiz button.quiz-primary').click();
+    const evidence = page.getByTestId('quiz-evidence');
+    await evidence.waitFor();
+    const link = evidence.getByRole('link');
+    assert.equal(await link.getAttribute('href'), `#${anchor}`, `question ${q + 1}`);
+    const wrong = await page.locator('#quiz .quiz-option.chosen[data-verdict=incorrect]').count();
+    assert.match(await evidence.innerText(), wrong ? /^Not sure why\? Watch it happen in / : /^See it happen in /);
+    // The anchor is a real place on the page.
+    await page.locator(`#${anchor}`).waitFor({ state: 'attached', timeout: 15_000 });
+    await page.locator('#quiz button.quiz-primary').click();
+  }
+  // The score's review links each wrong answer too.
+  await page.getByTestId('quiz-score').waitFor();
+  const wrongLines = page.locator('#quiz .quiz-review li', { hasText: 'You chose' });
+  for (let i = 0; i < await wrongLines.count(); i++) {
+    assert.match(await wrongLines.nth(i).getByRole('link').getAttribute('href'), /^#[a-z-]+$/);
+  }
+  assert.deepEqual(page.consoleErrors, []);
+  await page.close();
+});

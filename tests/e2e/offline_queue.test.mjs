@@ -12,7 +12,7 @@ test('messages queue on the server while Bob is offline and flush in order when 
   const page = await openPage(browser);
   await labReady(page);
   const queue = page.getByTestId('server-queue');
-  await queue.getByText('queue is empty — connect, drop, then simulate messages').waitFor();
+  await queue.getByText('queue is empty — take Bob offline, then simulate messages').waitFor();
 
   await page.getByRole('button', { name: 'Take Bob offline' }).first().click();
   await page.getByLabel('Messages', { exact: true }).fill('6');
@@ -25,6 +25,8 @@ test('messages queue on the server while Bob is offline and flush in order when 
   assert.deepEqual(entries, [1, 2, 3, 4, 5, 6].map((n) => `Alice: “message ${n}”`));
   await queue.getByText('Push wake-ups sent: 6').waitFor();
 
+  // Bringing Bob back waits for a prediction of the order (predictions.test.mjs checks the reveal).
+  await page.getByTestId('prediction-offline-order').getByLabel('In the order Alice sent them').check();
   await page.getByRole('button', { name: 'Bring Bob online' }).first().click();
   await page.locator('[data-testid=bob-flush][data-drained=true]').waitFor({ timeout: 20_000 });
   const received = await page.getByTestId('bob-received').locator('.bubble-text').allInnerTexts();
@@ -35,13 +37,15 @@ test('messages queue on the server while Bob is offline and flush in order when 
   await page.close();
 });
 
-test('a retry storm produces one stored row and one delivery', async () => {
+test('a retry storm of 21 sends produces one stored row and one delivery', async () => {
   const page = await openPage(browser);
   await labReady(page);
+  await page.getByTestId('prediction-retry-rows').getByLabel('1 row', { exact: true }).check();
   await page.getByRole('button', { name: 'Start a retry storm' }).click();
   const figure = (id) => page.getByTestId(id);
-  await figure('storm-acks').filter({ hasText: /^20$/ }).waitFor({ timeout: 10_000 });
-  assert.equal(await figure('storm-sends').innerText(), '20');
+  // One send and 20 resends of the same id.
+  await figure('storm-acks').filter({ hasText: /^21$/ }).waitFor({ timeout: 10_000 });
+  assert.equal(await figure('storm-sends').innerText(), '21');
   await figure('storm-rows').filter({ hasText: /^1$/ }).waitFor({ timeout: 10_000 });
   await figure('storm-deliveries').filter({ hasText: /^1$/ }).waitFor();
   await figure('storm-bob').filter({ hasText: /^1$/ }).waitFor({ timeout: 10_000 });

@@ -6,6 +6,7 @@ pub mod focus_keeper;
 pub mod lab_gate;
 pub mod lesson_header;
 pub mod phone_messages;
+pub mod prediction;
 pub mod section_nav;
 pub mod tick_mark;
 pub mod wire_inspector;

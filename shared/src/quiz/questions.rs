@@ -1,5 +1,6 @@
 //! The five questions, in the order the lesson teaches their topics. Each wrong option
 //! is a mistake students really make, and its explanation says what the mistake misses.
+//! Each question names the lab on the page that shows its answer happening.
 
 use super::{Choice, Question};
 
@@ -35,6 +36,7 @@ pub const QUESTIONS: [Question; 5] = [
             ),
         ],
         answer: 1,
+        shown_in: ("state-machine", "the WebSocket state machine lab"),
     },
     Question {
         topic: "Idempotent send",
@@ -64,6 +66,7 @@ pub const QUESTIONS: [Question; 5] = [
             ),
         ],
         answer: 2,
+        shown_in: ("retry-storm", "the retry storm"),
     },
     Question {
         topic: "Offline queue",
@@ -94,6 +97,7 @@ pub const QUESTIONS: [Question; 5] = [
             ),
         ],
         answer: 0,
+        shown_in: ("offline-queue", "the offline queue lab"),
     },
     Question {
         topic: "End-to-end encryption",
@@ -122,6 +126,7 @@ pub const QUESTIONS: [Question; 5] = [
             ),
         ],
         answer: 3,
+        shown_in: ("encryption", "the end-to-end encryption labs"),
     },
     Question {
         topic: "Group fan-out",
@@ -150,5 +155,6 @@ pub const QUESTIONS: [Question; 5] = [
             ),
         ],
         answer: 1,
+        shown_in: ("fan-out", "the fan-out lab"),
     },
 ];

@@ -1,10 +1,13 @@
 //! Forward secrecy, tried for real: take Alice's first message as an eavesdropper
 //! would have captured it (the ciphertext, read back from the server's database), then
 //! "steal" Bob's phone now — export his current Olm session with Alice — and try to
-//! decrypt the captured message with the stolen state. vodozemac answers.
+//! decrypt the captured message with the stolen state. vodozemac answers, and its
+//! answer decides the student's prediction, made before the theft.
 
+use bluetick_shared::prediction::{PredictionId, secrecy_option};
 use leptos::prelude::*;
 
+use crate::components::prediction::{PredictionPrompt, PredictionSlot};
 use crate::lessons::encryption::cipher_conversation::CipherRow;
 use crate::live::lab_devices::LabDevices;
 
@@ -32,15 +35,19 @@ pub fn ForwardSecrecyDemo(devices: LabDevices, rows: RwSignal<Vec<CipherRow>>) -
     let bob_has_read = move || captured().is_some_and(|(id, _, _)| bob_received.with(|r| r.iter().any(|m| m.id == id)));
     let later_messages = move || rows.with(|r| r.len().saturating_sub(1));
     let (bob, alice_device) = (devices.bob.clone(), devices.alice.device_id());
+    let slot = PredictionSlot::new(PredictionId::ForwardSecrecy);
     let run = move |_| {
-        let Some((_, _, body)) = captured() else { return };
+        let Some((_, text, body)) = captured() else { return };
         let Some(crypto) = bob.crypto() else { return };
-        outcome.set(Some(
-            crypto
-                .replay_with_exported_session(alice_device, &body)
-                .map(|r| Outcome { session_id: r.session_id, exported_bytes: r.exported_bytes, result: r.outcome })
-                .map_err(|e| e.to_string()),
-        ));
+        slot.commit();
+        let found = crypto
+            .replay_with_exported_session(alice_device, &body)
+            .map(|r| Outcome { session_id: r.session_id, exported_bytes: r.exported_bytes, result: r.outcome })
+            .map_err(|e| e.to_string());
+        if let Ok(o) = &found {
+            slot.reveal(secrecy_option(o.result.is_ok()), reveal_text(o, &text, later_messages()));
+        }
+        outcome.set(Some(found));
     };
     view! {
         <div class="secrecy-demo" role="group" aria-labelledby="secrecy-title">
@@ -63,7 +70,9 @@ pub fn ForwardSecrecyDemo(devices: LabDevices, rows: RwSignal<Vec<CipherRow>>) -
                     "right now — and tries the captured message with it."
                 </li>
             </ol>
-            <button type="button" on:click=run disabled=move || !bob_has_read()>
+            <PredictionPrompt ask=slot action="Steal Bob's session and decrypt the captured message" />
+            <button type="button" on:click=run disabled=move || !bob_has_read() || !slot.ready()
+                aria-describedby=slot.hint_id()>
                 "Steal Bob's session and decrypt the captured message"
             </button>
             <div class="secrecy-outcome" aria-live="polite" data-testid="secrecy-outcome">
@@ -97,6 +106,23 @@ pub fn ForwardSecrecyDemo(devices: LabDevices, rows: RwSignal<Vec<CipherRow>>) -
                 })}
             </div>
         </div>
+    }
+}
+
+/// What the theft showed, in words, for the prediction's reveal.
+fn reveal_text(outcome: &Outcome, text: &str, later: usize) -> String {
+    match &outcome.result {
+        Err(reason) => format!(
+            "The thief exported {} bytes of Bob's session as it is now, tried them on the captured \u{201c}{text}\u{201d}, \
+             and vodozemac refused: {reason}. The key for that message was used once and deleted; {later} message(s) \
+             later the ratchet has only turned forward, so nothing stolen today leads back to it. That is forward \
+             secrecy.",
+            outcome.exported_bytes
+        ),
+        Ok(plain) => format!(
+            "The stolen session decrypted \u{201c}{plain}\u{201d}: Bob's phone still held that message's key because \
+             it had not used it yet. Forward secrecy covers keys already used and deleted."
+        ),
     }
 }
 

@@ -1,6 +1,7 @@
 //! "Fan out to a real group": pick a size up to 1,024, start a crowd of real simulated
 //! members on the server, send, and watch each member's cell light up from the server's
-//! per-recipient traces: delivered, read, or held while the member is offline.
+//! per-recipient traces: delivered, read a few seconds later, or held while the member
+//! is offline. A size past the cap is said aloud, not silently lowered.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -12,7 +13,9 @@ use gloo_timers::callback::Interval;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 
+use crate::lessons::fanout::fan_out_figures::FanOutFigures;
 use crate::lessons::fanout::member_grid::{GridCounts, GridModel, MemberGrid, Reach};
+use crate::lessons::fanout::reading_crowd::{READ_DELAY_MS, start_reading_crowd};
 use crate::live::lab_devices::LabDevices;
 
 /// Offline members come back after this long.
@@ -43,6 +46,8 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
     let sent_at_us = Rc::new(std::cell::Cell::new(0i64));
     let last_ack_us = Rc::new(std::cell::Cell::new(0i64));
     let refusal = RwSignal::new(None::<String>);
+    // What the size and offline fields did to a request past their limits, in words.
+    let capped = RwSignal::new(None::<String>);
 
     // Per-member traces of the current message light the cells.
     {
@@ -106,7 +111,7 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
                     Ok(group) => group.id,
                     Err(e) => return status.set(format!("Could not create the group: {e}")),
                 };
-                let crowd = match lab.start_crowd(group, members - 1, offline_at_start, BACK_AFTER_MS).await {
+                let crowd = match start_reading_crowd(&lab, group, members - 1, offline_at_start, BACK_AFTER_MS).await {
                     Ok(crowd) => crowd,
                     Err(e) => return status.set(format!("The server refused the crowd: {e}")),
                 };
@@ -125,13 +130,16 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
                 // Give the members a moment to connect before the student sends.
                 TimeoutFuture::new(500).await;
                 status.set(format!(
-                    "Group ready: Alice and {} simulated members, each a real WebSocket client{}.",
+                    "Group ready: Alice and {} simulated members, each a real WebSocket client{}. Each member reads \
+                     a message {} to {} s after it arrives, so a cell shows delivered before it shows read.",
                     members - 1,
                     if offline_at_start > 0 {
                         format!("; {offline_at_start} start offline and come back after {} s", BACK_AFTER_MS / 1000)
                     } else {
                         String::new()
-                    }
+                    },
+                    READ_DELAY_MS.0 / 1000,
+                    READ_DELAY_MS.1 / 1000,
                 ));
                 ready.set(true);
             });
@@ -204,15 +212,35 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
                 <label for="group-size">"Group size"</label>
                 <input id="group-size" type="number" min="2" max=MAX_GROUP_MEMBERS.to_string() inputmode="numeric"
                     prop:value=move || size.get().to_string()
-                    on:change=move |e| size.set(event_target_value(&e).parse().unwrap_or(MAX_GROUP_MEMBERS)
-                        .clamp(2, MAX_GROUP_MEMBERS)) />
+                    aria-describedby="fanout-capped"
+                    on:change=move |e| {
+                        let input = event_target::<web_sys::HtmlInputElement>(&e);
+                        let asked: usize = input.value().trim().parse().unwrap_or(MAX_GROUP_MEMBERS);
+                        let members = asked.clamp(2, MAX_GROUP_MEMBERS);
+                        input.set_value(&members.to_string());
+                        size.set(members);
+                        capped.set(size_note(asked, members));
+                        offline.update(|o| *o = (*o).min(members - 1));
+                    } />
                 <label for="offline-members">"Offline at start"</label>
-                <input id="offline-members" type="number" min="0" max="1023" inputmode="numeric"
+                <input id="offline-members" type="number" min="0" inputmode="numeric"
                     prop:value=move || offline.get().to_string()
-                    on:change=move |e| offline.set(event_target_value(&e).parse().unwrap_or(0usize)
-                        .min(size.get_untracked() - 1)) />
+                    prop:max=move || (size.get() - 1).to_string()
+                    on:change=move |e| {
+                        let input = event_target::<web_sys::HtmlInputElement>(&e);
+                        let asked: usize = input.value().trim().parse().unwrap_or(0);
+                        let most = size.get_untracked() - 1;
+                        input.set_value(&asked.min(most).to_string());
+                        offline.set(asked.min(most));
+                        capped.set((asked > most).then(|| {
+                            format!("You asked for {asked} offline: a group of {} has {most} members besides Alice, so {most} start offline.", most + 1)
+                        }));
+                    } />
                 <button type="button" on:click=start>"Start the group"</button>
             </div>
+            <p id="fanout-capped" class="fanout-capped" data-testid="fanout-capped" aria-live="polite">
+                {move || capped.get()}
+            </p>
             <p class="fanout-status" role="status" data-testid="fanout-status" data-ready=move || ready.get().to_string()>
                 {move || status.get()}
             </p>
@@ -223,44 +251,40 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
                 </button>
             </div>
             {move || refusal.get().map(|r| view! { <p class="refusal" role="alert" data-testid="fanout-refusal">{r}</p> })}
-            <dl class="fanout-figures" aria-live="polite" data-testid="fanout-figures">
-                <dt>"Stored messages"</dt>
-                <dd data-testid="fanout-rows">{move || copies.get().map(|c| c.stored_rows.to_string()).unwrap_or("–".into())}</dd>
-                <dt>"Delivery records"</dt>
-                <dd data-testid="fanout-records">
-                    {move || copies.get().map(|c| c.deliveries.to_string()).unwrap_or("–".into())}
-                </dd>
-                <dt>"Delivered (receipts at the sender)"</dt>
-                <dd data-testid="fanout-delivered">
-                    {move || progress().map(|p| format!("{}/{}", p.delivered, p.total)).unwrap_or("–".into())}
-                </dd>
-                <dt>"Read"</dt>
-                <dd data-testid="fanout-read">
-                    {move || progress().map(|p| format!("{}/{}", p.read, p.total)).unwrap_or("–".into())}
-                </dd>
-                <dt>"Time to last delivery"</dt>
-                <dd>{move || rate().map(|(_, ms)| format!("{ms:.0} ms")).unwrap_or("–".into())}</dd>
-                <dt>"Deliveries per second"</dt>
-                <dd>{move || rate().map(|(r, _)| format!("{r:.0}")).unwrap_or("–".into())}</dd>
-            </dl>
+            <FanOutFigures copies progress=Signal::derive(progress) counts rate=Signal::derive(rate)
+                sent=Signal::derive(move || current.get().is_some()) />
             <MemberGrid model=model.clone() counts />
             <p class="grid-summary" data-testid="grid-summary">
                 {move || {
                     let c = counts.get();
                     let have = if current.get().is_some() { c.delivered + 1 } else { 0 };
                     format!(
-                        "{} members · {} online · {} of {} members have the message (the sender and {} recipients) · {} read · {} held offline",
+                        "{} members · {} online · {} of {} members have the message (the sender and {} recipients whose phones acknowledged it) · {} read · {} held offline",
                         c.members, c.online, have, c.members, c.delivered, c.read, c.queued
                     )
                 }}
             </p>
             <ul class="grid-legend" aria-label="What the cells mean">
-                <li><span class="swatch swatch-offline"></span>"offline, nothing yet"</li>
-                <li><span class="swatch swatch-idle"></span>"online, nothing yet"</li>
-                <li><span class="swatch swatch-queued"></span>"held in the member's inbox (offline)"</li>
-                <li><span class="swatch swatch-delivered"></span>"delivered ✓✓"</li>
-                <li><span class="swatch swatch-read"></span>"read ✓✓ blue"</li>
+                <li><span class="swatch swatch-offline" aria-hidden="true"></span>"offline, nothing yet"</li>
+                <li><span class="swatch swatch-idle" aria-hidden="true"></span>"online, nothing yet"</li>
+                <li><span class="swatch swatch-queued" aria-hidden="true"></span>"held in the member's inbox (offline)"</li>
+                <li><span class="swatch swatch-delivered" aria-hidden="true"></span>"delivered ✓✓, not read yet: solid grey"</li>
+                <li><span class="swatch swatch-read" aria-hidden="true">"✓"</span>"read ✓✓ + read: blue with a white tick"</li>
             </ul>
         </div>
+    }
+}
+
+/// What happened to a group size outside 2 to 1,024, in words (`None` inside).
+fn size_note(asked: usize, members: usize) -> Option<String> {
+    if asked > MAX_GROUP_MEMBERS {
+        Some(format!(
+            "You asked for {asked} members: groups are capped at {MAX_GROUP_MEMBERS} members, as on WhatsApp, and \
+             this server refuses more, so the group will have {members}."
+        ))
+    } else if asked < 2 {
+        Some(format!("A group needs Alice and at least one other member, so it will have {members}."))
+    } else {
+        None
     }
 }

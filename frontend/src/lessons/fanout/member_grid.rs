@@ -1,5 +1,6 @@
 //! The fan-out grid: one cell per group member, drawn on a canvas so a thousand members
-//! updating at once cost one redraw per frame, not a thousand DOM changes.
+//! updating at once cost one redraw per frame, not a thousand DOM changes. Each state
+//! has its own shape (outline, dot, solid, solid with a tick), not only its own colour.
 //!
 //! [`GridModel`] is plain state (which members are online, how far the current message
 //! got with each); the component redraws it at most every `REDRAW_MS` when it changed,
@@ -97,6 +98,8 @@ struct Palette {
     delivered: &'static str,
     read: &'static str,
     queued: &'static str,
+    /// The tick drawn on a read cell.
+    tick: &'static str,
 }
 
 fn palette() -> Palette {
@@ -105,9 +108,23 @@ fn palette() -> Palette {
         .map(|m| m.matches())
         .unwrap_or(false);
     if dark {
-        Palette { outline: "#5b6573", idle: "#2b323d", delivered: "#a0a9b6", read: "#53a8ff", queued: "#6cb4ff" }
+        Palette {
+            outline: "#5b6573",
+            idle: "#2b323d",
+            delivered: "#a0a9b6",
+            read: "#53a8ff",
+            queued: "#6cb4ff",
+            tick: "#10151c",
+        }
     } else {
-        Palette { outline: "#9aa3ae", idle: "#e9edf2", delivered: "#7b8594", read: "#1d8cf8", queued: "#0b6bcb" }
+        Palette {
+            outline: "#9aa3ae",
+            idle: "#e9edf2",
+            delivered: "#7b8594",
+            read: "#1d8cf8",
+            queued: "#0b6bcb",
+            tick: "#ffffff",
+        }
     }
 }
 
@@ -130,9 +147,22 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, model: &GridModel) {
         let online = model.online.get(i).copied().unwrap_or(true);
         let reach = if Some(i) == model.sender { Reach::Read } else { *reach };
         match reach {
-            Reach::Read | Reach::Delivered => {
-                ctx.set_fill_style_str(if reach == Reach::Read { colors.read } else { colors.delivered });
+            Reach::Delivered => {
+                ctx.set_fill_style_str(colors.delivered);
                 ctx.fill_rect(x, y, CELL, CELL);
+            }
+            Reach::Read => {
+                // Blue with a white tick: read differs from delivered by shape, not only by colour.
+                ctx.set_fill_style_str(colors.read);
+                ctx.fill_rect(x, y, CELL, CELL);
+                ctx.set_stroke_style_str(colors.tick);
+                ctx.set_line_width(1.5);
+                ctx.begin_path();
+                ctx.move_to(x + 1.5, y + 4.5);
+                ctx.line_to(x + 3.75, y + 6.75);
+                ctx.line_to(x + 7.5, y + 2.25);
+                ctx.stroke();
+                ctx.set_line_width(1.0);
             }
             Reach::Queued => {
                 // Held on the server: an outline with a dot in the middle.

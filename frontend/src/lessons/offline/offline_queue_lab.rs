@@ -10,6 +10,7 @@ use crate::components::event_log::EventLog;
 use crate::components::lab_gate::LabGate;
 use crate::components::phone_messages::{ReceivedList, SentList};
 use crate::lab::LabStatus;
+use crate::lessons::offline::arrival_prediction::{ArrivalCheck, ArrivalPrediction};
 use crate::lessons::offline::retry_storm::RetryStorm;
 use crate::lessons::offline::server_queue_view::ServerQueueView;
 use crate::live::device::LiveDevice;
@@ -25,8 +26,14 @@ pub fn OfflineQueueLab(status: RwSignal<LabStatus>, store: DeviceStore) -> impl 
             <h2 id="offline-queue-title">"Offline queue"</h2>
             <p class="lede">
                 "When Bob is offline, messages for him wait in his inbox on the server. When he reconnects "
-                "they flush in order, oldest first, and each one is acknowledged before it leaves the queue. "
-                "Alice and Bob below are two real devices connected from this page."
+                "they flush in order, oldest first, and each one is acknowledged before it leaves the queue."
+            </p>
+            <p class="cast">
+                "Your lab on the server has three real devices, kept for this browser: "
+                <strong>"You"</strong> " (the phone in the state-machine lab above), "
+                <strong>"Alice"</strong> " and " <strong>"Bob"</strong>
+                ". Every lab on the page uses the same three, so this Bob is the Bob of every section: take him "
+                "offline here and he is offline everywhere."
             </p>
             <LabGate status store live=|devices| view! { <QueueLive devices /> } />
         </section>
@@ -35,11 +42,13 @@ pub fn OfflineQueueLab(status: RwSignal<LabStatus>, store: DeviceStore) -> impl 
 
 #[component]
 fn QueueLive(devices: LabDevices) -> impl IntoView {
+    let check = ArrivalCheck::new(&devices);
     view! {
+        <ArrivalPrediction check />
         <div class="queue-lab">
             <AlicePhone devices=devices.clone() />
             <ServerQueueView devices=devices.clone() />
-            <BobPhone devices=devices.clone() />
+            <BobPhone devices=devices.clone() check />
         </div>
         <RetryStorm devices />
     }
@@ -112,7 +121,7 @@ fn AlicePhone(devices: LabDevices) -> impl IntoView {
 }
 
 #[component]
-fn BobPhone(devices: LabDevices) -> impl IntoView {
+fn BobPhone(devices: LabDevices, check: ArrivalCheck) -> impl IntoView {
     let bob = devices.bob.clone();
     let state = bob.connection.signals().state;
     let signals = bob.signals;
@@ -122,7 +131,10 @@ fn BobPhone(devices: LabDevices) -> impl IntoView {
     };
     let online = {
         let bob = bob.clone();
-        move |_| bob.connection.connect()
+        move |_| {
+            check.on_reconnect();
+            bob.connection.connect()
+        }
     };
     let drop_problem = RwSignal::new(None::<String>);
     let drop_network = {
@@ -155,7 +167,9 @@ fn BobPhone(devices: LabDevices) -> impl IntoView {
                 <button type="button" on:click=offline disabled=move || state.get() == ConnectionState::Disconnected>
                     "Take Bob offline"
                 </button>
-                <button type="button" on:click=online disabled=move || state.get() == ConnectionState::Connected>
+                <button type="button" on:click=online
+                    disabled=move || state.get() == ConnectionState::Connected || check.holds_reconnect()
+                    aria-describedby=move || check.holds_reconnect().then(|| check.slot.hint_id())>
                     "Bring Bob online"
                 </button>
                 <button type="button" on:click=drop_network disabled=move || state.get() != ConnectionState::Connected>

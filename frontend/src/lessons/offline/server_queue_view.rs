@@ -57,7 +57,7 @@ pub fn ServerQueueView(devices: LabDevices) -> impl IntoView {
                 " · acked up to #" {move || queue.with(|q| q.as_ref().map(|q| q.acked_seq).unwrap_or(0))}
             </p>
             <Show when=move || waiting() == 0>
-                <p class="queue-empty">"queue is empty — connect, drop, then simulate messages"</p>
+                <p class="queue-empty">"queue is empty — take Bob offline, then simulate messages"</p>
             </Show>
             <ol class="queue-entries" aria-label="Waiting in Bob's inbox, oldest first" tabindex="0">
                 <For each=entries key=|e| e.seq let:entry>

@@ -4,6 +4,9 @@
 //! [`bluetick_shared::quiz`]; this file draws them and keeps progress in `localStorage`
 //! so a reload does not lose it.
 //!
+//! Every question links, once answered, to the lab on the page that shows its answer
+//! happening (`Question::shown_in`), so a wrong answer leads back to the evidence.
+//!
 //! Keyboard: the options are a native radio group inside a fieldset whose legend is the
 //! question, so arrow keys choose and Enter checks. Verdicts are an icon and words, never
 //! colour alone, and a polite live region announces each result.
@@ -114,6 +117,17 @@ fn QuestionCard(q: usize, state: RwSignal<QuizState>, selected: RwSignal<Option<
                     })
                     .collect_view()}
             </ul>
+            <Show when=move || committed().is_some()>
+                <p class="quiz-evidence" data-testid="quiz-evidence">
+                    {move || if state.with(|s| s.is_correct(q)) == Some(false) {
+                        "Not sure why? Watch it happen in "
+                    } else {
+                        "See it happen in "
+                    }}
+                    <a href=format!("#{}", question.shown_in.0)>{question.shown_in.1}</a>
+                    "."
+                </p>
+            </Show>
         </fieldset>
     }
 }
@@ -148,6 +162,11 @@ fn QuizSummary(state: RwSignal<QuizState>) -> impl IntoView {
                                 <strong>{question.topic}</strong>
                                 ": "
                                 {move || line().1}
+                                {move || (state.with(|s| s.is_correct(q)) == Some(false)).then(|| view! {
+                                    " · " <a href=format!("#{}", question.shown_in.0)>
+                                        {format!("watch it in {}", question.shown_in.1)}
+                                    </a>
+                                })}
                             </li>
                         }
                     })

@@ -22,7 +22,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -121,6 +121,22 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
     let pairs = RwSignal::new(10u32);
     let seconds = RwSignal::new(5u32);
     let caps = move || view.with(|v| v.as_ref().map_or(DEFAULT_CAPS, |v| v.caps));
+    // Said aloud when a request is bigger than this server allows, never applied silently.
+    let capped = RwSignal::new(Vec::<String>::new());
+    let pick = move |e: &web_sys::Event, default: u32, cap: u32, what: &'static str| {
+        let input = event_target::<web_sys::HtmlInputElement>(e);
+        let asked: u32 = input.value().trim().parse().unwrap_or(default);
+        // The field shows what will run, even when the signal already held that value.
+        input.set_value(&asked.clamp(1, cap).to_string());
+        let note = (asked > cap).then(|| {
+            format!("You asked for {asked} {what}: capped at {cap} {what} on this server, so the run uses {cap}.")
+        });
+        capped.update(|notes| {
+            notes.retain(|n| !n.contains(&format!(" {what} on this server")));
+            notes.extend(note);
+        });
+        asked.clamp(1, cap)
+    };
     poll(lab.clone(), view, problem, polling);
 
     let run = Signal::derive(move || view.with(|v| v.as_ref().and_then(|v| v.run.clone())));
@@ -180,17 +196,22 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
                     <input id="load-pairs" type="number" min="1" inputmode="numeric"
                         max=move || caps().max_pairs.to_string()
                         prop:value=move || pairs.get().to_string()
-                        on:change=move |e| pairs.set(event_target_value(&e).parse().unwrap_or(10).clamp(1, caps().max_pairs)) />
+                        aria-describedby="load-capped"
+                        on:change=move |e| pairs.set(pick(&e, 10, caps().max_pairs, "pairs")) />
                 </div>
                 <div class="field">
                     <label for="load-seconds">{move || format!("Seconds (1–{})", caps().max_seconds)}</label>
                     <input id="load-seconds" type="number" min="1" inputmode="numeric"
                         max=move || caps().max_seconds.to_string()
                         prop:value=move || seconds.get().to_string()
-                        on:change=move |e| seconds.set(event_target_value(&e).parse().unwrap_or(5).clamp(1, caps().max_seconds)) />
+                        aria-describedby="load-capped"
+                        on:change=move |e| seconds.set(pick(&e, 5, caps().max_seconds, "seconds")) />
                 </div>
                 <button type="submit" disabled=move || going() || starting.get()>"Start the load run"</button>
             </form>
+            <p id="load-capped" class="load-capped" data-testid="load-capped" aria-live="polite">
+                {move || capped.get().join(" ")}
+            </p>
             <p class="load-status" data-testid="load-status" data-state=move || status().0 role="status" aria-live="polite">
                 <span class="load-pulse" aria-hidden="true"></span>
                 {move || status().1}
