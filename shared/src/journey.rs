@@ -187,7 +187,9 @@ fn hops(on_the_wire: bool, events: &[StageEvent<'_>], tick: Option<TickState>) -
                 ..passed(Hop::DownLink, &[], "")
             },
         ),
-        (None, Some(e)) if failed => (status(Hop::RecipientServer, HopState::Done, Some(e), ""), waiting(Hop::DownLink)),
+        (None, Some(e)) if failed => {
+            (status(Hop::RecipientServer, HopState::Done, Some(e), ""), waiting(Hop::DownLink))
+        }
         (None, Some(e)) => (status(Hop::RecipientServer, HopState::Held, Some(e), ""), waiting(Hop::DownLink)),
         (None, None) => (waiting(Hop::RecipientServer), waiting(Hop::DownLink)),
     };

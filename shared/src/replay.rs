@@ -44,7 +44,13 @@ pub fn tick_from_events(events: &[JourneyEvent<'_>]) -> Option<TickState> {
 pub fn event_words(events: &[StageEvent], k: usize) -> String {
     match events.get(k) {
         Some(e) => {
-            format!("event {} of {}, +{:.1} ms: {}", k + 1, events.len(), e.after_us as f64 / 1000.0, stage_word(e.stage))
+            format!(
+                "event {} of {}, +{:.1} ms: {}",
+                k + 1,
+                events.len(),
+                e.after_us as f64 / 1000.0,
+                stage_word(e.stage)
+            )
         }
         None => String::new(),
     }

@@ -18,7 +18,9 @@ pub fn ReplayControl(events: Signal<Vec<StageEvent>>, replay: RwSignal<Option<us
         replay.set(Some(at.clamp(0, last() as isize) as usize));
     };
     let status = move || match replay.get() {
-        Some(k) => format!("Replaying {}. The stops and the tick above show that instant.", events.with(|e| event_words(e, k))),
+        Some(k) => {
+            format!("Replaying {}. The stops and the tick above show that instant.", events.with(|e| event_words(e, k)))
+        }
         None => format!("Live. {} events recorded for this message: step or drag back to replay them.", count()),
     };
     view! {
