@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::guide::{GuidePanel, provide_guide_moments};
 use crate::components::lab_gate::LabGate;
 use crate::components::lesson_header::LessonHeader;
 use crate::components::prediction::provide_predictions;
@@ -34,6 +35,7 @@ pub fn App() -> impl IntoView {
     let store = lab_devices::new_store();
     // Every frame of the page's devices, for the wire inspector.
     let wire = crate::live::wire::start();
+    provide_guide_moments();
     let inspector_open = RwSignal::new(false);
     crate::components::focus_keeper::install();
     view! {
@@ -62,6 +64,9 @@ pub fn App() -> impl IntoView {
             </EncryptionSection>
             <TechnologyCards />
             <Quiz state=quiz />
+            // Last in the lesson, so that it sticks to the bottom of the screen while the
+            // lesson scrolls (style/main.css) and settles here at the end.
+            <LabGate status store live=move |devices| view! { <GuidePanel devices quiz /> } />
         </main>
         <WireInspector log=wire open=inspector_open />
         <footer class="page-footer">

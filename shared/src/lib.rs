@@ -83,6 +83,7 @@ pub mod e2e;
 pub mod errors;
 pub mod frames;
 pub mod groups;
+pub mod guide;
 pub mod inbox;
 pub mod journey;
 pub mod lab;

@@ -3,6 +3,7 @@
 
 pub mod event_log;
 pub mod focus_keeper;
+pub mod guide;
 pub mod lab_gate;
 pub mod lesson_header;
 pub mod phone_messages;

@@ -5,6 +5,7 @@
 use bluetick_shared::lab::{HeldHop, MAX_SLOW_HOP_MS, MIN_SLOW_HOP_MS, Pace, PaceView, paced_step};
 use leptos::prelude::*;
 
+use crate::components::guide::guide_moments;
 use crate::live::lab_devices::LabDevices;
 
 /// The slow-motion waits a student can pick, in ms.
@@ -16,13 +17,28 @@ pub fn PaceControl(devices: LabDevices) -> impl IntoView {
     let hop_ms = RwSignal::new(1_000u64);
     let said = RwSignal::new(None::<String>);
     let lab = devices.lab.clone();
+    // Answers can come back out of order (a trace's refresh and a press race): only an
+    // answer to a later request than the one shown replaces it.
+    let requests = StoredValue::new(0u64);
+    let shown = StoredValue::new(0u64);
+    let ask = move || {
+        requests.update_value(|n| *n += 1);
+        requests.get_value()
+    };
+    let show = move |asked: u64, now: PaceView| {
+        if asked > shown.get_value() {
+            shown.set_value(asked);
+            view.set(now);
+        }
+    };
     let refresh = {
         let lab = lab.clone();
         move || {
             let lab = lab.clone();
+            let asked = ask();
             wasm_bindgen_futures::spawn_local(async move {
                 if let Ok(now) = lab.pace().await {
-                    view.set(now);
+                    show(asked, now);
                 }
             });
         }
@@ -49,10 +65,11 @@ pub fn PaceControl(devices: LabDevices) -> impl IntoView {
         let lab = lab.clone();
         move |pace: Pace| {
             let lab = lab.clone();
+            let asked = ask();
             wasm_bindgen_futures::spawn_local(async move {
                 match lab.set_pace(pace).await {
                     Ok(now) => {
-                        view.set(now);
+                        show(asked, now);
                         said.set(None);
                     }
                     Err(e) => said.set(Some(format!("Could not set the pace: {e}"))),
@@ -60,14 +77,16 @@ pub fn PaceControl(devices: LabDevices) -> impl IntoView {
             });
         }
     };
+    let moments = guide_moments();
     let next = move |_| {
         let lab = lab.clone();
+        let asked = ask();
         wasm_bindgen_futures::spawn_local(async move {
             // Look before asking: with nothing waiting the server would refuse (409),
             // and the student should hear why rather than see an error.
             if let Ok(now) = lab.pace().await {
                 let waiting = !now.held.is_empty();
-                view.set(now);
+                show(asked, now);
                 if !waiting {
                     said.set(Some(match view.get_untracked().pace {
                         Pace::Step => "No hop is waiting: send a message first.".into(),
@@ -76,10 +95,16 @@ pub fn PaceControl(devices: LabDevices) -> impl IntoView {
                     return;
                 }
             }
+            let asked = ask();
             match lab.next_hop().await {
                 Ok(done) => {
+                    if done.released.stage == bluetick_shared::frames::TraceStage::Acked
+                        && let Some(moments) = moments
+                    {
+                        moments.stepped.set(true);
+                    }
                     said.set(Some(format!("Let go: {}.", paced_step(done.released.stage))));
-                    view.set(done.view);
+                    show(asked, done.view);
                 }
                 Err(e) => said.set(Some(e.message)),
             }
@@ -139,7 +164,7 @@ pub fn PaceControl(devices: LabDevices) -> impl IntoView {
                 <button type="button" class="next-hop" on:click=next>"Next hop"</button>
             </div>
             <p class="pace-line" data-testid="pace-line" role="status">
-                {move || view.with(|v| pace_words(v))}
+                {move || view.with(pace_words)}
             </p>
             {move || said.get().map(|s| view! { <p class="pace-said" data-testid="pace-said">{s}</p> })}
         </div>

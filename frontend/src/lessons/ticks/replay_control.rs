@@ -6,11 +6,20 @@
 use bluetick_shared::replay::event_words;
 use leptos::prelude::*;
 
+use crate::components::guide::guide_moments;
 use crate::live::device::StageEvent;
 
 #[component]
 pub fn ReplayControl(events: Signal<Vec<StageEvent>>, replay: RwSignal<Option<usize>>) -> impl IntoView {
     let count = move || events.with(Vec::len);
+    // Any instant replayed tells the guided path this step happened.
+    if let Some(moments) = guide_moments() {
+        Effect::new(move || {
+            if replay.get().is_some() {
+                moments.replayed.set(true);
+            }
+        });
+    }
     let last = move || count().saturating_sub(1);
     // Buttons stay enabled (focus never falls to the page); at either end they say so.
     let step = move |by: isize| {
