@@ -27,3 +27,4 @@ pub mod components;
 pub mod lab;
 pub mod lessons;
 pub mod live;
+pub mod storage;

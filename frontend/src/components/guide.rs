@@ -33,17 +33,13 @@ pub fn guide_moments() -> Option<GuideMoments> {
     use_context::<GuideMoments>()
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
 #[component]
 pub fn GuidePanel(devices: LabDevices, quiz: RwSignal<QuizState>) -> impl IntoView {
-    let saved = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
+    let saved = crate::storage::local().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
     let guide = RwSignal::new(saved.map(|s| Guide::from_saved(&s)).unwrap_or_default());
     Effect::new(move || {
         let saved = guide.with(Guide::to_saved);
-        if let Some(storage) = storage() {
+        if let Some(storage) = crate::storage::local() {
             let _ = storage.set_item(STORAGE_KEY, &saved);
         }
     });

@@ -16,10 +16,6 @@ use leptos::prelude::*;
 /// Where the book is kept in `localStorage`.
 pub const STORAGE_KEY: &str = "bluetick.predictions";
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
 /// The page's predictions, shared through context.
 #[derive(Debug, Clone, Copy)]
 pub struct Predictions(pub RwSignal<PredictionBook>);
@@ -27,11 +23,11 @@ pub struct Predictions(pub RwSignal<PredictionBook>);
 /// Restores the book from an earlier visit, saves every change, and provides it as
 /// context for everything rendered below the caller.
 pub fn provide_predictions() -> Predictions {
-    let saved = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
+    let saved = crate::storage::local().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
     let book = RwSignal::new(saved.map(|s| PredictionBook::from_saved(&s)).unwrap_or_default());
     Effect::new(move || {
         let saved = book.with(PredictionBook::to_saved);
-        if let Some(storage) = storage() {
+        if let Some(storage) = crate::storage::local() {
             // A full or forbidden storage only costs the student their tally on reload.
             let _ = storage.set_item(STORAGE_KEY, &saved);
         }

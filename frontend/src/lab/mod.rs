@@ -209,18 +209,14 @@ pub enum LabStatus {
     Failed(String),
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
 fn saved() -> Option<LabCreated> {
-    let text = storage()?.get_item(STORAGE_KEY).ok()??;
+    let text = crate::storage::local()?.get_item(STORAGE_KEY).ok()??;
     let created: LabCreated = serde_json::from_str(&text).ok()?;
     (created.devices.len() == LAB_DEVICE_NAMES.len()).then_some(created)
 }
 
 fn save(created: &LabCreated) {
-    if let Some(storage) = storage() {
+    if let Some(storage) = crate::storage::local() {
         let _ = storage.set_item(STORAGE_KEY, &serde_json::to_string(created).expect("serializes"));
     }
 }

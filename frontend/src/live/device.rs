@@ -106,10 +106,6 @@ fn cursor_key(registration: &Registration) -> String {
     format!("bluetick.cursor.{}", registration.device_id)
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
 impl LiveDevice {
     /// A device that will connect as `registration`, handling one pushed entry every
     /// `pace_ms` (0: at once), and observing the pipeline of its conversation with
@@ -117,7 +113,10 @@ impl LiveDevice {
     pub fn new(registration: Registration, pace_ms: u32, observe: Option<Recipient>) -> LiveDevice {
         // Where this phone got to on an earlier visit, so a reload does not replay history.
         let key = cursor_key(&registration);
-        let have = storage().and_then(|s| s.get_item(&key).ok().flatten()).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let have = crate::storage::local()
+            .and_then(|s| s.get_item(&key).ok().flatten())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let name = registration.name.clone();
         let signals = DeviceSignals {
             received: RwSignal::new(Vec::new()),
@@ -133,7 +132,7 @@ impl LiveDevice {
         Effect::new(move || {
             let up_to = signals.acked.get();
             if up_to != have {
-                if let Some(storage) = storage() {
+                if let Some(storage) = crate::storage::local() {
                     let _ = storage.set_item(&key, &up_to.to_string());
                 }
             }

@@ -55,10 +55,6 @@ pub struct PageCrypto {
     receiver: RefCell<Receiver>,
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
 fn state_key(device: DeviceId) -> String {
     format!("bluetick.e2e.{device}")
 }
@@ -69,7 +65,7 @@ fn pickle_key_key(device: DeviceId) -> String {
 
 /// The saved state of `device`, if there is one that opens with its saved key.
 fn saved(device: DeviceId) -> Option<(PickleKey, DeviceCrypto)> {
-    let storage = storage()?;
+    let storage = crate::storage::local()?;
     let key: PickleKey = base64_decode(storage.get_item(&pickle_key_key(device)).ok()??).ok()?.try_into().ok()?;
     let pickle = storage.get_item(&state_key(device)).ok()??;
     let crypto = DeviceCrypto::unpickle(&pickle, &key).ok()?;
@@ -101,7 +97,7 @@ impl PageCrypto {
     }
 
     fn save(&self) {
-        let Some(storage) = storage() else { return };
+        let Some(storage) = crate::storage::local() else { return };
         let device = self.device_id();
         let pickle = self.crypto.borrow().pickle(&self.pickle_key);
         let _ = storage.set_item(&pickle_key_key(device), &base64_encode(self.pickle_key));

@@ -21,21 +21,17 @@ pub const STORAGE_KEY: &str = "bluetick.quiz";
 
 const LETTERS: [&str; CHOICES] = ["A", "B", "C", "D"];
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
 /// The progress saved by an earlier visit, or a fresh quiz (also when storage is
 /// unavailable or holds something unreadable).
 pub fn saved_quiz() -> QuizState {
-    storage()
+    crate::storage::local()
         .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
         .map(|saved| QuizState::from_saved(&saved))
         .unwrap_or_default()
 }
 
 fn save(saved: &str) {
-    if let Some(storage) = storage() {
+    if let Some(storage) = crate::storage::local() {
         // A full or forbidden storage only costs the student their progress on reload.
         let _ = storage.set_item(STORAGE_KEY, saved);
     }

@@ -2,7 +2,7 @@
 //! The server holds this lab's messages at each hop (see the backend's `lab::pace`); the
 //! page only asks for the pace and for the next hop, and shows what waits.
 
-use bluetick_shared::lab::{HeldHop, MAX_SLOW_HOP_MS, MIN_SLOW_HOP_MS, Pace, PaceView, paced_step};
+use bluetick_shared::lab::{MAX_SLOW_HOP_MS, MIN_SLOW_HOP_MS, Pace, PaceView, paced_step};
 use leptos::prelude::*;
 
 use crate::components::guide::guide_moments;
@@ -188,12 +188,8 @@ fn pace_words(view: &PaceView) -> String {
                 "One hop at a time: {} waiting{}. Next: {}.",
                 view.held.len(),
                 if view.held.len() == 1 { "" } else { ", oldest first" },
-                held_words(hop)
+                paced_step(hop.stage)
             ),
         },
     }
-}
-
-fn held_words(hop: &HeldHop) -> &'static str {
-    paced_step(hop.stage)
 }
