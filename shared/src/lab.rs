@@ -206,8 +206,34 @@ pub struct HeldHop {
     pub stage: crate::frames::TraceStage,
     /// The device the step concerns, where there is one.
     pub device: Option<DeviceId>,
+    /// For a group message, the fan-out batch that waits (from 1): the next
+    /// [`FANOUT_BATCH_MEMBERS`] members' delivery records, committed and pushed together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
     /// When it began to wait (unix ms).
     pub since: i64,
+}
+
+/// Members the fan-out worker gives their delivery records per transaction: a group
+/// message reaches its members this many at a time, and a paced lab waits per batch.
+pub const FANOUT_BATCH_MEMBERS: u32 = 256;
+
+impl HeldHop {
+    /// The step this hop waits to take, in words: "the push to the device", "fan-out
+    /// batch 2 (the next 256 members)".
+    pub fn step(&self) -> String {
+        match self.batch {
+            Some(batch) => fanout_batch_step(batch),
+            None => paced_step(self.stage).to_string(),
+        }
+    }
+}
+
+/// A group message's fan-out batch `batch` (from 1), as a paced step.
+pub fn fanout_batch_step(batch: u32) -> String {
+    let batch = batch.max(1);
+    let (first, last) = ((batch - 1) * FANOUT_BATCH_MEMBERS + 1, batch * FANOUT_BATCH_MEMBERS);
+    format!("fan-out batch {batch} (members {first}–{last}: their delivery records and pushes)")
 }
 
 /// The step a paced hop waits to take, in words: "… waits before {this}".
@@ -236,4 +262,28 @@ pub struct PaceView {
 pub struct NextHop {
     pub released: HeldHop,
     pub view: PaceView,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frames::TraceStage;
+
+    #[test]
+    fn a_held_fan_out_batch_names_its_members() {
+        let hop =
+            HeldHop { message_id: Uuid::nil(), stage: TraceStage::Pushed, device: None, batch: Some(2), since: 0 };
+        assert_eq!(hop.step(), "fan-out batch 2 (members 257–512: their delivery records and pushes)");
+        let push = HeldHop { batch: None, ..hop };
+        assert_eq!(push.step(), "the push to the device");
+    }
+
+    #[test]
+    fn a_held_hop_without_a_batch_reads_as_before() {
+        // A view from a server without batches still parses.
+        let json = r#"{"message_id":"00000000-0000-0000-0000-000000000000","stage":"acked","device":null,"since":5}"#;
+        let hop: HeldHop = serde_json::from_str(json).unwrap();
+        assert_eq!(hop.batch, None);
+        assert!(!serde_json::to_string(&hop).unwrap().contains("batch"));
+    }
 }
