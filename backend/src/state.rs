@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::delivery::connections::Connections;
+use crate::delivery::fanout::FanoutJob;
 use crate::lab::crowd::CrowdRegistry;
 use crate::lab::load::LoadRuns;
 use crate::lab::pace::Pacing;
@@ -36,7 +37,7 @@ pub struct AppState {
     /// Labs' load runs (one at a time per server).
     pub load: Arc<LoadRuns>,
     /// New group messages for the fan-out worker.
-    pub fanout: mpsc::Sender<i64>,
+    pub fanout: mpsc::Sender<FanoutJob>,
     /// Cancelled when the server begins shutting down: every socket task watches it and
     /// sends its client a close frame.
     pub shutdown: CancellationToken,
@@ -47,7 +48,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store, fanout: mpsc::Sender<i64>, ws_url: String) -> Self {
+    pub fn new(config: Config, store: Store, fanout: mpsc::Sender<FanoutJob>, ws_url: String) -> Self {
         let clock = config.clock.clone();
         AppState {
             ws_url,

@@ -203,3 +203,116 @@ async fn a_pace_needs_a_lab_device_and_a_valid_mode() {
     assert_eq!(status, 403);
     server.stop().await;
 }
+
+/// Inbox entries message `id` has on the server, read from the database file.
+async fn entries_of(server: &TestServer, id: MessageId) -> i64 {
+    let sql =
+        "SELECT COUNT(*) FROM inbox WHERE kind = 0 AND message_id = (SELECT id FROM messages WHERE client_id = ?1)";
+    bluetick_tests::db::count_with(server.data_dir(), sql, &[&id.to_string()]).await
+}
+
+/// Lets the oldest held hop go and checks it was fan-out batch `batch` of message `id`.
+async fn next_batch(server: &TestServer, device: &Registration, id: MessageId, batch: u32) {
+    let (status, text) = as_device(server.addr, device, "POST", "/api/lab/pace/next", None).await;
+    assert_eq!(status, 200, "{text}");
+    let next: NextHop = serde_json::from_str(&text).expect("the released hop");
+    assert_eq!((next.released.message_id, next.released.batch), (id, Some(batch)), "{text}");
+}
+
+#[tokio::test]
+async fn step_mode_fans_a_group_out_one_batch_per_next_and_never_holds_another_labs_fan_out() {
+    let server = TestServer::start().await;
+    let (lab, mut alice, mut bob) = phones(&server).await;
+    let a = lab_device(&lab, "Alice");
+    let group = bluetick_tests::http::create_group(server.addr, a, "paced", &[lab_device(&lab, "Bob")]).await;
+    // Alice, Bob and 300 simulated members: a first batch of 256 members (255 devices
+    // besides the sender's) and a second of 46.
+    let spec = serde_json::json!({ "size": 300 }).to_string();
+    let (status, body) = as_device(server.addr, a, "POST", &format!("/api/groups/{group}/crowd"), Some(&spec)).await;
+    assert_eq!(status, 201, "{body}");
+    alice.send(&ClientFrame::Observe { with: Recipient::Group(group) }).await;
+    set_pace(&server, a, r#"{"mode":"step"}"#).await;
+
+    let id = Uuid::now_v7();
+    alice.send(&ClientFrame::Send { id, to: Recipient::Group(group), body: "one batch at a time".into() }).await;
+    until(&mut alice, paced_before(id, "SENT"), any).await;
+    next_hop(&server, a, id, TraceStage::Stored).await;
+    until(&mut alice, paced_before(id, "look-up"), any).await;
+    next_hop(&server, a, id, TraceStage::RecipientLookup).await;
+    until(&mut alice, paced_before(id, "fan-out batch 1 (members 1–256"), any).await;
+    assert_eq!(entries_of(&server, id).await, 0, "batch 1 waits before its delivery records");
+    let held = pace_view(&server, a).await.held;
+    assert_eq!(held.iter().map(|h| (h.message_id, h.batch)).collect::<Vec<_>>(), [(id, Some(1))]);
+
+    // Meanwhile another lab's group message fans out live, through the same worker.
+    let (other, mut other_alice, mut other_bob) = phones(&server).await;
+    let other_group = bluetick_tests::http::create_group(
+        server.addr,
+        lab_device(&other, "Alice"),
+        "live",
+        &[lab_device(&other, "Bob")],
+    )
+    .await;
+    let other_id = Uuid::now_v7();
+    other_alice.send(&ClientFrame::Send { id: other_id, to: Recipient::Group(other_group), body: "live".into() }).await;
+    let other_message = |f: &ServerFrame| matches!(f, ServerFrame::Message { message, .. } if message.id == other_id);
+    until(&mut other_bob, other_message, any).await;
+    assert_eq!(pace_view(&server, a).await.held.len(), 1, "the stepped lab's batch still waits");
+
+    next_batch(&server, a, id, 1).await;
+    until(&mut alice, paced_before(id, "fan-out batch 2 (members 257–512"), any).await;
+    assert_eq!(entries_of(&server, id).await, 255, "exactly the first batch's devices have it");
+    let to_bob = |f: &ServerFrame| matches!(f, ServerFrame::Message { message, .. } if message.id == id);
+    until(&mut bob, to_bob, any).await;
+
+    next_batch(&server, a, id, 2).await;
+    let complete = |f: &ServerFrame| {
+        matches!(f, ServerFrame::Trace { id: i, stage: TraceStage::RecipientLookup, detail, .. }
+            if *i == id && detail.contains("fan-out complete"))
+    };
+    until(&mut alice, complete, any).await;
+    assert_eq!(entries_of(&server, id).await, 301, "every member device but the sender's, once");
+    // No third, empty batch to step through.
+    assert!(pace_view(&server, a).await.held.iter().all(|h| h.batch.is_none()));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn step_mode_flushes_an_offline_queue_one_message_per_next_in_order() {
+    let server = TestServer::start().await;
+    let lab = new_lab(server.addr).await;
+    let (a, b) = (lab_device(&lab, "Alice"), lab_device(&lab, "Bob"));
+    let mut alice = RawClient::connect_as(&server.ws_url(), a, 0).await;
+    assert!(matches!(alice.recv().await, ServerFrame::Drained { .. }));
+    alice.send(&ClientFrame::Observe { with: Recipient::User(b.user_id) }).await;
+    // Bob is offline: three messages wait in his inbox, live.
+    let ids: Vec<MessageId> = (0..3).map(|_| Uuid::now_v7()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        alice.send(&ClientFrame::Send { id: *id, to: Recipient::User(b.user_id), body: format!("queued {i}") }).await;
+        let queued =
+            |f: &ServerFrame| matches!(f, ServerFrame::Trace { id: t, stage: TraceStage::Queued, .. } if t == id);
+        until(&mut alice, queued, any).await;
+    }
+    set_pace(&server, a, r#"{"mode":"step"}"#).await;
+
+    // Bob comes back: each queued message waits for "Next hop", oldest first.
+    let mut bob = RawClient::connect_as(&server.ws_url(), b, 0).await;
+    for (i, id) in ids.iter().enumerate() {
+        let seq = i as u64 + 1;
+        let step = format!("inbox #{seq} is pushed from the offline queue");
+        let paced = |f: &ServerFrame| matches!(f, ServerFrame::Trace { id: t, stage: TraceStage::Paced, detail, .. } if t == id && detail.contains(&step));
+        until(&mut alice, paced, any).await;
+        let held = pace_view(&server, a).await.held;
+        let waiting: Vec<_> = held.iter().map(|h| (h.message_id, h.stage, h.device)).collect();
+        assert_eq!(waiting, [(*id, TraceStage::Pushed, Some(b.device_id))], "#{seq} waits, and only it");
+        next_hop(&server, a, *id, TraceStage::Pushed).await;
+        match until(&mut bob, |f| matches!(f, ServerFrame::Message { .. }), any).await {
+            ServerFrame::Message { seq: got, message } => assert_eq!((got, message.id), (seq, *id), "FIFO"),
+            _ => unreachable!(),
+        }
+        let flushed = |f: &ServerFrame| matches!(f, ServerFrame::Trace { id: t, stage: TraceStage::Pushed, detail, .. } if t == id && detail.contains("flushed"));
+        until(&mut alice, flushed, any).await;
+    }
+    assert!(matches!(bob.recv().await, ServerFrame::Drained { up_to: 3 }));
+    server.stop().await;
+}

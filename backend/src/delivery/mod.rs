@@ -11,7 +11,8 @@
 //!    device's live connection (found in [`connections`], the routing table) or, for an
 //!    offline device, records a push wake-up.
 //! 3. Group: the job goes to the [`fanout`] worker, which makes the members' entries a
-//!    batch at a time and pushes them the same way.
+//!    batch at a time and pushes them the same way (a paced lab's jobs in a lane of
+//!    their own, waiting per batch).
 //! 4. The recipient's `ack` ([`on_ack_committed`]) and `read` ([`on_read_committed`])
 //!    become receipts (`receipts`) pushed to the sender: DELIVERED ✓✓, READ; for a
 //!    group, merged counts ([`progress`]) as well. The [`expiry`] sweep turns what no
@@ -23,7 +24,7 @@
 
 pub mod connections;
 pub(crate) mod expiry;
-pub(crate) mod fanout;
+pub mod fanout;
 pub mod progress;
 mod push;
 mod receipts;
@@ -31,8 +32,9 @@ mod receipts;
 use axum::extract::ws::Message;
 use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{DeviceId, MessageId, Recipient, ServerFrame, TraceStage, UserId};
-use bluetick_shared::lab::LabId;
+use bluetick_shared::lab::{LabId, paced_step};
 
+use crate::lab::pace::Gate;
 use crate::peer::text_message;
 use crate::state::AppState;
 use crate::store::{Pending, ReceiptsOutcome, SendOutcome};
@@ -76,7 +78,8 @@ pub(crate) async fn on_send_committed(
             traces.emit(sender, to, id, TraceStage::RecipientLookup, None, || {
                 "group: the fan-out worker reads the participant list".into()
             });
-            let _ = state.fanout.send(job).await;
+            let paced = paced.map(|lab| fanout::PacedJob { lab, sender, to, id });
+            let _ = state.fanout.send(fanout::FanoutJob { job, paced }).await;
         }
         None => {
             traces.emit(sender, to, id, TraceStage::RecipientLookup, None, || {
@@ -132,7 +135,20 @@ async fn pace(
     device: Option<DeviceId>,
 ) {
     let gate = state.pacing.gate(lab, id, stage, device);
-    if let Some(note) = gate.note(stage) {
+    wait_at(state, gate, paced_step(stage), sender, to, id, device).await;
+}
+
+/// Waits at a gate, tracing the wait as a `paced` step of message `id` that names `step`.
+pub(crate) async fn wait_at(
+    state: &AppState,
+    gate: Gate,
+    step: &str,
+    sender: UserId,
+    to: Recipient,
+    id: MessageId,
+    device: Option<DeviceId>,
+) {
+    if let Some(note) = gate.note(step) {
         state.traces.emit(sender, to, id, TraceStage::Paced, device, || note);
     }
     gate.pass(&state.clock).await;

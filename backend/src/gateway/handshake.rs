@@ -6,9 +6,10 @@ use bluetick_shared::errors::ErrorCode;
 use bluetick_shared::frames::{Credentials, PROTOCOL_VERSION, ServerFrame};
 
 use super::close::Ending;
-use super::inbox_pusher::InboxFeed;
+use super::inbox_pusher::{InboxFeed, LabFlush};
 use super::refusal::{Refusal, refuse};
 use super::session::Session;
+use crate::lab::pace::Pacing;
 
 impl Session {
     pub(super) async fn on_hello(
@@ -91,6 +92,7 @@ impl Session {
             self.out.socket_queue.clone(),
             resume_after,
             state.config.connection_queue,
+            Pacing::lab_of(&identity).map(|lab| LabFlush { lab, state: state.clone() }),
         ));
         state.connections.register(device, self.out.peer.clone(), feed.clone());
         self.out.feed = Some(feed);

@@ -9,6 +9,10 @@
 //! pusher back to the database to fill it. Either way the device never sees sequence
 //! n+1 before n. The sender's merged group counts go the same way.
 //!
+//! A lab's own phone flushes its backlog at its lab's pace (see [`crate::lab::pace`]):
+//! each entry waits at the lab's gate before it is pushed, and the push is traced, so
+//! the student can watch (or step through) the offline queue emptying in order.
+//!
 //! The pusher is a task only while there is something to push: it starts when `welcome`
 //! has been queued, flushes the backlog, and ends when the feed is empty; the next entry
 //! starts it again. An idle connection (nearly all of them) has no pusher task and no
@@ -20,10 +24,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::Message;
-use bluetick_shared::frames::{DeviceId, GroupProgress, MessageId, ServerFrame};
+use bluetick_shared::frames::{DeviceId, GroupProgress, MessageId, ServerFrame, TraceStage};
+use bluetick_shared::lab::LabId;
 use tokio::task::JoinHandle;
 
 use crate::delivery::progress::ProgressCounts;
+use crate::state::AppState;
 use crate::store::{InboxEntry, Store};
 
 /// Entries read from the database per query.
@@ -54,7 +60,30 @@ pub(crate) struct InboxFeed {
     pushed_up_to: AtomicU64,
     /// Live entries that may wait at once before the client is called a slow consumer.
     capacity: usize,
+    /// Set for a lab's own phone: the lab whose pace its backlog flushes at.
+    lab: Option<Box<LabFlush>>,
     state: Mutex<FeedState>,
+}
+
+/// What a lab phone's flush needs: its lab, and the server's pacing and traces.
+pub(crate) struct LabFlush {
+    pub lab: LabId,
+    pub state: AppState,
+}
+
+impl LabFlush {
+    /// Waits at the lab's gate before backlog entry `entry` of `device` is pushed, and
+    /// traces the push that follows.
+    async fn before_push(&self, device: DeviceId, entry: &InboxEntry) {
+        let ServerFrame::Message { seq, message } = &entry.frame else { return };
+        let (sender, to, id) = (message.from_user, message.to, message.id);
+        let gate = self.state.pacing.gate(Some(self.lab), id, TraceStage::Pushed, Some(device));
+        let step = format!("inbox #{seq} is pushed from the offline queue");
+        crate::delivery::wait_at(&self.state, gate, &step, sender, to, id, Some(device)).await;
+        self.state.traces.emit(sender, to, id, TraceStage::Pushed, Some(device), || {
+            format!("flushed from the inbox (the offline queue), in order: pushed as inbox #{seq}")
+        });
+    }
 }
 
 struct FeedState {
@@ -83,6 +112,7 @@ impl InboxFeed {
         socket_queue: flume::Sender<Message>,
         resume_after: u64,
         capacity: usize,
+        lab: Option<LabFlush>,
     ) -> InboxFeed {
         InboxFeed {
             store,
@@ -90,6 +120,7 @@ impl InboxFeed {
             socket_queue,
             pushed_up_to: AtomicU64::new(resume_after),
             capacity: capacity.max(1),
+            lab: lab.map(Box::new),
             state: Mutex::new(FeedState {
                 entries: VecDeque::new(),
                 progress: ProgressCounts::default(),
@@ -225,6 +256,9 @@ impl InboxFeed {
             let full = page.len() as u32 == PAGE;
             for entry in page {
                 let seq = entry.seq;
+                if let Some(lab) = &self.lab {
+                    lab.before_push(self.device, &entry).await;
+                }
                 if !self.push(entry).await {
                     return false;
                 }

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bluetick_shared::frames::{DeviceId, MessageId, TraceStage};
-use bluetick_shared::lab::{HeldHop, LAB_DEVICE_NAMES, LabId, MAX_HELD_HOPS, Pace, PaceView, paced_step};
+use bluetick_shared::lab::{HeldHop, LAB_DEVICE_NAMES, LabId, MAX_HELD_HOPS, Pace, PaceView};
 use tokio::sync::oneshot;
 
 use crate::clock::Clock;
@@ -58,9 +58,9 @@ pub enum Gate {
 }
 
 impl Gate {
-    /// What the step's `paced` trace says, if it waits (or would have).
-    pub fn note(&self, stage: TraceStage) -> Option<String> {
-        let step = paced_step(stage);
+    /// What the `paced` trace of a step that waits says, if it waits (or would have);
+    /// `step` names the step, as [`HeldHop::step`] does.
+    pub fn note(&self, step: &str) -> Option<String> {
         match self {
             Gate::Open => None,
             Gate::Sleep(wait) => Some(format!("slow motion: waits {} ms before {step}", wait.as_millis())),
@@ -95,6 +95,22 @@ impl Pacing {
 
     /// The gate for message `id`'s next step `stage` in `lab` (`None`: not paced).
     pub fn gate(&self, lab: Option<LabId>, id: MessageId, stage: TraceStage, device: Option<DeviceId>) -> Gate {
+        self.gate_hop(lab, || HeldHop { message_id: id, stage, device, batch: None, since: self.clock.unix_millis() })
+    }
+
+    /// The gate for group message `id`'s fan-out batch `batch` (from 1) in `lab`: a
+    /// group's hop is a batch of members, not each member's push.
+    pub fn gate_batch(&self, lab: Option<LabId>, id: MessageId, batch: u32) -> Gate {
+        self.gate_hop(lab, || HeldHop {
+            message_id: id,
+            stage: TraceStage::Pushed,
+            device: None,
+            batch: Some(batch),
+            since: self.clock.unix_millis(),
+        })
+    }
+
+    fn gate_hop(&self, lab: Option<LabId>, hop: impl FnOnce() -> HeldHop) -> Gate {
         let Some(lab) = lab else { return Gate::Open };
         if self.paced.load(Ordering::Relaxed) == 0 {
             return Gate::Open;
@@ -107,8 +123,7 @@ impl Pacing {
             Pace::Step if paced.held.len() >= MAX_HELD_HOPS => Gate::Overflow,
             Pace::Step => {
                 let (release, released) = oneshot::channel();
-                let hop = HeldHop { message_id: id, stage, device, since: self.clock.unix_millis() };
-                paced.held.push_back((hop, release));
+                paced.held.push_back((hop(), release));
                 Gate::Held(released)
             }
         }
@@ -179,6 +194,7 @@ impl Pacing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bluetick_shared::lab::paced_step;
     use uuid::Uuid;
 
     fn id() -> MessageId {
@@ -225,7 +241,7 @@ mod tests {
         let held: Vec<_> = (0..MAX_HELD_HOPS).map(|_| pacing.gate(Some(lab), id(), TraceStage::Acked, None)).collect();
         assert!(held.iter().all(|g| matches!(g, Gate::Held(_))));
         let overflow = pacing.gate(Some(lab), id(), TraceStage::Acked, None);
-        assert!(overflow.note(TraceStage::Acked).unwrap().contains("already wait"));
+        assert!(overflow.note("the DELIVERED receipt").unwrap().contains("already wait"));
     }
 
     #[test]
@@ -236,7 +252,7 @@ mod tests {
         let gate = pacing.gate(Some(lab), id(), TraceStage::RecipientLookup, None);
         assert!(matches!(gate, Gate::Sleep(d) if d == Duration::from_millis(700)));
         assert_eq!(
-            gate.note(TraceStage::RecipientLookup).unwrap(),
+            gate.note(paced_step(TraceStage::RecipientLookup)).unwrap(),
             "slow motion: waits 700 ms before the recipient look-up"
         );
     }
