@@ -41,6 +41,98 @@ for (const shot of shots) {
   await page.close();
 }
 
+// The guided path and the state-machine lab: fresh (DISCONNECTED, the path's first
+// step), then during an outage with the backoff timeline growing.
+for (const shot of [shots[0], shots[2]]) {
+  const page = await openShot(shot);
+  await labReady(page);
+  const hide = await page.addStyleTag({ content: '.section-nav, .inspector-toggle { visibility: hidden; }' });
+  const guideFile = `${outDir}/guide-${shot.name}.png`;
+  await page.getByTestId('guide').screenshot({ path: guideFile });
+  console.log(guideFile);
+  const freshFile = `${outDir}/connection-fresh-${shot.name}.png`;
+  await page.locator('#state-machine').screenshot({ path: freshFile });
+  console.log(freshFile);
+  await page.getByRole('button', { name: 'Connect', exact: true }).click();
+  await page.locator('[data-testid=connection-status][data-state=CONNECTED]').waitFor({ timeout: 15_000 });
+  await page.getByLabel('Server unreachable for').fill('20');
+  await page.getByLabel('Server unreachable for').press('Tab');
+  await page.getByRole('button', { name: 'Start outage' }).click();
+  await page.getByTestId('backoff-timeline').locator('li[data-outcome=failed]').nth(2).waitFor({ timeout: 30_000 });
+  const outageFile = `${outDir}/connection-outage-${shot.name}.png`;
+  await page.locator('#state-machine').screenshot({ path: outageFile });
+  console.log(outageFile);
+  await page.getByRole('button', { name: '↺ Reset the state-machine lab' }).click();
+  await page.locator('[data-testid=connection-status][data-state=DISCONNECTED]').waitFor();
+  const resetFile = `${outDir}/connection-reset-${shot.name}.png`;
+  await page.locator('#state-machine').screenshot({ path: resetFile });
+  console.log(resetFile);
+  await hide.evaluate((e) => e.remove());
+  await page.close();
+}
+
+// Step mode in the offline queue and the fan-out: one message pushed from Bob's inbox
+// per step, one batch of members per step; then the flush and the fan-out replayed.
+for (const shot of [shots[0], shots[2]]) {
+  const page = await openShot(shot);
+  await labReady(page);
+  const hide = await page.addStyleTag({ content: '.section-nav, .inspector-toggle { visibility: hidden; }' });
+  const lab = page.locator('#offline-queue');
+  await lab.getByRole('button', { name: 'Take Bob offline' }).click();
+  await lab.getByRole('button', { name: 'Simulate messages' }).click();
+  await page.locator('[data-testid=queue-count][data-waiting="5"]').waitFor({ timeout: 10_000 });
+  const pace = lab.locator('.pace');
+  await pace.getByRole('radio', { name: 'One hop at a time' }).check();
+  await page.getByTestId('prediction-offline-order').getByLabel('In the order Alice sent them').check();
+  await lab.getByRole('button', { name: 'Bring Bob online' }).click();
+  for (let i = 0; i < 3; i++) {
+    await pace.getByTestId('pace-line').getByText(/waiting/).waitFor({ timeout: 10_000 });
+    await pace.getByRole('button', { name: 'Next hop' }).click();
+    await pace.getByTestId('pace-said').getByText(/^Let go/).waitFor({ timeout: 10_000 });
+  }
+  const steppingFile = `${outDir}/offline-queue-stepping-${shot.name}.png`;
+  await lab.locator('.queue-lab').screenshot({ path: steppingFile });
+  console.log(steppingFile);
+  await pace.getByRole('radio', { name: 'Live' }).check();
+  await page.locator('[data-testid=bob-flush][data-drained=true]').waitFor({ timeout: 20_000 });
+  const flush = lab.locator('.flush-replay');
+  await flush.getByRole('slider', { name: 'Recorded event' }).focus();
+  await page.keyboard.press('Home');
+  for (let i = 0; i < 12; i++) await page.keyboard.press('ArrowRight');
+  const replayFile = `${outDir}/offline-queue-replay-${shot.name}.png`;
+  await flush.screenshot({ path: replayFile });
+  console.log(replayFile);
+
+  const fanout = page.locator('.fanout-lab');
+  await fanout.getByLabel('Group size').fill('600');
+  await fanout.getByLabel('Group size').press('Tab');
+  await fanout.getByRole('button', { name: 'Start the group' }).click();
+  await page.locator('[data-testid=fanout-status][data-ready=true]').waitFor({ timeout: 60_000 });
+  const fanPace = fanout.locator('.pace');
+  await fanPace.getByRole('radio', { name: 'One hop at a time' }).check();
+  await fanout.getByRole('button', { name: 'Send to the group' }).click();
+  for (let i = 0; i < 2; i++) {
+    await fanPace.getByTestId('pace-line').getByText(/waiting/).waitFor({ timeout: 10_000 });
+    await fanPace.getByRole('button', { name: 'Next hop' }).click();
+    await fanPace.getByTestId('pace-said').getByText(/^Let go/).waitFor({ timeout: 10_000 });
+  }
+  await fanPace.getByTestId('pace-line').getByText(/fan-out batch 2/).waitFor({ timeout: 10_000 });
+  const batchFile = `${outDir}/fan-out-stepping-${shot.name}.png`;
+  await fanout.screenshot({ path: batchFile });
+  console.log(batchFile);
+  await fanPace.getByRole('radio', { name: 'Live' }).check();
+  await page.getByTestId('member-grid').and(page.locator('[data-delivered="599"]')).waitFor({ timeout: 30_000 });
+  const fanReplay = fanout.locator('.replay');
+  await fanReplay.getByRole('slider', { name: 'Recorded event' }).focus();
+  await page.keyboard.press('Home');
+  for (let i = 0; i < 4; i++) await page.keyboard.press('PageUp');
+  const fanReplayFile = `${outDir}/fan-out-replay-${shot.name}.png`;
+  await fanout.screenshot({ path: fanReplayFile });
+  console.log(fanReplayFile);
+  await hide.evaluate((e) => e.remove());
+  await page.close();
+}
+
 // The live labs mid-run: Bob offline with a queue on the server, then a message read.
 for (const shot of [shots[0], shots[2]]) {
   const page = await openShot(shot);
@@ -68,7 +160,7 @@ for (const shot of [shots[0], shots[2]]) {
   await hide.evaluate((e) => e.remove());
   await page.getByRole('button', { name: 'Alice sends a message' }).click();
   await page.getByTestId('journey-message').locator('[data-tick=delivered]').waitFor({ timeout: 10_000 });
-  await page.getByRole('button', { name: 'Bob opens the chat' }).last().click();
+  await page.locator('.journey').getByRole('button', { name: 'Bob opens the chat' }).click();
   await page.getByTestId('journey-message').locator('[data-tick=read]').waitFor({ timeout: 10_000 });
   const ticksFile = `${outDir}/tick-pipeline-${shot.name}.png`;
   await page.locator('.journey').screenshot({ path: ticksFile });

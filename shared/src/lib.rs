@@ -32,7 +32,8 @@
 //! - [`journey`]: a message's way through the lesson's eight stops (sender device →
 //!   WebSocket → chat server → Redis check → dedup → recipient server → push →
 //!   recipient device) and its read receipt back, worked out from trace events and
-//!   ticks; [`replay`]: the same redrawn at any recorded event of a finished run.
+//!   ticks; [`replay`]: the same redrawn at any recorded event of a finished run, and
+//!   the offline queue's run likewise (which messages were in the inbox at an instant).
 //! - [`ledger`]: what became of every message of a load run: lost, duplicated,
 //!   unconfirmed, and the verdict.
 //! - [`lab`]: the JSON bodies of the lab API (a student's sandbox, its controls and

@@ -47,7 +47,7 @@ test('a student walks the guided path from DISCONNECTED to the quiz', async () =
 
   // 5: one message, one hop at a time, to DELIVERED.
   const journey = page.locator('.journey');
-  const paceLine = page.getByTestId('pace-line');
+  const paceLine = journey.getByTestId('pace-line');
   await journey.getByRole('radio', { name: 'One hop at a time' }).check();
   await paceLine.getByText(/^One hop at a time: send a message/).waitFor();
   await journey.getByRole('button', { name: 'Alice sends a message' }).click();
@@ -66,7 +66,7 @@ test('a student walks the guided path from DISCONNECTED to the quiz', async () =
 
   // 6: a replay of that run.
   await journey.getByRole('button', { name: '◀ Earlier event' }).click();
-  await page.getByTestId('replay-line').getByText(/^Replaying event/).waitFor();
+  await journey.getByTestId('replay-line').getByText(/^Replaying event/).waitFor();
   await at(7, 'Steal a session key');
 
   // 7: forward secrecy.

@@ -33,6 +33,33 @@ test('messages queue on the server while Bob is offline and flush in order when 
   assert.deepEqual(received, [1, 2, 3, 4, 5, 6].map((n) => `message ${n}`));
   await page.locator('[data-testid=queue-count][data-waiting="0"]').waitFor({ timeout: 10_000 });
   await page.getByTestId('bob-flush').getByText(/queue drained/).waitFor();
+
+  // The flush, replayed from its recorded events: the inbox fills to six while Bob is
+  // away, then empties oldest first: at every instant the delivered ones are the oldest.
+  const replay = page.locator('.flush-replay');
+  const spots = () => replay.getByTestId('flush-rows').locator('li').evaluateAll((items) => items.map((li) => li.dataset.spot));
+  await replay.getByTestId('replay-line').getByText(/^Live\. \d+ events recorded for the messages that waited/).waitFor();
+  assert.deepEqual(await spots(), Array(6).fill('delivered'));
+  await replay.getByRole('slider', { name: 'Recorded event' }).focus();
+  await page.keyboard.press('Home');
+  await replay.getByTestId('replay-line').getByText(/^Replaying event 1 of \d+/).waitFor();
+  const events = Number((await replay.getByTestId('replay-line').innerText()).match(/event 1 of (\d+)/)[1]);
+  let most = 0;
+  for (let k = 1; k <= events; k++) {
+    const now = await spots();
+    const waiting = now.filter((s) => s === 'in-inbox').length;
+    most = Math.max(most, waiting);
+    const delivered = now.map((s) => s === 'delivered');
+    assert.deepEqual(delivered, [...delivered].sort((a, b) => b - a), `event ${k}: oldest delivered first: ${now}`);
+    assert.match(await replay.getByTestId('flush-waiting').innerText(), new RegExp(`at this instant: ${waiting}$`));
+    if (k < events) {
+      await page.keyboard.press('ArrowRight');
+      await replay.getByTestId('replay-line').getByText(new RegExp(`^Replaying event ${k + 1} of`)).waitFor();
+    }
+  }
+  assert.equal(most, 6, 'at one instant all six waited in the inbox');
+  await replay.getByRole('button', { name: 'Back to live' }).click();
+  await replay.getByTestId('replay-line').getByText(/^Live\./).waitFor();
   assert.deepEqual(page.consoleErrors, []);
   await page.close();
 });

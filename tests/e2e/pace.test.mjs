@@ -17,7 +17,7 @@ test('step mode moves one message hop by hop and never slows another lab', async
   await Promise.all([labReady(stepping), labReady(live)]);
 
   const journey = stepping.locator('.journey');
-  const paceLine = stepping.getByTestId('pace-line');
+  const paceLine = journey.getByTestId('pace-line');
   const message = stepping.getByTestId('journey-message');
   // Keyboard only: focus the pace radios; from the first, ArrowUp wraps to the last,
   // "One hop at a time".
@@ -64,11 +64,11 @@ test('step mode moves one message hop by hop and never slows another lab', async
   await message.locator('.tick-blue[data-tick=read]').waitFor();
   // Nothing waits now, and pressing again says so instead of doing nothing.
   await next.click();
-  await stepping.getByTestId('pace-said').getByText(/No hop is waiting: send a message first/).waitFor();
+  await journey.getByTestId('pace-said').getByText(/No hop is waiting: send a message first/).waitFor();
 
   // Replay the finished run from its recorded events: back to the first, forward to the
   // last, one event earlier (the tick as it was), then live again.
-  const replayLine = stepping.getByTestId('replay-line');
+  const replayLine = journey.getByTestId('replay-line');
   await replayLine.getByText(/^Live\. \d+ events recorded/).waitFor();
   await journey.getByRole('slider', { name: 'Recorded event' }).focus();
   await stepping.keyboard.press('Home');

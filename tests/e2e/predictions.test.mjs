@@ -176,6 +176,17 @@ test('fan-out cells show DELIVERED before READ, and the figures say which step t
   const seen = await page.evaluate(() => window.firstSeen);
   assert.ok(seen.delivered !== undefined && seen.read !== undefined, JSON.stringify(seen));
   assert.ok(seen.read - seen.delivered >= 1500, `delivered ✓✓ showed for ${Math.round(seen.read - seen.delivered)} ms before the first read`);
+  // The run replays from its recorded member steps: five deliveries and five reads. The
+  // first step shows one member reached; the grid and its counts follow the slider.
+  const replay = page.locator('.replay[data-place=fanout]');
+  await replay.getByRole('slider', { name: 'Recorded event' }).focus();
+  await page.keyboard.press('Home');
+  await replay.getByTestId('replay-line')
+    .getByText(/^Replaying step 1 of 10, \+0\.0 ms after the first: member \d+ delivered ✓✓\./).waitFor();
+  await grid.and(page.locator('[data-delivered="1"][data-read="0"]')).waitFor();
+  await page.keyboard.press('End');
+  await grid.and(page.locator('[data-delivered="5"][data-read="5"]')).waitFor();
+  await replay.getByRole('button', { name: 'Back to live' }).click();
   // Acknowledged, the grid and the sentence under it are one count.
   await page.getByTestId('fanout-acked').filter({ hasText: '5/5' }).waitFor();
   await page.getByTestId('grid-summary').filter({ hasText: 'the sender and 5 recipients whose phones acknowledged it' }).waitFor();

@@ -65,6 +65,7 @@ async fn a_lab_control_cannot_reach_another_labs_device() {
     for (method, path, body) in [
         ("POST", format!("/api/lab/devices/{}/drop", their_bob.device_id), None),
         ("POST", format!("/api/lab/devices/{}/outage", their_bob.device_id), Some(r#"{"seconds":5}"#)),
+        ("DELETE", format!("/api/lab/devices/{}/outage", their_bob.device_id), None),
         ("GET", format!("/api/lab/devices/{}/queue", their_bob.device_id), None),
     ] {
         let (status, text) = as_device(server.addr, me, method, &path, body).await;
@@ -150,6 +151,29 @@ async fn an_outage_refuses_the_device_until_it_ends() {
         Some((_, ServerFrame::Welcome { .. })) => {}
         other => panic!("the outage is over: expected a welcome, got {:?}", other.map(|(_, frame)| frame)),
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ending_an_outage_lets_the_device_in_at_once() {
+    // A lab's reset ends the outage it started: no clock moves here, so only the DELETE
+    // can let the device in before its 60 s are up.
+    let server = TestServer::start().await;
+    let lab = new_lab(server.addr).await;
+    let you = lab_device(&lab, "You");
+    let path = format!("/api/lab/devices/{}/outage", you.device_id);
+    let (status, body) = as_device(server.addr, you, "POST", &path, Some(r#"{"seconds":60}"#)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(RawClient::try_hello_as(&server.ws_url(), you).await.is_none(), "refused during the outage");
+    let (status, body) = as_device(server.addr, you, "DELETE", &path, None).await;
+    assert_eq!(status, 200, "{body}");
+    match RawClient::try_hello_as(&server.ws_url(), you).await {
+        Some((_, ServerFrame::Welcome { .. })) => {}
+        other => panic!("the outage was ended: expected a welcome, got {:?}", other.map(|(_, frame)| frame)),
+    }
+    // Ending an outage that is not there is not an error: a reset may run twice.
+    let (status, body) = as_device(server.addr, you, "DELETE", &path, None).await;
+    assert_eq!(status, 200, "{body}");
     server.stop().await;
 }
 

@@ -6,7 +6,8 @@
 //! - `POST /api/lab/devices/{device}/drop`: cut the device's connection without a close
 //!   frame, as a failing network would.
 //! - `POST /api/lab/devices/{device}/outage` `{"seconds": N}`: cut it and refuse its
-//!   hellos for N seconds ("server unreachable").
+//!   hellos for N seconds ("server unreachable"); `DELETE` on the same path ends it now
+//!   (a lab's reset), leaving the connection as it is.
 //! - `PUT /api/lab/expiry` `{"seconds": N | null}`: messages sent in this lab from now on
 //!   fail after N seconds undelivered (the FAILED tick without waiting 30 days).
 //! - `GET`/`PUT /api/lab/pace` `{"mode": "live" | "step"}` or `{"mode": "slow",
@@ -87,6 +88,17 @@ pub async fn outage(
     let until = state.labs.start_outage(lab, device, Duration::from_secs(body.seconds));
     let dropped = cut(&state, device, "lab: server unreachable");
     Ok(Json(ControlDone { dropped, until: Some(until) }))
+}
+
+pub async fn end_outage(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+    Path(device): Path<DeviceId>,
+) -> Result<Json<ControlDone>, AppError> {
+    let lab = my_lab(&state, &me)?;
+    in_lab(&state, lab, device).await?;
+    state.labs.end_outage(lab, device);
+    Ok(Json(ControlDone { dropped: 0, until: None }))
 }
 
 pub async fn set_expiry(

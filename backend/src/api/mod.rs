@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/lab/pace/next", post(labs::next_hop))
         .route("/lab/load", get(lab_load::view).post(lab_load::start))
         .route("/lab/devices/{device}/drop", post(labs::drop_network))
-        .route("/lab/devices/{device}/outage", post(labs::outage))
+        .route("/lab/devices/{device}/outage", post(labs::outage).delete(labs::end_outage))
         .route("/lab/devices/{device}/queue", get(labs::queue))
         .route("/lab/messages/{id}", get(labs::message_copies))
 }

@@ -65,6 +65,13 @@ impl LabControls {
         until_ms
     }
 
+    /// Lets `device` in again at once, if an outage refused it.
+    pub fn end_outage(&self, lab: LabId, device: DeviceId) {
+        if let Some(settings) = self.labs.lock().unwrap().get_mut(&lab) {
+            settings.outages.remove(&device);
+        }
+    }
+
     /// How long `device` is still refused, if it is.
     pub fn outage_left(&self, lab: LabId, device: DeviceId) -> Option<Duration> {
         let mut labs = self.labs.lock().unwrap();

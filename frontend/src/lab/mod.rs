@@ -6,6 +6,7 @@
 //! credentials, and the lab controls as methods.
 
 pub mod api;
+pub mod pace;
 
 use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration, UserId};
 use bluetick_shared::lab::{
@@ -66,6 +67,11 @@ impl Lab {
     pub async fn outage(&self, device: DeviceId, seconds: u64) -> Result<ControlDone, ApiError> {
         let body = serde_json::to_string(&OutageRequest { seconds }).expect("serializes");
         call("POST", &format!("/api/lab/devices/{device}/outage"), Some(self.you()), Some(body)).await
+    }
+
+    /// Ends `device`'s outage now, if it has one (a lab's reset).
+    pub async fn end_outage(&self, device: DeviceId) -> Result<ControlDone, ApiError> {
+        call("DELETE", &format!("/api/lab/devices/{device}/outage"), Some(self.you()), None).await
     }
 
     /// Sets (or with `None` clears) the lab's compressed message expiry.

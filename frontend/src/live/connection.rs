@@ -171,6 +171,16 @@ impl LiveConnection {
         self.dispatch(Event::DisconnectRequested);
     }
 
+    /// Back to how the lab begins: DISCONNECTED, with an empty log, no arrow drawn and
+    /// no backoff timeline (a lab's reset).
+    pub fn reset(&self) {
+        self.disconnect();
+        let signals = self.driver.borrow().signals;
+        signals.log.set(Vec::new());
+        signals.last.set(None);
+        signals.timeline.set(BackoffTimeline::new(ConnectionMachine::default().backoff()));
+    }
+
     fn log(&self, text: String) {
         let log = self.driver.borrow().signals.log;
         event_log::append(log, text);

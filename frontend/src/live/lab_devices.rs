@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use super::device::LiveDevice;
 use super::e2e::PageCrypto;
 use crate::lab::Lab;
+use crate::lab::pace::LabPace;
 
 /// How long Bob's phone takes over each pushed entry, so a flush can be watched.
 pub const BOB_PACE_MS: u32 = 400;
@@ -25,6 +26,8 @@ pub struct LabDevices {
     pub you: LiveDevice,
     pub alice: LiveDevice,
     pub bob: LiveDevice,
+    /// The lab's pace, one for the page (the server paces the whole lab).
+    pub pace: LabPace,
 }
 
 /// Where the page keeps them (devices hold browser objects, so the store is local).
@@ -52,7 +55,8 @@ pub fn devices(store: DeviceStore, lab: &Lab) -> LabDevices {
     let bob = LiveDevice::new(lab.bob().clone(), BOB_PACE_MS, None);
     let alice = LiveDevice::new(lab.alice().clone(), 0, Some(Recipient::User(lab.bob().user_id)));
     let you = LiveDevice::new(lab.you().clone(), 0, None);
-    let devices = LabDevices { lab: lab.clone(), you, alice, bob };
+    let pace = LabPace::new(lab, alice.signals.sent);
+    let devices = LabDevices { lab: lab.clone(), you, alice, bob, pace };
     for device in [&devices.you, &devices.alice, &devices.bob] {
         // Keys before the connection, so an encrypted message pushed at once decrypts.
         let registration = [lab.you(), lab.alice(), lab.bob()]

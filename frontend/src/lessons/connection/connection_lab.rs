@@ -12,6 +12,7 @@ use leptos::prelude::*;
 
 use crate::clock;
 use crate::components::event_log::EventLog;
+use crate::components::lab_reset::LabReset;
 use crate::lab::LabStatus;
 use crate::lessons::connection::backoff_timeline_view::BackoffTimelineView;
 use crate::lessons::connection::state_machine_diagram::StateMachineDiagram;
@@ -122,7 +123,24 @@ fn ConnectionLive(devices: LabDevices) -> impl IntoView {
         .to_string()
     };
 
+    let reset = {
+        let (lab, connection) = (devices.lab.clone(), connection.clone());
+        move || {
+            let (lab, connection) = (lab.clone(), connection.clone());
+            async move {
+                lab.end_outage(device_id).await.map_err(|e| format!("Could not end the outage: {e}"))?;
+                connection.reset();
+                outage.set(None);
+                notice.set(String::new());
+                Ok("Reset: You is DISCONNECTED, no outage runs, and the log and the backoff timeline are empty. \
+                    Press Connect to start again."
+                    .to_string())
+            }
+        }
+    };
+
     view! {
+        <LabReset lab="the state-machine lab" first="connection-connect" reset />
         <div class="connection-board">
             <StateMachineDiagram state=state last=view_state.last />
             <div class="connection-panel">

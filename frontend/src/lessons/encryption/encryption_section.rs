@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::lab_reset::LabReset;
 use crate::lessons::encryption::cipher_conversation::{CipherConversation, CipherRow};
 use crate::lessons::encryption::forward_secrecy_demo::ForwardSecrecyDemo;
 use crate::lessons::encryption::group_encryption_lab::GroupEncryptionLab;
@@ -15,10 +16,20 @@ use crate::live::lab_devices::LabDevices;
 pub fn EncryptionLab(devices: LabDevices) -> impl IntoView {
     // Shared by the conversation and the forward-secrecy demo, which replays its first message.
     let rows = RwSignal::new(Vec::<CipherRow>::new());
+    // Each reset bumps this; the demo and the group lab clear what they show.
+    let resets = RwSignal::new(0u32);
+    let reset = move || async move {
+        rows.set(Vec::new());
+        resets.update(|n| *n += 1);
+        Ok("Reset: the three views, the stolen-key try and the group are cleared. The phones keep their keys \
+            and sessions, as a real phone does, so the next message carries on each session's ratchet."
+            .to_string())
+    };
     view! {
+        <LabReset lab="the encryption labs" first="cipher-draft" reset />
         <CipherConversation devices=devices.clone() rows />
-        <ForwardSecrecyDemo devices=devices.clone() rows />
-        <GroupEncryptionLab devices />
+        <ForwardSecrecyDemo devices=devices.clone() rows resets />
+        <GroupEncryptionLab devices resets />
     }
 }
 

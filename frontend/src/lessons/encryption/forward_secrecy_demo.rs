@@ -20,8 +20,12 @@ struct Outcome {
 }
 
 #[component]
-pub fn ForwardSecrecyDemo(devices: LabDevices, rows: RwSignal<Vec<CipherRow>>) -> impl IntoView {
+pub fn ForwardSecrecyDemo(devices: LabDevices, rows: RwSignal<Vec<CipherRow>>, resets: RwSignal<u32>) -> impl IntoView {
     let outcome = RwSignal::new(None::<Result<Outcome, String>>);
+    Effect::new(move |_| {
+        resets.track();
+        outcome.set(None);
+    });
     let bob_received = devices.bob.signals.received;
     // The captured message: Alice's first, once the server has shown its ciphertext.
     let captured = move || {

@@ -111,13 +111,24 @@ fn shown_on(phone: DeviceSignals, id: MessageId) -> impl Fn() -> String + Send +
     }
 }
 
+/// What the group message field starts with.
+const DRAFT: &str = "Dinner at mine on Friday?";
+
 #[component]
-pub fn GroupEncryptionLab(devices: LabDevices) -> impl IntoView {
+pub fn GroupEncryptionLab(devices: LabDevices, resets: RwSignal<u32>) -> impl IntoView {
     let group = RwSignal::new(None::<Group>);
     let rows = RwSignal::new(Vec::<GroupRow>::new());
     let status = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let draft = RwSignal::new("Dinner at mine on Friday?".to_string());
+    let draft = RwSignal::new(DRAFT.to_string());
+    // A reset forgets the group (it stays on the server, unused); the next press makes a new one.
+    Effect::new(move |_| {
+        resets.track();
+        group.set(None);
+        rows.set(Vec::new());
+        status.set(None);
+        draft.set(DRAFT.to_string());
+    });
 
     let create = {
         let devices = devices.clone();

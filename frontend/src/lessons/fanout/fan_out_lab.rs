@@ -8,15 +8,21 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use bluetick_shared::frames::{DeviceId, GroupId, MAX_GROUP_MEMBERS, MessageId, Recipient, TraceStage};
-use bluetick_shared::lab::MessageCopies;
+use bluetick_shared::lab::{MessageCopies, Pace};
 use gloo_timers::callback::Interval;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 
+use crate::components::lab_reset::LabReset;
+use crate::components::pace_control::PaceControl;
+use crate::components::replay_control::ReplayControl;
 use crate::lessons::fanout::fan_out_figures::FanOutFigures;
 use crate::lessons::fanout::member_grid::{GridCounts, GridModel, MemberGrid, Reach};
 use crate::lessons::fanout::reading_crowd::{READ_DELAY_MS, start_reading_crowd};
 use crate::live::lab_devices::LabDevices;
+
+/// What the lab says before a group is started.
+const NO_GROUP: &str = "No group yet: pick a size and start one.";
 
 /// Offline members come back after this long.
 const BACK_AFTER_MS: u64 = 8_000;
@@ -33,7 +39,7 @@ struct RunningGroup {
 pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
     let size = RwSignal::new(MAX_GROUP_MEMBERS);
     let offline = RwSignal::new(0usize);
-    let status = RwSignal::new("No group yet: pick a size and start one.".to_string());
+    let status = RwSignal::new(NO_GROUP.to_string());
     let running = StoredValue::new_local(None::<RunningGroup>);
     let ready = RwSignal::new(false);
     let model = Rc::new(RefCell::new(GridModel::default()));
@@ -49,6 +55,13 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
     // What the size and offline fields did to a request past their limits, in words.
     let capped = RwSignal::new(None::<String>);
 
+    // Replaying: the recorded member step shown (`None`: live).
+    let replay = RwSignal::new(None::<usize>);
+    let grid = StoredValue::new_local(model.clone());
+    Effect::new(move || {
+        let k = replay.get();
+        grid.with_value(|m| m.borrow_mut().replay(k));
+    });
     // Per-member traces of the current message light the cells.
     {
         let (model, last_ack_us) = (model.clone(), last_ack_us.clone());
@@ -64,7 +77,7 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
                 TraceStage::Read => Reach::Read,
                 _ => return,
             };
-            model.borrow_mut().advance(index, reach);
+            model.borrow_mut().advance(index, reach, at_us);
             if stage == TraceStage::Acked {
                 last_ack_us.set(last_ack_us.get().max(at_us));
             }
@@ -152,6 +165,7 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
         move |_| {
             let Some(group) = running.with_value(|r| r.as_ref().map(|r| r.group)) else { return };
             model.borrow_mut().clear_reach();
+            replay.set(None);
             copies.set(None);
             sent_at_us.set(crate::clock::now_ms() as i64 * 1000);
             last_ack_us.set(0);
@@ -160,7 +174,8 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
             let lab = lab.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 // The database's view: one stored row, one delivery record per member device.
-                for _ in 0..30 {
+                // A minute of looking: long enough for a student stepping batch by batch.
+                for _ in 0..120 {
                     TimeoutFuture::new(500).await;
                     if current.get_untracked() != Some(id) {
                         return;
@@ -187,6 +202,31 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
         }
     };
 
+    let reset = {
+        let (model, lab, pace) = (model.clone(), devices.lab.clone(), devices.pace);
+        move || {
+            let (model, lab) = (model.clone(), lab.clone());
+            async move {
+                pace.set(Pace::Live).await?;
+                if let Some(old) = running.get_value() {
+                    lab.stop_crowd(old.crowd).await.map_err(|e| format!("Could not stop the members: {e}"))?;
+                    running.set_value(None);
+                }
+                model.borrow_mut().reset(0, None);
+                replay.set(None);
+                ready.set(false);
+                current.set(None);
+                copies.set(None);
+                refusal.set(None);
+                capped.set(None);
+                status.set(NO_GROUP.into());
+                Ok("Reset: the simulated members are disconnected and gone, the grid is empty, and the pipeline runs \
+                    live. Pick a size and start a group again."
+                    .to_string())
+            }
+        }
+    };
+
     let progress = {
         let all = devices.alice.signals.progress;
         move || {
@@ -208,6 +248,7 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
     view! {
         <div class="fanout-lab" role="group" aria-labelledby="fanout-lab-title">
             <h3 id="fanout-lab-title">"Fan out to a real group"</h3>
+            <LabReset lab="the fan-out lab" first="group-size" reset />
             <div class="controls" role="group" aria-label="Group set-up">
                 <label for="group-size">"Group size"</label>
                 <input id="group-size" type="number" min="2" max=MAX_GROUP_MEMBERS.to_string() inputmode="numeric"
@@ -251,6 +292,9 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
                 </button>
             </div>
             {move || refusal.get().map(|r| view! { <p class="refusal" role="alert" data-testid="fanout-refusal">{r}</p> })}
+            <PaceControl pace=devices.pace place="fanout"
+                stepping="Here one step commits and pushes one fan-out batch: the next 256 members get their delivery \
+                          records and their pushes together, so after the commit's own step, a group of 1,024 arrives in four." />
             <FanOutFigures copies progress=Signal::derive(progress) counts rate=Signal::derive(rate)
                 sent=Signal::derive(move || current.get().is_some()) />
             <MemberGrid model=model.clone() counts />
@@ -264,6 +308,10 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
                     )
                 }}
             </p>
+            <ReplayControl place="fanout" title="Replay the fan-out" run="for this group message"
+                shows="The grid and the counts under it show that instant."
+                count=Signal::derive(move || counts.get().events)
+                words=move |k| grid.with_value(|m| m.borrow().step_words(k)) replay />
             <ul class="grid-legend" aria-label="What the cells mean">
                 <li><span class="swatch swatch-offline" aria-hidden="true"></span>"offline, nothing yet"</li>
                 <li><span class="swatch swatch-idle" aria-hidden="true"></span>"online, nothing yet"</li>

@@ -3,8 +3,9 @@
 //! has its own shape (outline, dot, solid, solid with a tick), not only its own colour.
 //!
 //! [`GridModel`] is plain state (which members are online, how far the current message
-//! got with each); the component redraws it at most every `REDRAW_MS` when it changed,
-//! and publishes the counts to signals for the text around it.
+//! got with each, and every step of that as it was recorded, so a replay can redraw any
+//! instant of the run); the component redraws it at most every `REDRAW_MS` when it
+//! changed, and publishes the counts to signals for the text around it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -36,6 +37,8 @@ pub struct GridCounts {
     pub queued: usize,
     pub delivered: usize,
     pub read: usize,
+    /// Member steps recorded for the current message (what a replay scrubs through).
+    pub events: usize,
 }
 
 #[derive(Debug, Default)]
@@ -44,6 +47,11 @@ pub struct GridModel {
     pub reach: Vec<Reach>,
     /// The sender's cell, always shown as having the message.
     pub sender: Option<usize>,
+    /// Every forward step of the current message, as it arrived: member, reach, server
+    /// time (µs since epoch).
+    recorded: Vec<(usize, Reach, i64)>,
+    /// Replaying: how many recorded steps are shown (`None`: live).
+    replaying: Option<usize>,
     dirty: bool,
 }
 
@@ -52,23 +60,66 @@ impl GridModel {
         self.online = vec![true; members];
         self.reach = vec![Reach::None; members];
         self.sender = sender;
-        self.dirty = true;
+        self.clear_reach();
     }
 
     /// Forgets the previous message's progress (a new send).
     pub fn clear_reach(&mut self) {
         self.reach.iter_mut().for_each(|r| *r = Reach::None);
+        self.recorded.clear();
+        self.replaying = None;
         self.dirty = true;
     }
 
-    /// Moves a member forward (never back).
-    pub fn advance(&mut self, index: usize, to: Reach) {
+    /// Moves a member forward (never back) at server time `at_us`.
+    pub fn advance(&mut self, index: usize, to: Reach, at_us: i64) {
         if let Some(reach) = self.reach.get_mut(index)
             && to > *reach
         {
             *reach = to;
+            self.recorded.push((index, to, at_us));
             self.dirty = true;
         }
+    }
+
+    /// Shows the run as it was after recorded step `k` (from 0), or live with `None`.
+    pub fn replay(&mut self, k: Option<usize>) {
+        if self.replaying != k {
+            self.replaying = k;
+            self.dirty = true;
+        }
+    }
+
+    /// Each member's reach as shown: live, or rebuilt from the recorded steps up to the
+    /// replayed one.
+    fn shown(&self) -> std::borrow::Cow<'_, [Reach]> {
+        let Some(k) = self.replaying else { return std::borrow::Cow::Borrowed(&self.reach) };
+        let mut reach = vec![Reach::None; self.reach.len()];
+        for &(index, to, _) in self.recorded.iter().take(k + 1) {
+            if let Some(r) = reach.get_mut(index) {
+                *r = (*r).max(to);
+            }
+        }
+        std::borrow::Cow::Owned(reach)
+    }
+
+    /// Recorded step `k`, said: "step 300 of 2,046, +41.2 ms: member 117 delivered ✓✓".
+    pub fn step_words(&self, k: usize) -> String {
+        let Some(&(index, to, at_us)) = self.recorded.get(k) else { return String::new() };
+        let first = self.recorded.first().map_or(at_us, |r| r.2);
+        let what = match to {
+            Reach::None => "nothing",
+            Reach::Queued => "held in the member's inbox (offline)",
+            Reach::Delivered => "delivered ✓✓",
+            Reach::Read => "read",
+        };
+        format!(
+            "step {} of {}, +{:.1} ms after the first: member {} {what}",
+            k + 1,
+            self.recorded.len(),
+            (at_us - first) as f64 / 1000.0,
+            index + 1
+        )
     }
 
     pub fn set_online(&mut self, online: Vec<bool>) {
@@ -79,10 +130,12 @@ impl GridModel {
     }
 
     pub fn counts(&self) -> GridCounts {
+        let shown = self.shown();
         let recipients = |want: fn(Reach) -> bool| {
-            self.reach.iter().enumerate().filter(|(i, r)| Some(*i) != self.sender && want(**r)).count()
+            shown.iter().enumerate().filter(|(i, r)| Some(*i) != self.sender && want(**r)).count()
         };
         GridCounts {
+            events: self.recorded.len(),
             members: self.reach.len(),
             online: self.online.iter().filter(|o| **o).count(),
             queued: recipients(|r| r == Reach::Queued),
@@ -141,7 +194,7 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, model: &GridModel) {
     let Ok(ctx) = context.dyn_into::<web_sys::CanvasRenderingContext2d>() else { return };
     let colors = palette();
     ctx.clear_rect(0.0, 0.0, width, height);
-    for (i, reach) in model.reach.iter().enumerate() {
+    for (i, reach) in model.shown().iter().enumerate() {
         let x = (i % columns) as f64 * (CELL + GAP) + 0.5;
         let y = (i / columns) as f64 * (CELL + GAP) + 0.5;
         let online = model.online.get(i).copied().unwrap_or(true);

@@ -4,13 +4,17 @@
 
 use bluetick_shared::connection::ConnectionState;
 use bluetick_shared::frames::Recipient;
+use bluetick_shared::lab::Pace;
 use leptos::prelude::*;
 
 use crate::components::event_log::EventLog;
 use crate::components::lab_gate::LabGate;
+use crate::components::lab_reset::LabReset;
+use crate::components::pace_control::PaceControl;
 use crate::components::phone_messages::{ReceivedList, SentList};
 use crate::lab::LabStatus;
 use crate::lessons::offline::arrival_prediction::{ArrivalCheck, ArrivalPrediction};
+use crate::lessons::offline::flush_replay::FlushReplay;
 use crate::lessons::offline::retry_storm::RetryStorm;
 use crate::lessons::offline::server_queue_view::ServerQueueView;
 use crate::live::device::LiveDevice;
@@ -43,13 +47,34 @@ pub fn OfflineQueueLab(status: RwSignal<LabStatus>, store: DeviceStore) -> impl 
 #[component]
 fn QueueLive(devices: LabDevices) -> impl IntoView {
     let check = ArrivalCheck::new(&devices);
+    let reset = {
+        let (pace, bob) = (devices.pace, devices.bob.clone());
+        move || {
+            let bob = bob.clone();
+            async move {
+                pace.set(Pace::Live).await?;
+                if bob.connection.signals().state.get_untracked() == ConnectionState::Disconnected {
+                    bob.connection.connect();
+                }
+                Ok("Reset: the pipeline runs live and Bob is online, so anything still in his inbox flushes now. \
+                    The two phones keep their chats: they are the same Alice and Bob in every lab."
+                    .to_string())
+            }
+        }
+    };
     view! {
+        <LabReset lab="the offline queue" first="alice-draft" reset />
         <ArrivalPrediction check />
         <div class="queue-lab">
             <AlicePhone devices=devices.clone() />
             <ServerQueueView devices=devices.clone() />
             <BobPhone devices=devices.clone() check />
         </div>
+        <PaceControl pace=devices.pace place="offline"
+            stepping="Here one step lets one hop go: each of Alice's messages is stored and looked up while Bob is \
+                      offline; when he is back, each waiting message is pushed from his inbox, oldest first, one step \
+                      at a time, and its DELIVERED receipt is a step of its own." />
+        <FlushReplay devices=devices.clone() />
         <RetryStorm devices />
     }
 }

@@ -57,6 +57,20 @@ fn PresenceLive(devices: LabDevices) -> impl IntoView {
             }
         }
     };
+    let reset = {
+        let bob = bob.clone();
+        move || {
+            let bob = bob.clone();
+            async move {
+                bob.connection.set_heartbeats_paused(false);
+                paused.set(false);
+                if bob.connection.signals().state.get_untracked() == ConnectionState::Disconnected {
+                    bob.connection.connect();
+                }
+                Ok("Reset: Bob's phone heartbeats again and is online, so Alice sees him online.".to_string())
+            }
+        }
+    };
     // Reactive text may only hold sendable handles; the device lives in local storage.
     let bob_store = StoredValue::new_local(bob.clone());
     let countdown = {
@@ -83,6 +97,7 @@ fn PresenceLive(devices: LabDevices) -> impl IntoView {
     };
 
     view! {
+        <LabReset lab="the presence lab" first="presence-pause" reset />
         <ul class="presence-list" aria-label="Who Alice sees online" data-testid="presence-list">
             {people
                 .into_iter()
@@ -115,7 +130,7 @@ fn PresenceLive(devices: LabDevices) -> impl IntoView {
                 .collect_view()}
         </ul>
         <div class="controls" role="group" aria-label="Bob's heartbeats">
-            <button type="button" on:click=pause disabled=move || paused.get()>"Pause Bob's heartbeats"</button>
+            <button type="button" id="presence-pause" on:click=pause disabled=move || paused.get()>"Pause Bob's heartbeats"</button>
             <button type="button" on:click=resume disabled=move || !paused.get()>"Resume Bob's heartbeats"</button>
         </div>
         <p class="ttl-line" data-testid="ttl-line" aria-live="polite">{countdown}</p>

@@ -9,6 +9,7 @@ use bluetick_shared::lab_load::{
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 
+use crate::components::lab_reset::LabReset;
 use crate::lab::Lab;
 use crate::lessons::scale::load_chart::LoadChart;
 
@@ -139,7 +140,18 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
     };
     poll(lab.clone(), view, problem, polling);
 
-    let run = Signal::derive(move || view.with(|v| v.as_ref().and_then(|v| v.run.clone())));
+    // A reset hides the finished run from the page (the server keeps the lab's last run).
+    let hidden = RwSignal::new(false);
+    let shown = Signal::derive(move || {
+        let mut now = view.get();
+        if hidden.get()
+            && let Some(v) = now.as_mut()
+        {
+            v.run = None;
+        }
+        now
+    });
+    let run = Signal::derive(move || shown.with(|v| v.as_ref().and_then(|v| v.run.clone())));
     let going = move || {
         view.with(|v| {
             v.as_ref().is_some_and(|v| v.busy_elsewhere || v.run.as_ref().is_some_and(|r| !r.state.is_over()))
@@ -151,6 +163,7 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
         let request = LoadRequest { pairs: pairs.get_untracked(), seconds: seconds.get_untracked(), rate: None };
         let lab = lab.clone();
         starting.set(true);
+        hidden.set(false);
         problem.set(None);
         wasm_bindgen_futures::spawn_local(async move {
             match lab.start_load(request).await {
@@ -166,7 +179,18 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
         });
     };
 
-    let status = move || view.with(|v| status_line(v.as_ref()));
+    let status = move || shown.with(|v| status_line(v.as_ref()));
+    let reset = move || async move {
+        if going() {
+            return Err("A run is going: it ends by itself within its seconds; reset once it is over.".into());
+        }
+        pairs.set(10);
+        seconds.set(5);
+        capped.set(Vec::new());
+        problem.set(None);
+        hidden.set(true);
+        Ok("Reset: the form is back to 10 pairs for 5 s and the last run is cleared from the page.".to_string())
+    };
     let last = move || run.with(|r| r.as_ref().and_then(|r| r.samples.last().copied()));
     let figure = move |f: fn(&LoadRun) -> String| move || run.with(|r| r.as_ref().map_or("–".into(), f));
     let summary = Signal::derive(move || {
@@ -185,6 +209,7 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
     view! {
         <div class="load-panel" role="group" aria-labelledby="load-title">
             <h3 id="load-title">"Live in the lab: how close does this server get?"</h3>
+            <LabReset lab="the load panel" first="load-pairs" reset />
             <p>
                 "Start a run and the server opens WebSockets for pairs of real devices in your lab. Each sender "
                 "sends 1:1 messages to its partner through the normal gateway: stored in SQLite, pushed, "

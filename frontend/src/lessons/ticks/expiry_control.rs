@@ -6,10 +6,11 @@ use leptos::prelude::*;
 
 use crate::live::lab_devices::LabDevices;
 
+/// `in_force` is the compressed expiry the server has for this lab (`None`: the real
+/// 30 days); the tick lab's reset sets it too.
 #[component]
-pub fn ExpiryControl(devices: LabDevices) -> impl IntoView {
+pub fn ExpiryControl(devices: LabDevices, in_force: RwSignal<Option<u64>>) -> impl IntoView {
     let seconds = RwSignal::new(5u64);
-    let in_force = RwSignal::new(None::<u64>);
     let problem = RwSignal::new(None::<String>);
     {
         let lab = devices.lab.clone();

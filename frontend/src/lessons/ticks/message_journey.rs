@@ -8,13 +8,15 @@
 use bluetick_shared::connection::ConnectionState;
 use bluetick_shared::frames::{MessageId, Recipient};
 use bluetick_shared::journey::{HopState, journey};
-use bluetick_shared::replay::{recorded, replayed, tick_from_events};
+use bluetick_shared::lab::Pace;
+use bluetick_shared::replay::{event_words, recorded, replayed, tick_from_events};
 use leptos::prelude::*;
 
+use crate::components::lab_reset::LabReset;
 use crate::components::tick_mark::TickMark;
 use crate::lessons::ticks::expiry_control::ExpiryControl;
-use crate::lessons::ticks::pace_control::PaceControl;
-use crate::lessons::ticks::replay_control::ReplayControl;
+use crate::components::pace_control::PaceControl;
+use crate::components::replay_control::ReplayControl;
 use crate::live::device::SentMessage;
 use crate::live::lab_devices::LabDevices;
 
@@ -25,15 +27,19 @@ pub fn MessageJourney(devices: LabDevices) -> impl IntoView {
     let to = Recipient::User(bob.user_id());
     let sent = alice.signals.sent;
     let count = RwSignal::new(0u32);
-    // The message being followed: the one chosen, else the newest.
+    // The message being followed: the one chosen, else the newest (unless the lab was
+    // just reset: then none until the student sends or picks one).
     let chosen = RwSignal::new(None::<MessageId>);
+    let cleared = RwSignal::new(false);
     let followed = move || -> Option<SentMessage> {
         sent.with(|all| match chosen.get() {
             Some(id) => all.iter().find(|m| m.id == id).cloned(),
+            None if cleared.get() => None,
             // The newest message to Bob; group messages have the fan-out lab.
             None => all.iter().rev().find(|m| !m.group).cloned(),
         })
     };
+    let expiry = RwSignal::new(None::<u64>);
     let send = {
         let alice = alice.clone();
         move |_| {
@@ -86,11 +92,33 @@ pub fn MessageJourney(devices: LabDevices) -> impl IntoView {
         })
     };
 
+    let reset = {
+        let (lab, pace, bob) = (devices.lab.clone(), devices.pace, bob.clone());
+        move || {
+            let (lab, bob) = (lab.clone(), bob.clone());
+            async move {
+                pace.set(Pace::Live).await?;
+                let view = lab.set_expiry(None).await.map_err(|e| format!("Could not restore the expiry: {e}"))?;
+                expiry.set(view.expiry_secs);
+                if bob.connection.signals().state.get_untracked() == ConnectionState::Disconnected {
+                    bob.connection.connect();
+                }
+                chosen.set(None);
+                cleared.set(true);
+                replay.set(None);
+                Ok("Reset: the pipeline runs live, messages fail after the real 30 days again, Bob is online, and no \
+                    message is followed: send one to start again."
+                    .to_string())
+            }
+        }
+    };
+
     view! {
         <div class="journey" role="group" aria-labelledby="journey-title">
             <h3 id="journey-title">"Follow one message, live"</h3>
+            <LabReset lab="the tick lab" first="journey-send" reset />
             <div class="controls" role="group" aria-label="Tick pipeline controls">
-                <button type="button" on:click=send>"Alice sends a message"</button>
+                <button type="button" id="journey-send" on:click=send>"Alice sends a message"</button>
                 <button type="button" on:click=read>"Bob opens the chat"</button>
                 <button type="button" on:click=toggle_bob>
                     {move || if bob_state.get() == ConnectionState::Disconnected {
@@ -103,8 +131,9 @@ pub fn MessageJourney(devices: LabDevices) -> impl IntoView {
             <p class="phone-status" role="status">
                 {move || format!("Bob is {}", bob_state.get().label())}
             </p>
-            <PaceControl devices=devices.clone() />
-            <ExpiryControl devices=devices.clone() />
+            <PaceControl pace=devices.pace place="ticks"
+                stepping="In this lab one step lets one hop of the message go: the commit, the look-up, the push, a receipt." />
+            <ExpiryControl devices=devices.clone() in_force=expiry />
             {move || match followed() {
                 None => view! { <p class="queue-empty">"Send a message to follow it through the pipeline."</p> }
                     .into_any(),
@@ -134,7 +163,10 @@ pub fn MessageJourney(devices: LabDevices) -> impl IntoView {
                     </li>
                 </For>
             </ol>
-            <ReplayControl events replay />
+            <ReplayControl place="ticks" title="Replay this message" run="for this message"
+                shows="The stops and the tick above show that instant."
+                count=Signal::derive(move || events.with(Vec::len))
+                words=move |k| events.with(|e| event_words(e, k)) replay />
             <SentPicker sent chosen />
         </div>
     }

@@ -3,7 +3,5 @@
 pub mod expiry_control;
 pub mod idempotent_insert_code;
 pub mod message_journey;
-pub mod pace_control;
-pub mod replay_control;
 pub mod tick_pipeline;
 pub mod tick_table;

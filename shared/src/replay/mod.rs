@@ -1,6 +1,9 @@
 //! Replay: a message's run as recorded from the server's trace frames, redrawn at any
 //! event of it. The page's replay control scrubs through these; nothing is re-simulated:
-//! the stops and the tick at an instant come from the events up to it.
+//! the stops and the tick at an instant come from the events up to it. [`queue`] does
+//! the same for the offline queue: which messages were still in the inbox at an instant.
+
+pub mod queue;
 
 use crate::frames::{TickState, TraceStage};
 use crate::journey::{HopStatus, StageEvent as JourneyEvent, journey};

@@ -1,17 +1,29 @@
-//! Replay: scrub back and forth through one message's run, event by recorded event
-//! (`bluetick_shared::replay`). The events are the server's own trace frames, with their
-//! server times; the stops and the tick are redrawn from the events up to the chosen
-//! one, never re-simulated.
+//! Replay: scrub back and forth through a finished run, event by recorded event. The
+//! events are the server's own trace frames, with their server times; what the lab
+//! draws at an instant comes from the events up to it, never re-simulated. The tick
+//! lab replays one message (`bluetick_shared::replay`), the offline queue the messages
+//! that waited (`bluetick_shared::replay::queue`).
 
-use bluetick_shared::replay::event_words;
 use leptos::prelude::*;
 
 use crate::components::guide::guide_moments;
-use crate::live::device::StageEvent;
 
+/// `place` names the lab, so that its ids are its own; `title` heads it; `run` says
+/// what was recorded ("for this message"); `count` is how many events there are and
+/// `words(k)` says event `k`; `shows` says what the lab redraws at a replayed instant.
 #[component]
-pub fn ReplayControl(events: Signal<Vec<StageEvent>>, replay: RwSignal<Option<usize>>) -> impl IntoView {
-    let count = move || events.with(Vec::len);
+pub fn ReplayControl<W>(
+    place: &'static str,
+    title: &'static str,
+    run: &'static str,
+    shows: &'static str,
+    count: Signal<usize>,
+    words: W,
+    replay: RwSignal<Option<usize>>,
+) -> impl IntoView
+where
+    W: Fn(usize) -> String + Copy + Send + Sync + 'static,
+{
     // Any instant replayed tells the guided path this step happened.
     if let Some(moments) = guide_moments() {
         Effect::new(move || {
@@ -20,27 +32,26 @@ pub fn ReplayControl(events: Signal<Vec<StageEvent>>, replay: RwSignal<Option<us
             }
         });
     }
-    let last = move || count().saturating_sub(1);
+    let last = move || count.get().saturating_sub(1);
     // Buttons stay enabled (focus never falls to the page); at either end they say so.
     let step = move |by: isize| {
         let at = replay.get_untracked().unwrap_or(last()) as isize + by;
         replay.set(Some(at.clamp(0, last() as isize) as usize));
     };
     let status = move || match replay.get() {
-        Some(k) => {
-            format!("Replaying {}. The stops and the tick above show that instant.", events.with(|e| event_words(e, k)))
-        }
-        None => format!("Live. {} events recorded for this message: step or drag back to replay them.", count()),
+        Some(k) => format!("Replaying {}. {shows}", words(k)),
+        None => format!("Live. {} events recorded {run}: step or drag back to replay them.", count.get()),
     };
+    let title_id = format!("replay-title-{place}");
     view! {
-        <Show when=move || { count() > 0 }>
-            <div class="replay" role="group" aria-labelledby="replay-title">
-                <h4 id="replay-title">"Replay this message"</h4>
+        <Show when=move || { count.get() > 0 }>
+            <div class="replay" role="group" aria-labelledby=title_id.clone() data-place=place>
+                <h4 id=title_id.clone()>{title}</h4>
                 <div class="controls">
                     <button type="button" on:click=move |_| step(-1)>"◀ Earlier event"</button>
                     <input type="range" class="replay-slider" min="0" max=move || last().to_string()
                         aria-label="Recorded event"
-                        aria-valuetext=move || events.with(|e| event_words(e, replay.get().unwrap_or(last())))
+                        aria-valuetext=move || words(replay.get().unwrap_or(last()))
                         prop:value=move || replay.get().unwrap_or(last()).to_string()
                         on:input=move |e| {
                             if let Ok(k) = event_target_value(&e).parse::<usize>() {
