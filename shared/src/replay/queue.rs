@@ -153,7 +153,10 @@ mod tests {
             failed_reason: None,
             error: None,
             sent_at_us,
-            stages: stages.iter().map(|&(stage, after_us)| StageEvent { stage, after_us, detail: String::new() }).collect(),
+            stages: stages
+                .iter()
+                .map(|&(stage, after_us)| StageEvent { stage, after_us, detail: String::new() })
+                .collect(),
             group: false,
         }
     }
@@ -175,7 +178,7 @@ mod tests {
         assert_eq!(run.at(4), [Spot::Pushed, Spot::InInbox], "the oldest leaves first");
         assert_eq!(run.at(5), [Spot::Delivered, Spot::InInbox]);
         assert_eq!(run.at(99), [Spot::Delivered, Spot::Delivered]);
-        assert_eq!(run.words(4), "event 5 of 8, +4999.0 ms: “one” pushed from the inbox; 1 in the inbox");
+        assert_eq!(run.words(4), "event 5 of 8, +5000.0 ms: “one” pushed from the inbox; 1 in the inbox");
     }
 
     #[test]
