@@ -220,7 +220,7 @@ pub const FANOUT_BATCH_MEMBERS: u32 = 256;
 
 impl HeldHop {
     /// The step this hop waits to take, in words: "the push to the device", "fan-out
-    /// batch 2 (the next 256 members)".
+    /// batch 2 (members 257–512, …)".
     pub fn step(&self) -> String {
         match self.batch {
             Some(batch) => fanout_batch_step(batch),
@@ -233,7 +233,10 @@ impl HeldHop {
 pub fn fanout_batch_step(batch: u32) -> String {
     let batch = batch.max(1);
     let (first, last) = ((batch - 1) * FANOUT_BATCH_MEMBERS + 1, batch * FANOUT_BATCH_MEMBERS);
-    format!("fan-out batch {batch} (members {first}–{last}: their delivery records and pushes)")
+    // A smaller group's last batch ends sooner; the step says the range it may cover.
+    format!(
+        "fan-out batch {batch} (members {first}–{last}, as far as the group goes: their delivery records and pushes)"
+    )
 }
 
 /// The step a paced hop waits to take, in words: "… waits before {this}".
@@ -273,7 +276,10 @@ mod tests {
     fn a_held_fan_out_batch_names_its_members() {
         let hop =
             HeldHop { message_id: Uuid::nil(), stage: TraceStage::Pushed, device: None, batch: Some(2), since: 0 };
-        assert_eq!(hop.step(), "fan-out batch 2 (members 257–512: their delivery records and pushes)");
+        assert_eq!(
+            hop.step(),
+            "fan-out batch 2 (members 257–512, as far as the group goes: their delivery records and pushes)"
+        );
         let push = HeldHop { batch: None, ..hop };
         assert_eq!(push.step(), "the push to the device");
     }

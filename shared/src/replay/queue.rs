@@ -1,7 +1,9 @@
 //! The offline queue's replay: the messages that waited for Bob, redrawn at any recorded
 //! event of their run — which were still in his inbox, which had been pushed, which he
-//! had acknowledged — from the server's trace frames alone. At each instant the count
-//! in the inbox is what the server's queue held then.
+//! had acknowledged — from the server's trace frames alone. The traces reach the sender
+//! with the receipts, so a message counts as delivered when its DELIVERED receipt
+//! leaves the server: a moment after the recipient's ack clears it from the server's
+//! queue (and, in step mode, one step after).
 
 use crate::frames::TraceStage;
 use crate::phone::SentMessage;
@@ -107,7 +109,13 @@ impl QueueRun {
         spots
     }
 
-    /// How many were in the inbox just after event `k`: the server's queue then.
+    /// How many had been pushed to the recipient's phone but not yet acknowledged (by
+    /// the traces: DELIVERED goes back to the sender) just after event `k`.
+    pub fn pushed_at(&self, k: usize) -> usize {
+        self.at(k).iter().filter(|s| **s == Spot::Pushed).count()
+    }
+
+    /// How many were in the inbox, not yet pushed, just after event `k`.
     pub fn waiting_at(&self, k: usize) -> usize {
         self.at(k).iter().filter(|s| **s == Spot::InInbox).count()
     }
@@ -176,6 +184,7 @@ mod tests {
         assert_eq!(run.at(0), [Spot::InInbox, Spot::NotYet]);
         assert_eq!(run.waiting_at(3), 2, "both wait before the flush");
         assert_eq!(run.at(4), [Spot::Pushed, Spot::InInbox], "the oldest leaves first");
+        assert_eq!((run.waiting_at(4), run.pushed_at(4)), (1, 1));
         assert_eq!(run.at(5), [Spot::Delivered, Spot::InInbox]);
         assert_eq!(run.at(99), [Spot::Delivered, Spot::Delivered]);
         assert_eq!(run.words(4), "event 5 of 8, +5000.0 ms: “one” pushed from the inbox; 1 in the inbox");
