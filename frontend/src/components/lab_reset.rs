@@ -26,13 +26,15 @@ where
             let worked = done.is_ok();
             said.set(Some(done));
             if worked {
+                // After the page has redrawn: the control may only now be enabled.
+                gloo_timers::future::TimeoutFuture::new(0).await;
                 focus(first);
             }
         });
     };
     view! {
         <div class="lab-reset">
-            <button type="button" class="reset-button" on:click=press>{format!("↺ Reset {lab}")}</button>
+            <button type="button" class="secondary reset-button" on:click=press>{format!("↺ Reset {lab}")}</button>
             <p class="reset-line" data-testid="reset-line" role="status">
                 {move || match said.get() {
                     Some(Ok(words)) => words,

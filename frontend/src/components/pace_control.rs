@@ -41,10 +41,11 @@ pub fn PaceControl(pace: LabPace, place: &'static str, stepping: &'static str) -
     };
     let mode = move || pace.view.with(|v| v.pace);
     let title = format!("pace-title-{place}");
+    let labelled_by = title.clone();
     let hop_ms_id = format!("pace-hop-ms-{place}");
     let group = format!("pace-{place}");
     view! {
-        <div class="pace" role="group" aria-labelledby=title.clone() data-place=place>
+        <div class="pace" role="group" aria-labelledby=labelled_by data-place=place>
             <h4 id=title>"Pace of this lab's pipeline"</h4>
             <p class="pace-scope">{stepping}</p>
             <fieldset class="controls pace-modes">

@@ -43,9 +43,10 @@ where
         None => format!("Live. {} events recorded {run}: step or drag back to replay them.", count.get()),
     };
     let title_id = format!("replay-title-{place}");
+    let labelled_by = title_id.clone();
     view! {
         <Show when=move || { count.get() > 0 }>
-            <div class="replay" role="group" aria-labelledby=title_id.clone() data-place=place>
+            <div class="replay" role="group" aria-labelledby=labelled_by.clone() data-place=place>
                 <h4 id=title_id.clone()>{title}</h4>
                 <div class="controls">
                     <button type="button" on:click=move |_| step(-1)>"◀ Earlier event"</button>

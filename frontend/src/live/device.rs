@@ -131,10 +131,10 @@ impl LiveDevice {
         // The model says how far it acked; storage follows, outside the model's logic.
         Effect::new(move || {
             let up_to = signals.acked.get();
-            if up_to != have {
-                if let Some(storage) = crate::storage::local() {
-                    let _ = storage.set_item(&key, &up_to.to_string());
-                }
+            if up_to != have
+                && let Some(storage) = crate::storage::local()
+            {
+                let _ = storage.set_item(&key, &up_to.to_string());
             }
         });
         let mut phone = Phone::new(have);

@@ -131,8 +131,9 @@ fn ConnectionLive(devices: LabDevices) -> impl IntoView {
                 lab.end_outage(device_id).await.map_err(|e| format!("Could not end the outage: {e}"))?;
                 connection.reset();
                 outage.set(None);
+                outage_secs.set(8);
                 notice.set(String::new());
-                Ok("Reset: You is DISCONNECTED, no outage runs, and the log and the backoff timeline are empty. \
+                Ok("Reset: You is DISCONNECTED, no outage runs (the next lasts 8 s), and the log and the backoff timeline are empty. \
                     Press Connect to start again."
                     .to_string())
             }

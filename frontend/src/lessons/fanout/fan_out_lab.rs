@@ -294,7 +294,7 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
             {move || refusal.get().map(|r| view! { <p class="refusal" role="alert" data-testid="fanout-refusal">{r}</p> })}
             <PaceControl pace=devices.pace place="fanout"
                 stepping="Here one step commits and pushes one fan-out batch: the next 256 members get their delivery \
-                          records and their pushes together, so after the commit's own step, a group of 1,024 arrives in four." />
+                          records and their pushes together, so after a step for the commit and one for the look-up, a group of 1,024 arrives in four." />
             <FanOutFigures copies progress=Signal::derive(progress) counts rate=Signal::derive(rate)
                 sent=Signal::derive(move || current.get().is_some()) />
             <MemberGrid model=model.clone() counts />

@@ -17,7 +17,7 @@ pub fn FlushReplay(devices: LabDevices) -> impl IntoView {
     let at = move || {
         run.with(|r| {
             let k = replay.get().unwrap_or(r.events.len().saturating_sub(1));
-            (r.bodies.iter().cloned().zip(r.at(k)).collect::<Vec<_>>(), r.waiting_at(k))
+            (r.bodies.iter().cloned().zip(r.at(k)).collect::<Vec<_>>(), r.waiting_at(k), r.pushed_at(k))
         })
     };
     view! {
@@ -27,11 +27,16 @@ pub fn FlushReplay(devices: LabDevices) -> impl IntoView {
                 fallback=|| view! {
                     <p class="queue-empty">"No message has waited for Bob yet: take him offline, then send."</p>
                 }>
+                <p class="flush-note">
+                    "Each row follows the trace frames Alice's phone receives. A message turns delivered when its \
+                     DELIVERED receipt leaves the server: a moment after Bob's ack clears it from the server-side \
+                     queue above, and in step mode one step after that."
+                </p>
                 <p class="flush-waiting" data-testid="flush-waiting">
                     {move || {
-                        let (_, waiting) = at();
-                        let when = if replay.get().is_some() { "at this instant" } else { "now" };
-                        format!("In Bob's inbox {when}: {waiting}")
+                        let (_, waiting, pushed) = at();
+                        let when = if replay.get().is_some() { "At this instant" } else { "Now" };
+                        format!("{when}: {waiting} still in Bob's inbox, {pushed} pushed and not yet acknowledged.")
                     }}
                 </p>
                 <ol class="flush-rows" aria-label="Alice's messages that waited for Bob, oldest first"

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::clock;
 use crate::components::lab_gate::LabGate;
+use crate::components::lab_reset::LabReset;
 use crate::lab::LabStatus;
 use crate::live::lab_devices::{DeviceStore, LabDevices};
 

@@ -13,10 +13,10 @@ use bluetick_shared::replay::{event_words, recorded, replayed, tick_from_events}
 use leptos::prelude::*;
 
 use crate::components::lab_reset::LabReset;
-use crate::components::tick_mark::TickMark;
-use crate::lessons::ticks::expiry_control::ExpiryControl;
 use crate::components::pace_control::PaceControl;
 use crate::components::replay_control::ReplayControl;
+use crate::components::tick_mark::TickMark;
+use crate::lessons::ticks::expiry_control::ExpiryControl;
 use crate::live::device::SentMessage;
 use crate::live::lab_devices::LabDevices;
 
