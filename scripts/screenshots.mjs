@@ -10,6 +10,10 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
          '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
+// What floats over whatever is scrolled under it (the sticky nav, the inspector's
+// button, the guided path's bar), hidden for pictures of one section.
+const HIDE = '.section-nav, .inspector-toggle, .guide { visibility: hidden; }';
+
 // A page at `shot`'s size and colour scheme, loaded.
 async function openShot(shot) {
   const page = await browser.newPage({
@@ -46,10 +50,10 @@ for (const shot of shots) {
 for (const shot of [shots[0], shots[2]]) {
   const page = await openShot(shot);
   await labReady(page);
-  const hide = await page.addStyleTag({ content: '.section-nav, .inspector-toggle { visibility: hidden; }' });
   const guideFile = `${outDir}/guide-${shot.name}.png`;
   await page.getByTestId('guide').screenshot({ path: guideFile });
   console.log(guideFile);
+  const hide = await page.addStyleTag({ content: HIDE });
   const freshFile = `${outDir}/connection-fresh-${shot.name}.png`;
   await page.locator('#state-machine').screenshot({ path: freshFile });
   console.log(freshFile);
@@ -76,7 +80,7 @@ for (const shot of [shots[0], shots[2]]) {
 for (const shot of [shots[0], shots[2]]) {
   const page = await openShot(shot);
   await labReady(page);
-  const hide = await page.addStyleTag({ content: '.section-nav, .inspector-toggle { visibility: hidden; }' });
+  const hide = await page.addStyleTag({ content: HIDE });
   const lab = page.locator('#offline-queue');
   await lab.getByRole('button', { name: 'Take Bob offline' }).click();
   await lab.getByRole('button', { name: 'Simulate messages' }).click();
@@ -90,8 +94,12 @@ for (const shot of [shots[0], shots[2]]) {
     await pace.getByRole('button', { name: 'Next hop' }).click();
     await pace.getByTestId('pace-said').getByText(/^Let go/).waitFor({ timeout: 10_000 });
   }
+  // Two pushed and on Bob's phone, three still in his inbox.
+  await page.getByTestId('bob-received').locator('.bubble-text').nth(1).waitFor({ timeout: 10_000 });
   const steppingFile = `${outDir}/offline-queue-stepping-${shot.name}.png`;
-  await lab.locator('.queue-lab').screenshot({ path: steppingFile });
+  await page.setViewportSize({ width: shot.width, height: 2400 });
+  await lab.screenshot({ path: steppingFile });
+  await page.setViewportSize({ width: shot.width, height: shot.height });
   console.log(steppingFile);
   await pace.getByRole('radio', { name: 'Live' }).check();
   await page.locator('[data-testid=bob-flush][data-drained=true]').waitFor({ timeout: 20_000 });
@@ -111,7 +119,8 @@ for (const shot of [shots[0], shots[2]]) {
   const fanPace = fanout.locator('.pace');
   await fanPace.getByRole('radio', { name: 'One hop at a time' }).check();
   await fanout.getByRole('button', { name: 'Send to the group' }).click();
-  for (let i = 0; i < 2; i++) {
+  // The commit, the look-up, then the first batch of 256 members.
+  for (let i = 0; i < 3; i++) {
     await fanPace.getByTestId('pace-line').getByText(/waiting/).waitFor({ timeout: 10_000 });
     await fanPace.getByRole('button', { name: 'Next hop' }).click();
     await fanPace.getByTestId('pace-said').getByText(/^Let go/).waitFor({ timeout: 10_000 });
@@ -140,6 +149,7 @@ for (const shot of [shots[0], shots[2]]) {
   await page.getByRole('button', { name: 'Take Bob offline' }).first().click();
   await page.getByRole('button', { name: 'Simulate messages' }).click();
   await page.locator('[data-testid=queue-count][data-waiting="5"]').waitFor({ timeout: 10_000 });
+  const hide = await page.addStyleTag({ content: HIDE });
   const queueFile = `${outDir}/offline-queue-${shot.name}.png`;
   await page.locator('#offline-queue').screenshot({ path: queueFile });
   console.log(queueFile);
@@ -147,7 +157,6 @@ for (const shot of [shots[0], shots[2]]) {
   await page.getByRole('button', { name: 'Bring Bob online' }).first().click();
   await page.locator('[data-testid=bob-flush][data-drained=true]').waitFor({ timeout: 20_000 });
   await page.locator('[data-testid=prediction-offline-order][data-state=held]').waitFor({ timeout: 20_000 });
-  const hide = await page.addStyleTag({ content: '.section-nav, .inspector-toggle { visibility: hidden; }' });
   const revealFile = `${outDir}/offline-queue-revealed-${shot.name}.png`;
   await page.locator('#offline-queue').screenshot({ path: revealFile });
   console.log(revealFile);
@@ -157,7 +166,6 @@ for (const shot of [shots[0], shots[2]]) {
   const stormFile = `${outDir}/retry-storm-${shot.name}.png`;
   await page.locator('#retry-storm').screenshot({ path: stormFile });
   console.log(stormFile);
-  await hide.evaluate((e) => e.remove());
   await page.getByRole('button', { name: 'Alice sends a message' }).click();
   await page.getByTestId('journey-message').locator('[data-tick=delivered]').waitFor({ timeout: 10_000 });
   await page.locator('.journey').getByRole('button', { name: 'Bob opens the chat' }).click();
@@ -177,6 +185,7 @@ for (const shot of [shots[0], shots[2]]) {
   const fanoutFile = `${outDir}/fan-out-${shot.name}.png`;
   await page.locator('.fanout-lab').screenshot({ path: fanoutFile });
   console.log(fanoutFile);
+  await hide.evaluate((e) => e.remove());
   await page.getByRole('button', { name: "Pause Bob's heartbeats" }).click();
   await page.locator('#presence [data-name=Bob][data-online=false]').waitFor({ timeout: 30_000 });
   await page.getByRole('button', { name: 'Wire inspector' }).click();
@@ -205,7 +214,7 @@ for (const shot of [shots[0], shots[2]]) {
   await page.getByRole('button', { name: "Steal Bob's session and decrypt the captured message" }).click();
   await page.getByTestId('secrecy-outcome').locator('[data-result]').waitFor({ timeout: 5_000 });
   // The sticky nav and the inspector's button would float over the sections' pictures.
-  await page.addStyleTag({ content: '.section-nav, .inspector-toggle { visibility: hidden; }' });
+  await page.addStyleTag({ content: HIDE });
   const convFile = `${outDir}/encryption-${shot.name}.png`;
   await page.locator('.cipher-lab').screenshot({ path: convFile });
   console.log(convFile);
@@ -242,7 +251,7 @@ for (const shot of [shots[0], shots[2]]) {
   await page.locator('[data-testid=load-ledger][data-final=true]').waitFor({ timeout: 60_000 });
   // The sticky nav and the inspector's button float over whatever is scrolled under
   // them; hide them so the panel's own controls show in its picture.
-  await page.addStyleTag({ content: '.section-nav, .inspector-toggle { visibility: hidden; }' });
+  await page.addStyleTag({ content: HIDE });
   const loadFile = `${outDir}/load-panel-${shot.name}.png`;
   await panel.screenshot({ path: loadFile });
   console.log(loadFile);
