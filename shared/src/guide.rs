@@ -15,11 +15,30 @@ pub enum GuideStep {
     RetryStorm,
     StepOneHop,
     Replay,
+    FanOut,
+    Presence,
     Secrecy,
+    LoadRun,
     Quiz,
 }
 
-pub const STEPS: [GuideStep; 8] = [
+pub const STEPS: [GuideStep; 11] = [
+    GuideStep::Connect,
+    GuideStep::Reconnect,
+    GuideStep::OfflineOrder,
+    GuideStep::RetryStorm,
+    GuideStep::StepOneHop,
+    GuideStep::Replay,
+    GuideStep::FanOut,
+    GuideStep::Presence,
+    GuideStep::Secrecy,
+    GuideStep::LoadRun,
+    GuideStep::Quiz,
+];
+
+/// The path before the fan-out, presence and load steps were added: a saved position
+/// (`on,at`) counted along these.
+const STEPS_V1: [GuideStep; 8] = [
     GuideStep::Connect,
     GuideStep::Reconnect,
     GuideStep::OfflineOrder,
@@ -42,7 +61,13 @@ pub struct Moments {
     /// A message reached DELIVERED one hop at a time.
     pub stepped: bool,
     pub replayed: bool,
+    /// A group message reached every member: delivered, or held for those offline.
+    pub fanned_out: bool,
+    /// Bob's presence expired while his heartbeats were paused.
+    pub presence_expired: bool,
     pub secrecy_revealed: bool,
+    /// A load run finished.
+    pub load_done: bool,
     pub quiz_done: bool,
 }
 
@@ -55,7 +80,10 @@ impl Default for Moments {
             storm_revealed: false,
             stepped: false,
             replayed: false,
+            fanned_out: false,
+            presence_expired: false,
             secrecy_revealed: false,
+            load_done: false,
             quiz_done: false,
         }
     }
@@ -70,8 +98,28 @@ impl GuideStep {
             GuideStep::RetryStorm => "Resend one message 20 times",
             GuideStep::StepOneHop => "Walk one message through the pipeline",
             GuideStep::Replay => "Replay the run",
+            GuideStep::FanOut => "Fan one message out to a group",
+            GuideStep::Presence => "Let a phone go silent",
             GuideStep::Secrecy => "Steal a session key",
+            GuideStep::LoadRun => "Load the server",
             GuideStep::Quiz => "Check yourself",
+        }
+    }
+
+    /// The step's name in the saved form.
+    fn key(self) -> &'static str {
+        match self {
+            GuideStep::Connect => "connect",
+            GuideStep::Reconnect => "reconnect",
+            GuideStep::OfflineOrder => "offline-order",
+            GuideStep::RetryStorm => "retry-storm",
+            GuideStep::StepOneHop => "step-one-hop",
+            GuideStep::Replay => "replay",
+            GuideStep::FanOut => "fan-out",
+            GuideStep::Presence => "presence",
+            GuideStep::Secrecy => "secrecy",
+            GuideStep::LoadRun => "load-run",
+            GuideStep::Quiz => "quiz",
         }
     }
 
@@ -82,7 +130,10 @@ impl GuideStep {
             GuideStep::OfflineOrder => "offline-queue",
             GuideStep::RetryStorm => "retry-storm",
             GuideStep::StepOneHop | GuideStep::Replay => "tick-pipeline",
+            GuideStep::FanOut => "fan-out",
+            GuideStep::Presence => "presence",
             GuideStep::Secrecy => "encryption",
+            GuideStep::LoadRun => "scale",
             GuideStep::Quiz => "quiz",
         }
     }
@@ -95,7 +146,10 @@ impl GuideStep {
             GuideStep::RetryStorm => seen.storm_revealed,
             GuideStep::StepOneHop => seen.stepped,
             GuideStep::Replay => seen.replayed,
+            GuideStep::FanOut => seen.fanned_out,
+            GuideStep::Presence => seen.presence_expired,
             GuideStep::Secrecy => seen.secrecy_revealed,
+            GuideStep::LoadRun => seen.load_done,
             GuideStep::Quiz => seen.quiz_done,
         }
     }
@@ -134,7 +188,16 @@ impl GuideStep {
             GuideStep::Replay => {
                 "Drag the replay slider or press ◀ Earlier event: the stops redraw as they were.".into()
             }
+            GuideStep::FanOut => "Start a group, send to it, and watch one stored message become a delivery record \
+                                  and a push per member, a batch at a time."
+                .into(),
+            GuideStep::Presence => "Pause Bob's heartbeats: when the server has heard nothing for a whole TTL it \
+                                    closes the silent connection and Alice sees him offline, last seen then."
+                .into(),
             GuideStep::Secrecy => "Predict whether a stolen session reads yesterday's message, then steal it.".into(),
+            GuideStep::LoadRun => "At the top of the page, start a load run and compare this one server with \
+                                   WhatsApp's 58,000 messages a second."
+                .into(),
             GuideStep::Quiz => "Answer the five questions; a wrong answer links back to the lab that shows why.".into(),
         }
     }
@@ -193,18 +256,36 @@ impl Guide {
         }
     }
 
-    /// How the page keeps it: `on,at`.
+    /// How the page keeps it: `on,step` with the step's section and title, so that a
+    /// path that gains steps later still finds it (`on,done` at the end).
     pub fn to_saved(&self) -> String {
-        format!("{},{}", self.on as u8, self.at)
+        match STEPS.get(self.at) {
+            Some(step) => format!("{},{}", self.on as u8, step.key()),
+            None => format!("{},done", self.on as u8),
+        }
     }
 
-    /// A saved guide, or a fresh one for anything unreadable.
+    /// A saved guide, or a fresh one for anything unreadable. The first form, `on,at`,
+    /// counted along the 8-step path and is read as the same step.
     pub fn from_saved(saved: &str) -> Guide {
         let mut parts = saved.split(',');
-        match (parts.next(), parts.next().and_then(|a| a.parse::<usize>().ok()), parts.next()) {
-            (Some(on @ ("0" | "1")), Some(at), None) => Guide { on: on == "1", at: at.min(STEPS.len()) },
-            _ => Guide::default(),
-        }
+        let (Some(on @ ("0" | "1")), Some(at), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Guide::default();
+        };
+        let step = match at.parse::<usize>() {
+            Ok(old) => match STEPS_V1.get(old) {
+                Some(step) => Some(*step),
+                None if old >= STEPS_V1.len() => None,
+                None => return Guide::default(),
+            },
+            Err(_) if at == "done" => None,
+            Err(_) => match STEPS.iter().find(|s| s.key() == at) {
+                Some(step) => Some(*step),
+                None => return Guide::default(),
+            },
+        };
+        let at = step.and_then(|s| STEPS.iter().position(|x| *x == s)).unwrap_or(STEPS.len());
+        Guide { on: on == "1", at }
     }
 }
 
@@ -225,7 +306,7 @@ mod tests {
         assert!(!guide.update(&seen));
         seen.you = ConnectionState::Connected;
         assert!(guide.update(&seen));
-        assert_eq!((guide.current(), guide.progress().as_str()), (Some(GuideStep::Reconnect), "Step 2 of 8"));
+        assert_eq!((guide.current(), guide.progress().as_str()), (Some(GuideStep::Reconnect), "Step 2 of 11"));
         seen.reconnected = true;
         seen.offline_revealed = true;
         guide.update(&seen);
@@ -254,5 +335,20 @@ mod tests {
         for garbage in ["", "2,1", "1,x", "1,2,3"] {
             assert_eq!(Guide::from_saved(garbage), Guide::default(), "{garbage:?}");
         }
+    }
+
+    #[test]
+    fn a_position_saved_on_the_eight_step_path_is_the_same_step_on_the_longer_one() {
+        // The 8-step path's step 7 (index 6) was the stolen key; it is step 9 now.
+        let back = Guide::from_saved("1,6");
+        assert_eq!(back.current(), Some(GuideStep::Secrecy));
+        assert_eq!(back.progress(), "Step 9 of 11");
+        assert!(Guide::from_saved("0,8").finished(), "the old end is the end");
+        // The new form names the step, and round-trips every one of them.
+        for at in 0..=STEPS.len() {
+            let guide = Guide { on: true, at };
+            assert_eq!(Guide::from_saved(&guide.to_saved()), guide);
+        }
+        assert_eq!(Guide { on: false, at: 7 }.to_saved(), "0,presence");
     }
 }

@@ -1,7 +1,7 @@
 // The guided path, walked as a student would: the connection section by keyboard alone,
 // then every step on the real system (an offline queue, a retry storm, one message
-// stepped hop by hop, a replay, a stolen key, the quiz). The path moves on only when the
-// page sees the step happen.
+// stepped hop by hop, a replay, a group fan-out, an expired presence, a stolen key, a
+// load run, the quiz). The path moves on only when the page sees the step happen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { labReady, launchBrowser, openPage } from './support.mjs';
@@ -16,7 +16,7 @@ test('a student walks the guided path from DISCONNECTED to the quiz', async () =
   const guide = page.getByTestId('guide');
   const progress = page.getByTestId('guide-progress');
   const narration = page.getByTestId('guide-narration');
-  const at = (n, title) => progress.filter({ hasText: `Step ${n} of 8: ${title}` }).waitFor({ timeout: 20_000 });
+  const at = (n, title) => progress.filter({ hasText: `Step ${n} of 11: ${title}` }).waitFor({ timeout: 20_000 });
 
   // 1–2, keyboard only: start the path, connect, drop the network, come back.
   await guide.getByRole('button', { name: 'Start the guided path' }).focus();
@@ -54,7 +54,7 @@ test('a student walks the guided path from DISCONNECTED to the quiz', async () =
   const next = journey.getByRole('button', { name: 'Next hop' });
   // Oldest hop first: Bob's phone may still owe receipts for the storm's message, and
   // those wait their turn too. Press until the path sees a DELIVERED stepped through.
-  const sixth = progress.getByText('Step 6 of 8');
+  const sixth = progress.getByText('Step 6 of 11');
   for (let i = 0; i < 16 && !(await sixth.count()); i++) {
     await paceLine.getByText(/\d+ waiting/).or(sixth).first().waitFor({ timeout: 10_000 });
     if (await sixth.count()) break;
@@ -67,18 +67,40 @@ test('a student walks the guided path from DISCONNECTED to the quiz', async () =
   // 6: a replay of that run.
   await journey.getByRole('button', { name: '◀ Earlier event' }).click();
   await journey.getByTestId('replay-line').getByText(/^Replaying event/).waitFor();
-  await at(7, 'Steal a session key');
+  await at(7, 'Fan one message out to a group');
 
-  // 7: forward secrecy.
+  // 7: a small group, every member reached.
+  const fanout = page.locator('.fanout-lab');
+  await fanout.getByLabel('Group size', { exact: true }).fill('8');
+  await fanout.getByLabel('Group size', { exact: true }).press('Tab');
+  await fanout.getByRole('button', { name: 'Start the group' }).click();
+  await page.locator('[data-testid=fanout-status][data-ready=true]').waitFor({ timeout: 60_000 });
+  await fanout.getByRole('button', { name: 'Send to the group' }).click();
+  await at(8, 'Let a phone go silent');
+
+  // 8: presence expires with Bob's heartbeats paused, and comes back.
+  await page.getByRole('button', { name: "Pause Bob's heartbeats" }).click();
+  await at(9, 'Steal a session key');
+  await page.getByRole('button', { name: "Resume Bob's heartbeats" }).click();
+
+  // 9: forward secrecy.
   await page.getByLabel('Message', { exact: true }).fill('meet at the north gate');
   await page.getByRole('button', { name: 'Encrypt and send as Alice →' }).click();
   const row = page.getByTestId('cipher-rows').locator('.cipher-row').first();
   await row.getByTestId('bob-view').getByTestId('decrypted').waitFor({ timeout: 20_000 });
   await page.getByTestId('prediction-forward-secrecy').getByLabel("No: that message's key no longer exists", { exact: true }).check();
   await page.getByRole('button', { name: "Steal Bob's session and decrypt the captured message" }).click();
-  await at(8, 'Check yourself');
+  await at(10, 'Load the server');
 
-  // 8: the quiz, to the score.
+  // 10: a one-second load run.
+  const panel = page.locator('.load-panel');
+  await panel.getByLabel('Pairs (1–50)').fill('1');
+  await panel.getByLabel('Seconds (1–20)').fill('1');
+  await panel.getByLabel('Seconds (1–20)').press('Tab');
+  await panel.getByRole('button', { name: 'Start the load run' }).click();
+  await at(11, 'Check yourself');
+
+  // 11: the quiz, to the score.
   for (let q = 1; q <= 5; q++) {
     await page.locator('#quiz input[type=radio]').first().check();
     await page.locator('#quiz button.quiz-primary', { hasText: 'Check answer' }).click();
@@ -98,13 +120,13 @@ test('a student can skip a step, leave the path and come back to the same step',
   const guide = page.getByTestId('guide');
   await guide.getByRole('button', { name: 'Start the guided path' }).click();
   await guide.getByRole('button', { name: 'Skip this step' }).click();
-  await page.getByTestId('guide-progress').getByText('Step 2 of 8').waitFor();
+  await page.getByTestId('guide-progress').getByText('Step 2 of 11').waitFor();
   await guide.getByRole('button', { name: 'Leave the guide' }).click();
   await guide.getByRole('button', { name: 'Continue the guided path' }).waitFor();
   await page.reload();
   await labReady(page);
   await guide.getByRole('button', { name: 'Continue the guided path' }).click();
-  await page.getByTestId('guide-progress').getByText('Step 2 of 8: Lose it and watch the backoff').waitFor();
+  await page.getByTestId('guide-progress').getByText('Step 2 of 11: Lose it and watch the backoff').waitFor();
   assert.deepEqual(page.consoleErrors, []);
   await page.close();
 });

@@ -15,16 +15,27 @@ use crate::live::lab_devices::LabDevices;
 
 const STORAGE_KEY: &str = "bluetick.guide.v1";
 
-/// What only a lab's own controls can tell the path: the tick lab's pace and replay
-/// report here when the student stepped a message to DELIVERED or replayed a run.
+/// What only a lab's own controls can tell the path: the pace and replay controls
+/// report here when the student stepped a message to DELIVERED or replayed a run, the
+/// fan-out when a group message reached every member, presence when Bob's expired, the
+/// load panel when a run finished.
 #[derive(Debug, Clone, Copy)]
 pub struct GuideMoments {
     pub stepped: RwSignal<bool>,
     pub replayed: RwSignal<bool>,
+    pub fanned_out: RwSignal<bool>,
+    pub presence_expired: RwSignal<bool>,
+    pub load_done: RwSignal<bool>,
 }
 
 pub fn provide_guide_moments() {
-    provide_context(GuideMoments { stepped: RwSignal::new(false), replayed: RwSignal::new(false) });
+    provide_context(GuideMoments {
+        stepped: RwSignal::new(false),
+        replayed: RwSignal::new(false),
+        fanned_out: RwSignal::new(false),
+        presence_expired: RwSignal::new(false),
+        load_done: RwSignal::new(false),
+    });
 }
 
 /// The path's moments, if a path is on this page (take them while a component is made:
@@ -62,7 +73,10 @@ pub fn GuidePanel(devices: LabDevices, quiz: RwSignal<QuizState>) -> impl IntoVi
         storm_revealed: revealed(PredictionId::RetryRows),
         stepped: moments.stepped.get(),
         replayed: moments.replayed.get(),
+        fanned_out: moments.fanned_out.get(),
+        presence_expired: moments.presence_expired.get(),
         secrecy_revealed: revealed(PredictionId::ForwardSecrecy),
+        load_done: moments.load_done.get(),
         quiz_done: quiz.with(QuizState::is_finished),
     });
     Effect::new(move || {

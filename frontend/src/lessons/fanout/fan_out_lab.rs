@@ -13,6 +13,7 @@ use gloo_timers::callback::Interval;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 
+use crate::components::guide::guide_moments;
 use crate::components::lab_reset::LabReset;
 use crate::components::pace_control::PaceControl;
 use crate::components::replay_control::ReplayControl;
@@ -226,6 +227,16 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
             }
         }
     };
+
+    // The guided path's step: a group message reached every member.
+    if let Some(moments) = guide_moments() {
+        Effect::new(move || {
+            let c = counts.get();
+            if current.get().is_some() && c.members > 1 && c.delivered + c.queued >= c.members - 1 {
+                moments.fanned_out.set(true);
+            }
+        });
+    }
 
     let progress = {
         let all = devices.alice.signals.progress;

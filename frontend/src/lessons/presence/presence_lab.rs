@@ -7,6 +7,7 @@ use bluetick_shared::connection::ConnectionState;
 use leptos::prelude::*;
 
 use crate::clock;
+use crate::components::guide::guide_moments;
 use crate::components::lab_gate::LabGate;
 use crate::components::lab_reset::LabReset;
 use crate::lab::LabStatus;
@@ -58,6 +59,14 @@ fn PresenceLive(devices: LabDevices) -> impl IntoView {
             }
         }
     };
+    // The guided path's step: Bob's presence expired while his heartbeats were paused.
+    if let Some(moments) = guide_moments() {
+        Effect::new(move || {
+            if paused.get() && bob_state.get() != ConnectionState::Connected {
+                moments.presence_expired.set(true);
+            }
+        });
+    }
     let reset = {
         let bob = bob.clone();
         move || {

@@ -9,6 +9,7 @@ use bluetick_shared::lab_load::{
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 
+use crate::components::guide::guide_moments;
 use crate::components::lab_reset::LabReset;
 use crate::lab::Lab;
 use crate::lessons::scale::load_chart::LoadChart;
@@ -179,6 +180,14 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
         });
     };
 
+    // The guided path's step: a run of this lab's finished.
+    if let Some(moments) = guide_moments() {
+        Effect::new(move || {
+            if run.with(|r| r.as_ref().is_some_and(|r| r.state.is_over())) {
+                moments.load_done.set(true);
+            }
+        });
+    }
     let status = move || shown.with(|v| status_line(v.as_ref()));
     let reset = move || async move {
         if going() {
