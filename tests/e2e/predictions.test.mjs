@@ -93,6 +93,8 @@ test('each prediction is revealed from the real outcome and counted: right, wron
   await labReady(page);
   await waitForTally(page, 'Predictions: 3 of 3 made, 2 right');
   await prompt(page, 'retry-rows').and(page.locator('[data-state=missed]')).waitFor();
+  // The revealed question still reads as it was asked, in the past.
+  assert.match(await prompt(page, 'offline-order').innerText(), /When he reconnected, in what order did they arrive\?/);
   assert.deepEqual(page.consoleErrors, []);
   await page.close();
 });

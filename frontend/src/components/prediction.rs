@@ -73,6 +73,11 @@ impl PredictionSlot {
         self.record().is_some_and(|r| r.actual.is_none())
     }
 
+    /// Whether the outcome has been revealed (this visit or an earlier one).
+    pub fn revealed(&self) -> bool {
+        self.record().is_some_and(|r| r.actual.is_some())
+    }
+
     /// Whether the outcome is still to come: not predicted yet, or predicted and not
     /// revealed. Untracked, for event handlers.
     pub fn unrevealed(&self) -> bool {

@@ -121,6 +121,9 @@ pub fn ArrivalPrediction(check: ArrivalCheck) -> impl IntoView {
             format!("Bob has been offline for {n} messages. When he reconnects, in what order do they arrive?")
         } else if asked >= 2 {
             format!("Bob had been offline for {asked} messages. When he reconnected, in what order did they arrive?")
+        } else if check.slot.revealed() {
+            // Revealed on an earlier visit: the count is not kept, the question still reads as asked.
+            "Bob had been offline with messages waiting. When he reconnected, in what order did they arrive?".into()
         } else {
             "Take Bob offline and have Alice send a few messages. When he reconnects, in what order do they arrive?"
                 .to_string()
