@@ -65,8 +65,7 @@ pub async fn drop_network(
     Authenticated(me): Authenticated,
     Path(device): Path<DeviceId>,
 ) -> Result<Json<ControlDone>, AppError> {
-    let lab = my_lab(&state, &me)?;
-    in_lab(&state, lab, device).await?;
+    my_device(&state, &me, device).await?;
     let dropped = cut(&state, device, "lab: network dropped");
     Ok(Json(ControlDone { dropped, until: None }))
 }
@@ -78,8 +77,7 @@ pub async fn outage(
     body: Result<Json<OutageRequest>, JsonRejection>,
 ) -> Result<Json<ControlDone>, AppError> {
     // Authorise before looking at the body: the answer to an outsider never depends on it.
-    let lab = my_lab(&state, &me)?;
-    in_lab(&state, lab, device).await?;
+    let lab = my_device(&state, &me, device).await?;
     let Json(body) =
         body.map_err(|e| AppError::BadRequest(format!("expected {{\"seconds\": N}}: {}", e.body_text())))?;
     if body.seconds == 0 || body.seconds > MAX_OUTAGE_SECS {
@@ -95,8 +93,7 @@ pub async fn end_outage(
     Authenticated(me): Authenticated,
     Path(device): Path<DeviceId>,
 ) -> Result<Json<ControlDone>, AppError> {
-    let lab = my_lab(&state, &me)?;
-    in_lab(&state, lab, device).await?;
+    let lab = my_device(&state, &me, device).await?;
     state.labs.end_outage(lab, device);
     Ok(Json(ControlDone { dropped: 0, until: None }))
 }
@@ -165,8 +162,7 @@ pub async fn queue(
     Authenticated(me): Authenticated,
     Path(device): Path<DeviceId>,
 ) -> Result<Json<QueueView>, AppError> {
-    let lab = my_lab(&state, &me)?;
-    in_lab(&state, lab, device).await?;
+    my_device(&state, &me, device).await?;
     Ok(Json(state.store.queue_view(device).await?))
 }
 
@@ -186,11 +182,12 @@ pub(super) fn my_lab(state: &AppState, me: &DeviceIdentity) -> Result<LabId, App
     Ok(lab)
 }
 
-/// Refuses, as not found, a device outside `lab`: another lab's devices do not exist
-/// as far as this one can tell.
-async fn in_lab(state: &AppState, lab: LabId, device: DeviceId) -> Result<(), AppError> {
+/// The caller's lab, if `device` is in it; a device outside it is refused as not
+/// found: another lab's devices do not exist as far as this one can tell.
+async fn my_device(state: &AppState, me: &DeviceIdentity, device: DeviceId) -> Result<LabId, AppError> {
+    let lab = my_lab(state, me)?;
     match state.store.device_lab(device).await? {
-        Some(Some(found)) if found == lab => Ok(()),
+        Some(Some(found)) if found == lab => Ok(lab),
         _ => Err(AppError::NotFound(format!("no device {device} in your lab"))),
     }
 }
