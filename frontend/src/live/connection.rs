@@ -167,6 +167,13 @@ impl LiveConnection {
         self.dispatch(Event::ConnectRequested);
     }
 
+    /// Connects unless connected or on its way already.
+    pub fn bring_online(&self) {
+        if self.signals().state.get_untracked() == ConnectionState::Disconnected {
+            self.connect();
+        }
+    }
+
     pub fn disconnect(&self) {
         self.dispatch(Event::DisconnectRequested);
     }

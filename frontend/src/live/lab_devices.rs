@@ -8,7 +8,6 @@
 //! makes the first transition by pressing Connect (or a lab that needs "You" online
 //! asks, with [`LabDevices::bring_you_online`]).
 
-use bluetick_shared::connection::ConnectionState;
 use bluetick_shared::frames::Recipient;
 use leptos::prelude::*;
 
@@ -41,9 +40,7 @@ impl LabDevices {
     /// Connects "You" unless it is connected or on its way, for a lab that needs this
     /// device to receive (the group encryption lab sends to it).
     pub fn bring_you_online(&self) {
-        if self.you.connection.signals().state.get_untracked() == ConnectionState::Disconnected {
-            self.you.connection.connect();
-        }
+        self.you.connection.bring_online();
     }
 }
 

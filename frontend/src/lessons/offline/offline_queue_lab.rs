@@ -53,9 +53,7 @@ fn QueueLive(devices: LabDevices) -> impl IntoView {
             let bob = bob.clone();
             async move {
                 pace.set(Pace::Live).await?;
-                if bob.connection.signals().state.get_untracked() == ConnectionState::Disconnected {
-                    bob.connection.connect();
-                }
+                bob.connection.bring_online();
                 Ok("Reset: the pipeline runs live and Bob is online, so anything still in his inbox flushes now. \
                     The two phones keep their chats: they are the same Alice and Bob in every lab."
                     .to_string())

@@ -49,15 +49,18 @@ fn PresenceLive(devices: LabDevices) -> impl IntoView {
             paused.set(true);
         }
     };
-    let resume = {
+    // Heartbeats on again, and Bob back online if the silence cost him his connection.
+    let heartbeats_back = {
         let bob = bob.clone();
-        move |_| {
+        move || {
             bob.connection.set_heartbeats_paused(false);
             paused.set(false);
-            if bob.connection.signals().state.get_untracked() == ConnectionState::Disconnected {
-                bob.connection.connect();
-            }
+            bob.connection.bring_online();
         }
+    };
+    let resume = {
+        let heartbeats_back = heartbeats_back.clone();
+        move |_| heartbeats_back()
     };
     // The guided path's step: Bob's presence expired while his heartbeats were paused.
     if let Some(moments) = guide_moments() {
@@ -67,19 +70,9 @@ fn PresenceLive(devices: LabDevices) -> impl IntoView {
             }
         });
     }
-    let reset = {
-        let bob = bob.clone();
-        move || {
-            let bob = bob.clone();
-            async move {
-                bob.connection.set_heartbeats_paused(false);
-                paused.set(false);
-                if bob.connection.signals().state.get_untracked() == ConnectionState::Disconnected {
-                    bob.connection.connect();
-                }
-                Ok("Reset: Bob's phone heartbeats again and is online, so Alice sees him online.".to_string())
-            }
-        }
+    let reset = move || {
+        heartbeats_back();
+        async { Ok("Reset: Bob's phone heartbeats again and is online, so Alice sees him online.".to_string()) }
     };
     // Reactive text may only hold sendable handles; the device lives in local storage.
     let bob_store = StoredValue::new_local(bob.clone());

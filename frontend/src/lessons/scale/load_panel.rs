@@ -143,7 +143,9 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
 
     // A reset hides the finished run from the page (the server keeps the lab's last run).
     let hidden = RwSignal::new(false);
-    let shown = Signal::derive(move || {
+    // A memo: the figures read it many times per update, and a derived signal would
+    // clone the whole view for each read.
+    let shown = Memo::new(move |_| {
         let mut now = view.get();
         if hidden.get()
             && let Some(v) = now.as_mut()

@@ -100,9 +100,7 @@ pub fn MessageJourney(devices: LabDevices) -> impl IntoView {
                 pace.set(Pace::Live).await?;
                 let view = lab.set_expiry(None).await.map_err(|e| format!("Could not restore the expiry: {e}"))?;
                 expiry.set(view.expiry_secs);
-                if bob.connection.signals().state.get_untracked() == ConnectionState::Disconnected {
-                    bob.connection.connect();
-                }
+                bob.connection.bring_online();
                 chosen.set(None);
                 cleared.set(true);
                 replay.set(None);
