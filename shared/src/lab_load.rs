@@ -63,6 +63,9 @@ impl LoadRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoadState {
+    /// Waiting in the server's line for its turn: one run goes at a time, first come,
+    /// first served, so every run's figures are the server's alone.
+    Queued,
     /// Registering devices and opening their WebSockets.
     Connecting,
     /// The pairs are sending.
@@ -77,6 +80,7 @@ pub enum LoadState {
 impl LoadState {
     pub fn label(self) -> &'static str {
         match self {
+            LoadState::Queued => "queued",
             LoadState::Connecting => "connecting",
             LoadState::Running => "running",
             LoadState::Draining => "draining",
@@ -140,6 +144,13 @@ pub struct LoadView {
     pub caps: LoadCaps,
     /// Whether another lab's run holds the server (one run at a time).
     pub busy_elsewhere: bool,
+    /// This lab's place in the line of runs waiting for the server (1: next), while its
+    /// run is queued.
+    #[serde(default)]
+    pub queue_position: Option<u32>,
+    /// How many runs are waiting in the line, of every lab.
+    #[serde(default)]
+    pub queued: u32,
     /// CPU cores the server can use: the page's comparison with 58K says what one box
     /// this is.
     #[serde(default)]

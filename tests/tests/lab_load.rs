@@ -1,7 +1,7 @@
 //! The lab's load run against a real server and a real SQLite file: a small run ends with
-//! an exact ledger and one sample per second; oversized runs, a second run while one
-//! goes, and callers without a lab are refused with a sentence. No throughput figure is
-//! asserted: the machine running the tests decides those.
+//! an exact ledger and one sample per second; a second lab's run waits in line and starts
+//! in turn; oversized runs and callers without a lab are refused with a sentence. No
+//! throughput figure is asserted: the machine running the tests decides those.
 
 use std::time::Duration;
 
@@ -124,35 +124,60 @@ async fn runs_outside_the_caps_are_refused_with_the_limit() {
     server.stop().await;
 }
 
+/// One run holds the server at a time; the next labs' runs wait in a first-come line
+/// with their place shown, start by themselves in turn, and may leave the line.
 #[tokio::test]
-async fn one_run_at_a_time_per_server() {
+async fn fair_share_queue() {
     let server = TestServer::start().await;
-    let mine = new_lab(&server).await;
-    let theirs = new_lab(&server).await;
-    let (status, body) = start(&server, &mine, r#"{"pairs": 2, "seconds": 3}"#).await;
+    let first = new_lab(&server).await;
+    let second = new_lab(&server).await;
+    let third = new_lab(&server).await;
+    let (status, body) = start(&server, &first, r#"{"pairs": 2, "seconds": 3}"#).await;
     assert_eq!(status, 202, "{body}");
 
-    let (status, answer) = start(&server, &theirs, r#"{"pairs": 1, "seconds": 1}"#).await;
-    assert_eq!(status, 409, "{answer}");
-    assert_eq!(answer["error"], "load_running");
-    assert!(answer["message"].as_str().unwrap().starts_with("another lab's load run is using this server"));
-    let (status, answer) = start(&server, &mine, r#"{"pairs": 1, "seconds": 1}"#).await;
-    assert_eq!(status, 409, "{answer}");
-    assert!(answer["message"].as_str().unwrap().starts_with("your lab's load run is still going"));
+    // The second and third labs are queued, not refused, and told their place.
+    let (status, answer) = start(&server, &second, r#"{"pairs": 1, "seconds": 1}"#).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["queue_position"], 1, "{answer}");
+    assert_eq!(answer["run"]["state"], "queued", "{answer}");
+    let (status, answer) = start(&server, &third, r#"{"pairs": 1, "seconds": 1}"#).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["queue_position"], 2, "{answer}");
+    assert_eq!(answer["queued"], 2, "{answer}");
 
-    // The other lab sees that the server is busy, but not this lab's run.
-    let seen = view(&server, &theirs).await;
+    // Asking again says where the lab's run already is.
+    let (status, answer) = start(&server, &first, r#"{"pairs": 1, "seconds": 1}"#).await;
+    assert_eq!((status, answer["error"].as_str()), (409, Some("load_running")), "{answer}");
+    let (status, answer) = start(&server, &second, r#"{"pairs": 1, "seconds": 1}"#).await;
+    assert_eq!((status, answer["error"].as_str()), (409, Some("load_queued")), "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("at place 1"), "{answer}");
+
+    // The third lab leaves the line (its reset); leaving twice is refused.
+    let (status, body) = as_device(server.addr, &third, "DELETE", "/api/lab/load", None).await;
+    assert_eq!(status, 200, "{body}");
+    let left = view(&server, &third).await;
+    assert_eq!(left.queue_position, None);
+    let run = left.run.expect("the run that left is still shown");
+    assert_eq!(run.state, LoadState::Failed);
+    assert!(run.reason.unwrap().contains("left the line"));
+    let (status, body) = as_device(server.addr, &third, "DELETE", "/api/lab/load", None).await;
+    assert_eq!(status, 409, "{body}");
+
+    // The other labs see that the server is busy, but not the first lab's run.
+    let seen = view(&server, &second).await;
     assert!(seen.busy_elsewhere);
-    assert_eq!(seen.run, None);
+    assert_eq!(seen.queue_position, Some(1));
 
-    let run = wait_until_over(&server, &mine).await;
+    let run = wait_until_over(&server, &first).await;
     assert_eq!(run.state, LoadState::Finished, "{:?}", run.reason);
     assert_exact(&run.ledger);
-    assert!(!view(&server, &theirs).await.busy_elsewhere);
-    let (status, body) = start(&server, &theirs, r#"{"pairs": 1, "seconds": 1}"#).await;
-    assert_eq!(status, 202, "once the first run is over the next may start: {body}");
-    let run = wait_until_over(&server, &theirs).await;
+    // The second lab's run started by itself when the first ended.
+    let run = wait_until_over(&server, &second).await;
+    assert_eq!(run.state, LoadState::Finished, "{:?}", run.reason);
+    assert_eq!(run.request.pairs, 1);
     assert_exact(&run.ledger);
+    let after = view(&server, &second).await;
+    assert_eq!((after.queue_position, after.queued, after.busy_elsewhere), (None, 0, false));
     server.stop().await;
 }
 

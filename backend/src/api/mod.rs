@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/lab/expiry", put(labs::set_expiry))
         .route("/lab/pace", get(labs::pace).put(labs::set_pace))
         .route("/lab/pace/next", post(labs::next_hop))
-        .route("/lab/load", get(lab_load::view).post(lab_load::start))
+        .route("/lab/load", get(lab_load::view).post(lab_load::start).delete(lab_load::leave_queue))
         .route("/lab/devices/{device}/drop", post(labs::drop_network))
         .route("/lab/devices/{device}/outage", post(labs::outage).delete(labs::end_outage))
         .route("/lab/devices/{device}/queue", get(labs::queue))

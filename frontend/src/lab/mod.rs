@@ -149,6 +149,11 @@ impl Lab {
         call("POST", "/api/lab/load", Some(self.you()), Some(body)).await
     }
 
+    /// Takes this lab's load run out of the server's line of waiting runs.
+    pub async fn leave_load_queue(&self) -> Result<LoadView, ApiError> {
+        call("DELETE", "/api/lab/load", Some(self.you()), None).await
+    }
+
     /// The caps and this lab's current or latest load run.
     pub async fn load(&self) -> Result<LoadView, ApiError> {
         call("GET", "/api/lab/load", Some(self.you()), None).await

@@ -39,11 +39,21 @@ struct Inner {
 }
 
 impl Meter {
+    /// A run about to start.
     pub fn new(request: LoadRequest) -> Meter {
+        Meter::in_state(request, LoadState::Connecting)
+    }
+
+    /// A run waiting in the line.
+    pub fn queued(request: LoadRequest) -> Meter {
+        Meter::in_state(request, LoadState::Queued)
+    }
+
+    fn in_state(request: LoadRequest, state: LoadState) -> Meter {
         Meter {
             request,
             inner: Mutex::new(Inner {
-                state: LoadState::Connecting,
+                state,
                 reason: None,
                 started: None,
                 ended: None,

@@ -6,13 +6,14 @@
 //! acknowledged and ticked exactly as a phone's would be (the client library's
 //! [`bluetick_client::pair`] driver, the same one `bluetick-load` runs); [`meter`] keeps the
 //! per-second samples and the ledger. A run is bounded (pairs and seconds are capped by
-//! flags) and only one runs per server at a time, so a classroom cannot knock it over.
+//! flags) and only one runs per server at a time, so a classroom cannot knock it over;
+//! the others wait in a first-come, first-served line and start by themselves.
 //! Each lab keeps its load devices (and their inbox positions) for its next run; they go
 //! when the lab is deleted.
 
 pub mod meter;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -55,13 +56,38 @@ pub fn caps(config: &Config) -> LoadCaps {
     LoadCaps { max_pairs: config.lab_load_max_pairs, max_seconds: config.lab_load_max_secs, max_rate: MAX_LOAD_RATE }
 }
 
-/// Why a run could not start: one is already going, in this lab (`mine`) or another.
+/// The most runs that may wait in the line at once (two classes of 30, and some).
+pub const MAX_QUEUE: usize = 64;
+
+/// Why a run could not start or join the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Busy {
-    pub mine: bool,
+pub enum Refusal {
+    /// This lab's own run is going.
+    Running,
+    /// This lab's run already waits in the line, at this place (1: next).
+    AlreadyQueued(u32),
+    /// The line is full ([`MAX_QUEUE`]).
+    QueueFull,
+    /// The server is shutting down.
+    Stopping,
 }
 
-/// Every lab's load devices and latest run, and which lab holds the server's one run.
+/// What became of a run that was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// It holds the server now.
+    Now,
+    /// It waits in the line at this place (1: next) and starts by itself when its turn
+    /// comes.
+    Queued(u32),
+}
+
+/// Every lab's load devices and latest run, which lab holds the server's one run, and the
+/// line of runs waiting for it.
+///
+/// One run at a time, because a run measures the server: two at once would each report
+/// half a server. Fairness comes from the line instead of a refusal: first come, first
+/// served, one place per lab, and every student sees their place.
 #[derive(Default)]
 pub struct LoadRuns {
     inner: Mutex<Inner>,
@@ -72,7 +98,16 @@ pub struct LoadRuns {
 #[derive(Default)]
 struct Inner {
     running: Option<LabId>,
+    queue: VecDeque<Waiting>,
     labs: HashMap<LabId, LabLoad>,
+}
+
+/// A run in the line: what it needs to start when its turn comes.
+struct Waiting {
+    lab: LabId,
+    request: LoadRequest,
+    meter: Arc<Meter>,
+    state: AppState,
 }
 
 #[derive(Default)]
@@ -82,44 +117,109 @@ struct LabLoad {
     latest: Option<Arc<Meter>>,
 }
 
+impl Inner {
+    fn place_of(&self, lab: LabId) -> Option<u32> {
+        self.queue.iter().position(|w| w.lab == lab).map(|i| i as u32 + 1)
+    }
+}
+
 impl LoadRuns {
-    /// Starts a run in `lab`, unless one is going anywhere on this server.
-    pub fn start(self: &Arc<Self>, state: AppState, lab: LabId, request: LoadRequest) -> Result<Arc<Meter>, Busy> {
-        let meter = Arc::new(Meter::new(request));
-        let devices = {
-            let mut inner = self.inner.lock().unwrap();
-            if let Some(running) = inner.running {
-                return Err(Busy { mine: running == lab });
+    /// Starts a run in `lab` if the server is free, or puts it in the line.
+    pub fn start(self: &Arc<Self>, state: AppState, lab: LabId, request: LoadRequest) -> Result<Started, Refusal> {
+        let mut inner = self.inner.lock().unwrap();
+        if self.stop.is_cancelled() {
+            return Err(Refusal::Stopping);
+        }
+        if inner.running == Some(lab) {
+            return Err(Refusal::Running);
+        }
+        if let Some(place) = inner.place_of(lab) {
+            return Err(Refusal::AlreadyQueued(place));
+        }
+        if inner.running.is_some() {
+            if inner.queue.len() >= MAX_QUEUE {
+                return Err(Refusal::QueueFull);
             }
-            inner.running = Some(lab);
-            let load = inner.labs.entry(lab).or_default();
-            load.latest = Some(meter.clone());
-            std::mem::take(&mut load.devices)
-        };
-        let slot = Slot { runs: self.clone(), lab, meter: meter.clone(), devices, outcome: None };
+            let meter = Arc::new(Meter::queued(request));
+            inner.labs.entry(lab).or_default().latest = Some(meter.clone());
+            inner.queue.push_back(Waiting { lab, request, meter, state });
+            let place = inner.queue.len() as u32;
+            tracing::info!(%lab, place, "load run queued");
+            return Ok(Started::Queued(place));
+        }
+        let meter = Arc::new(Meter::new(request));
+        self.launch(&mut inner, Waiting { lab, request, meter, state });
+        Ok(Started::Now)
+    }
+
+    /// Gives the server's run slot to `run` (the caller holds the lock and checked it is
+    /// free).
+    fn launch(self: &Arc<Self>, inner: &mut Inner, run: Waiting) {
+        let Waiting { lab, request, meter, state } = run;
+        inner.running = Some(lab);
+        let load = inner.labs.entry(lab).or_default();
+        load.latest = Some(meter.clone());
+        meter.set_state(LoadState::Connecting);
+        let devices = std::mem::take(&mut load.devices);
+        let slot = Slot { runs: self.clone(), lab, meter, devices, outcome: None };
         self.tasks.spawn(drive(state, slot, request, self.stop.clone()));
         tracing::info!(%lab, pairs = request.pairs, seconds = request.seconds, rate = ?request.rate, "load run started");
-        Ok(meter)
     }
 
-    /// Whether another lab's run holds the server, and this lab's latest run.
-    pub fn view(&self, lab: LabId) -> (bool, Option<Arc<Meter>>) {
+    /// Takes `lab`'s run out of the line; whether it was in it.
+    pub fn leave_queue(&self, lab: LabId) -> bool {
+        let mut inner = self.inner.lock().unwrap();
+        let Some(index) = inner.queue.iter().position(|w| w.lab == lab) else { return false };
+        let waiting = inner.queue.remove(index).expect("the index was just found");
+        waiting.meter.end(Some("you left the line before your turn came".into()));
+        true
+    }
+
+    /// Whether another lab's run holds the server, this lab's place in the line, how many
+    /// wait, and this lab's latest run.
+    pub fn view(&self, lab: LabId) -> RunsView {
         let inner = self.inner.lock().unwrap();
-        let busy_elsewhere = inner.running.is_some_and(|running| running != lab);
-        (busy_elsewhere, inner.labs.get(&lab).and_then(|l| l.latest.clone()))
+        RunsView {
+            busy_elsewhere: inner.running.is_some_and(|running| running != lab),
+            place: inner.place_of(lab),
+            queued: inner.queue.len() as u32,
+            latest: inner.labs.get(&lab).and_then(|l| l.latest.clone()),
+        }
     }
 
-    /// Forgets a deleted lab's devices and runs.
+    /// The lab holding the server's run and how many runs wait, for the class's health.
+    pub fn load_now(&self) -> (bool, u32) {
+        let inner = self.inner.lock().unwrap();
+        (inner.running.is_some(), inner.queue.len() as u32)
+    }
+
+    /// Forgets a deleted lab's devices and runs, and its place in the line.
     pub fn forget(&self, lab: LabId) {
-        self.inner.lock().unwrap().labs.remove(&lab);
+        let mut inner = self.inner.lock().unwrap();
+        inner.labs.remove(&lab);
+        inner.queue.retain(|w| w.lab != lab);
     }
 
     /// Stops any run and waits for its devices to disconnect (server shutdown).
     pub async fn stop_all(&self) {
-        self.stop.cancel();
+        {
+            let mut inner = self.inner.lock().unwrap();
+            self.stop.cancel();
+            for waiting in inner.queue.drain(..) {
+                waiting.meter.end(Some("the server is shutting down".into()));
+            }
+        }
         self.tasks.close();
         self.tasks.wait().await;
     }
+}
+
+/// What [`LoadRuns::view`] tells one lab.
+pub struct RunsView {
+    pub busy_elsewhere: bool,
+    pub place: Option<u32>,
+    pub queued: u32,
+    pub latest: Option<Arc<Meter>>,
 }
 
 /// The server's one run slot while a run holds it: released, with the devices handed
@@ -140,6 +240,11 @@ impl Drop for Slot {
             let mut inner = self.runs.inner.lock().unwrap();
             inner.running = None;
             inner.labs.entry(self.lab).or_default().devices = std::mem::take(&mut self.devices);
+            // The next in line takes the slot at once (none while shutting down: the
+            // line was emptied under this lock).
+            if let Some(next) = inner.queue.pop_front() {
+                self.runs.launch(&mut inner, next);
+            }
         }
         let outcome = self.outcome.take().unwrap_or_else(|| Err("the run stopped unexpectedly".into()));
         self.meter.end(outcome.err());

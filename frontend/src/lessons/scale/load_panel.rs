@@ -41,13 +41,32 @@ fn status_line(view: Option<&LoadView>) -> (&'static str, String) {
     let Some(view) = view else { return ("idle", "Asking the server for its limits…".into()) };
     let Some(run) = &view.run else {
         return if view.busy_elsewhere {
-            ("busy", "⏸ Another lab's run is using the server; one runs at a time. Start opens when it ends.".into())
+            let waiting = match view.queued {
+                0 => String::new(),
+                1 => " (1 run waits in line)".into(),
+                n => format!(" ({n} runs wait in line)"),
+            };
+            (
+                "busy",
+                format!(
+                    "⏸ Another lab's run is using the server{waiting}. One runs at a time, so each run measures the \
+                     server alone: start yours and it waits its turn."
+                ),
+            )
         } else {
             ("idle", "No run yet: choose a size and start one.".into())
         };
     };
     let request = run.request;
     let text = match run.state {
+        LoadState::Queued => match view.queue_position {
+            Some(place) => format!(
+                "⧗ In line for the server: place {place} of {}. One run goes at a time, so each run measures the \
+                 server alone; yours starts by itself when its turn comes.",
+                view.queued.max(place)
+            ),
+            None => "⧗ In line for the server…".into(),
+        },
         LoadState::Connecting => format!("◌ Connecting {} devices over WebSockets…", request.pairs * 2),
         LoadState::Running => {
             let second = (run.elapsed_ms / 1000).min(request.seconds as u64);
@@ -155,12 +174,12 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
         now
     });
     let run = Signal::derive(move || shown.with(|v| v.as_ref().and_then(|v| v.run.clone())));
-    let going = move || {
-        view.with(|v| {
-            v.as_ref().is_some_and(|v| v.busy_elsewhere || v.run.as_ref().is_some_and(|r| !r.state.is_over()))
-        })
-    };
+    // This lab's own run is queued or going (another lab's run does not stop a start:
+    // the new run waits in line).
+    let going = move || view.with(|v| v.as_ref().is_some_and(|v| v.run.as_ref().is_some_and(|r| !r.state.is_over())));
+    let queued = move || view.with(|v| v.as_ref().is_some_and(|v| v.queue_position.is_some()));
     let starting = RwSignal::new(false);
+    let lab_for_reset = lab.clone();
     let on_submit = move |e: leptos::ev::SubmitEvent| {
         e.prevent_default();
         let request = LoadRequest { pairs: pairs.get_untracked(), seconds: seconds.get_untracked(), rate: None };
@@ -191,8 +210,16 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
         });
     }
     let status = move || shown.with(|v| status_line(v.as_ref()));
-    let reset = move || async move {
-        if going() {
+    let reset_panel = move |lab: Lab| async move {
+        if queued() {
+            // Leaving the line is the reset's first half; the form's reset follows.
+            match lab.leave_load_queue().await {
+                Ok(left) => {
+                    view.try_set(Some(left));
+                }
+                Err(e) => return Err(format!("Could not leave the line: {e}")),
+            }
+        } else if going() {
             return Err("A run is going: it ends by itself within its seconds; reset once it is over.".into());
         }
         pairs.set(10);
@@ -201,6 +228,10 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
         problem.set(None);
         hidden.set(true);
         Ok("Reset: the form is back to 10 pairs for 5 s and the last run is cleared from the page.".to_string())
+    };
+    let reset = move || {
+        let lab = lab_for_reset.clone();
+        async move { reset_panel(lab).await }
     };
     let last = move || run.with(|r| r.as_ref().and_then(|r| r.samples.last().copied()));
     let figure = move |f: fn(&LoadRun) -> String| move || run.with(|r| r.as_ref().map_or("–".into(), f));
