@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 use crate::config::Config;
 
 pub async fn main() -> ExitCode {
-    let config = Config::parse();
+    let mut config = Config::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
 
@@ -24,7 +24,12 @@ pub async fn main() -> ExitCode {
     };
     match listener.local_addr() {
         // Scripts and tests read this exact line to learn the port when started on :0.
-        Ok(addr) => println!("bluetick listening on http://{addr}/ (Ctrl-C to stop)"),
+        Ok(addr) => {
+            println!("bluetick listening on http://{addr}/ (Ctrl-C to stop)");
+            // Printed, never logged: whoever started the server is the instructor.
+            let token = config.instructor_token.get_or_insert_with(new_instructor_token);
+            println!("instructor page: http://{addr}/teach (instructor token: {token})");
+        }
         Err(e) => eprintln!("bluetick: listening, but the address is unknown: {e}"),
     }
 
@@ -35,6 +40,11 @@ pub async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A fresh instructor token: 122 random bits, easy to copy.
+fn new_instructor_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Ctrl-C, or SIGTERM from a supervisor or a test script.

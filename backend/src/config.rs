@@ -94,6 +94,11 @@ pub struct Config {
     #[arg(long, env = "BLUETICK_LAB_LOAD_MAX_SECS", default_value_t = 20)]
     pub lab_load_max_secs: u32,
 
+    /// The secret an instructor gives to create classes and open `/teach`. If unset, the
+    /// server makes one at start and prints it with the `/teach` link.
+    #[arg(long, env = "BLUETICK_INSTRUCTOR_TOKEN", hide_env_values = true)]
+    pub instructor_token: Option<String>,
+
     /// How often idle labs are looked for (milliseconds).
     #[arg(long, env = "BLUETICK_LAB_SWEEP_MS", default_value_t = 60_000)]
     pub lab_sweep_ms: u64,

@@ -36,6 +36,7 @@
 //!   library, per-second msgs/s and p99, an exact ledger).
 
 pub mod api;
+pub mod classes;
 pub mod cli;
 pub mod clock;
 pub mod config;

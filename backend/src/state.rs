@@ -6,6 +6,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::classes::hub::ClassHub;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::delivery::connections::Connections;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub pacing: Arc<Pacing>,
     /// Labs' load runs (one at a time per server).
     pub load: Arc<LoadRuns>,
+    /// The instructor pages watching each class.
+    pub class_hub: Arc<ClassHub>,
     /// New group messages for the fan-out worker.
     pub fanout: mpsc::Sender<FanoutJob>,
     /// Cancelled when the server begins shutting down: every socket task watches it and
@@ -57,6 +60,7 @@ impl AppState {
             pacing: Arc::new(Pacing::new(clock.clone())),
             clock,
             load: Arc::default(),
+            class_hub: Arc::default(),
             fanout,
             config: Arc::new(config),
             store,

@@ -41,6 +41,8 @@
 //!   caps, per-second samples, ledger).
 //! - [`prediction`]: the labs' predict-then-reveal questions and a student's book of
 //!   them (commit before the run, reveal from the real outcome, progress, saved form).
+//! - [`class`]: classes: an instructor's class, its join code, a student's progress
+//!   reports and the instructor's live view of them.
 //! - [`quiz`]: the lesson's five questions and a student's answers (commit once, score,
 //!   retry, a compact saved form for the page's `localStorage`).
 //!
@@ -78,6 +80,7 @@
 
 pub mod backoff;
 pub mod backoff_timeline;
+pub mod class;
 pub mod connection;
 pub mod connection_diagram;
 pub mod e2e;

@@ -1,9 +1,11 @@
 //! The HTTP API under `/api`.
 
 pub mod auth;
+pub mod classes;
 pub mod crowds;
 pub mod devices;
 pub mod groups;
+pub mod instructor;
 pub mod keys;
 pub mod lab_load;
 pub mod labs;
@@ -26,6 +28,13 @@ pub fn router() -> Router<AppState> {
         .route("/keys/count", get(keys::count))
         .route("/keys/claim", post(keys::claim))
         .route("/keys/users/{user}", get(keys::user_devices))
+        .route("/classes", get(classes::list).post(classes::create))
+        .route("/classes/{class}", get(classes::view))
+        .route("/classes/{class}/results.csv", get(classes::results_csv))
+        .route("/classes/{class}/watch", get(crate::classes::watch::upgrade))
+        .route("/class", get(classes::mine))
+        .route("/class/join", post(classes::join))
+        .route("/class/progress", post(classes::progress))
         .route("/labs", post(labs::create))
         .route("/lab", get(labs::view))
         .route("/lab/expiry", put(labs::set_expiry))

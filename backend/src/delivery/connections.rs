@@ -59,6 +59,11 @@ impl Connections {
         self.routes.lock().unwrap().contains_key(&device)
     }
 
+    /// How many devices are connected.
+    pub fn count(&self) -> usize {
+        self.routes.lock().unwrap().len()
+    }
+
     pub fn peer(&self, device: DeviceId) -> Option<Peer> {
         self.routes.lock().unwrap().get(&device).map(|r| r.peer.clone())
     }

@@ -5,9 +5,10 @@
 //! The interface is a trait per concern, each saying what a store must do:
 //! [`Accounts`] (users, devices, credentials), [`Labs`] (sandboxes and their views),
 //! [`Messages`] (send, ack, read, expire, inboxes, wake-ups), [`Groups`] (members),
-//! [`Fanout`] (group messages to every member, in resumable batches) and [`Keys`] (the
-//! end-to-end key directory). [`MessageStore`] is all of them together plus the store's
-//! lifetime; a store implements each trait where it keeps that concern's code.
+//! [`Fanout`] (group messages to every member, in resumable batches), [`Keys`] (the
+//! end-to-end key directory) and [`Classes`] (a class's students and their progress).
+//! [`MessageStore`] is all of them together plus the store's lifetime; a store
+//! implements each trait where it keeps that concern's code.
 //!
 //! [`sqlite::SqliteStore`] is the embedded default. A PostgreSQL store would implement the
 //! same traits (the SQL in `sqlite` is portable: `INSERT … ON CONFLICT DO NOTHING
@@ -35,6 +36,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bluetick_shared::class::{ClassId, ClassInfo, Progress, StudentView};
 use bluetick_shared::e2e::keys::{ClaimedDevice, KeyCount, KeyUpload, UserDevices};
 use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration, UserId};
 use bluetick_shared::lab::{LabId, MessageCopies, QueueView};
@@ -203,9 +205,34 @@ pub trait Keys: Send + Sync {
     async fn user_device_keys(&self, user: UserId) -> Result<UserDevices, StorageError>;
 }
 
+/// Classes: an instructor's class, which labs are its students, and their progress.
+#[async_trait::async_trait]
+pub trait Classes: Send + Sync {
+    /// Creates a class under a fresh join code.
+    async fn create_class(&self, name: &str, now: i64) -> Result<ClassInfo, StorageError>;
+    /// Every class, oldest first.
+    async fn classes(&self) -> Result<Vec<ClassInfo>, StorageError>;
+    async fn class(&self, class: ClassId) -> Result<Option<ClassInfo>, StorageError>;
+    /// The class with this join code (already cleaned, see [`bluetick_shared::class::clean_code`]).
+    async fn class_by_code(&self, code: &str) -> Result<Option<ClassInfo>, StorageError>;
+    /// Puts `lab` in `class` as `name`: a second join renames, a join to another class
+    /// moves the student (with their progress).
+    async fn join_class(&self, class: ClassId, lab: LabId, name: &str, now: i64) -> Result<(), StorageError>;
+    /// The class `lab` is in, and the student's name there.
+    async fn lab_class(&self, lab: LabId) -> Result<Option<(ClassInfo, String)>, StorageError>;
+    /// Records one thing the student did: a second report of the same thing keeps the
+    /// first answer and replaces the latest.
+    async fn record_progress(&self, lab: LabId, progress: &Progress, now: i64) -> Result<(), StorageError>;
+    /// The class's students with their progress, in the order they joined (`online`
+    /// false: the store does not know who is connected).
+    async fn class_students(&self, class: ClassId) -> Result<Vec<StudentView>, StorageError>;
+}
+
 /// A whole store: every concern above, and its lifetime.
 #[async_trait::async_trait]
-pub trait MessageStore: Accounts + Labs + Messages + Groups + Fanout + Keys + std::fmt::Debug + 'static {
+pub trait MessageStore:
+    Accounts + Labs + Messages + Groups + Fanout + Keys + Classes + std::fmt::Debug + 'static
+{
     /// How many times a server has started on this database.
     async fn boot_count(&self) -> Result<i64, StorageError>;
     /// Commits everything queued and closes.

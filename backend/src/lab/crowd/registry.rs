@@ -143,6 +143,11 @@ impl CrowdRegistry {
         }
     }
 
+    /// Members of every running crowd.
+    pub fn members(&self) -> usize {
+        self.crowds.lock().unwrap().iter().map(|c| c.crowd.len()).sum()
+    }
+
     /// The users of every running crowd.
     pub fn crowd_users(&self) -> std::collections::HashSet<bluetick_shared::frames::UserId> {
         let crowds = self.crowds.lock().unwrap();

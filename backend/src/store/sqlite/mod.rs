@@ -9,6 +9,7 @@
 //! - `devices`: registration and authentication; `user_labs`: which lab each user is
 //!   in, remembered; `groups`: groups and members.
 //! - `fanout`: group fan-out in resumable batches.
+//! - `classes`: classes, their students and each student's progress.
 //! - `keys`: the key directory for end-to-end encryption (one-time keys claimed once).
 //! - `labs`: lab sandboxes: creating, listing, the queue view, deleting idle ones.
 //! - `writer`: the single writer, a thread with its own synchronous connection: every
@@ -22,6 +23,7 @@
 mod batch;
 #[cfg(test)]
 mod batch_tests;
+mod classes;
 mod devices;
 mod fanout;
 mod group_acks;

@@ -1,0 +1,67 @@
+//! Classes on the server: the instructor's live view of a class.
+//!
+//! The store keeps the class, its students (labs under a display name) and their
+//! progress ([`crate::store::Classes`]). Here the server adds what only it knows, which
+//! students are connected right now and how busy it is, and pushes every change to the
+//! instructor's page: [`hub`] holds the watching sockets per class, [`watch`] is one such
+//! socket.
+
+pub mod hub;
+pub mod watch;
+
+use bluetick_shared::class::{ClassHealth, ClassId, ClassView, StudentView, TeachFrame};
+use bluetick_shared::lab::LabId;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The lab's own phones (You, Alice, Bob): a student is connected while one of them is.
+const STUDENT_DEVICES: i64 = 3;
+
+/// Whether any of the lab's own phones is connected.
+pub async fn lab_online(state: &AppState, lab: LabId) -> Result<bool, AppError> {
+    let members = state.store.lab_members(lab, STUDENT_DEVICES).await?;
+    Ok(members.iter().any(|m| state.connections.is_online(m.device)))
+}
+
+/// The class's students with who is connected filled in.
+pub async fn students(state: &AppState, class: ClassId) -> Result<Vec<StudentView>, AppError> {
+    let mut students = state.store.class_students(class).await?;
+    for student in &mut students {
+        student.online = lab_online(state, student.student).await?;
+    }
+    Ok(students)
+}
+
+/// The server as the class sees it.
+pub fn health(state: &AppState, students: &[StudentView]) -> ClassHealth {
+    let (load_running, load_queued) = state.load.load_now();
+    ClassHealth {
+        connections: state.connections.count() as u32,
+        students_online: students.iter().filter(|s| s.online).count() as u32,
+        crowd_members: state.crowds.members() as u32,
+        load_running,
+        load_queued,
+    }
+}
+
+/// The whole class now; `None` if there is no such class.
+pub async fn view(state: &AppState, class: ClassId) -> Result<Option<ClassView>, AppError> {
+    let Some(info) = state.store.class(class).await? else { return Ok(None) };
+    let students = students(state, class).await?;
+    let health = health(state, &students);
+    Ok(Some(ClassView { class: info, students, health }))
+}
+
+/// Tells the class's watchers that `lab`'s row changed.
+pub async fn publish_student(state: &AppState, class: ClassId, lab: LabId) -> Result<(), AppError> {
+    if !state.class_hub.is_watched(class) {
+        return Ok(());
+    }
+    let mut students = state.store.class_students(class).await?;
+    if let Some(mut student) = students.drain(..).find(|s| s.student == lab) {
+        student.online = lab_online(state, lab).await?;
+        state.class_hub.publish(class, &TeachFrame::Student { student });
+    }
+    Ok(())
+}

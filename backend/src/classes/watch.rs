@@ -1,0 +1,116 @@
+//! The instructor page's WebSocket: `GET /api/classes/{class}/watch`.
+//!
+//! A browser cannot put a header on a WebSocket, so the page's first frame carries the
+//! instructor token (`{"token": "…"}`, within [`HELLO_TIMEOUT`]). Then the socket gets a
+//! snapshot of the class and, from then on, each student's row when it changes (pushed
+//! by the API as it happens) and who is connected and the server's health when they
+//! change (looked at every [`HEALTH_EVERY`]: connections come and go without the class
+//! knowing).
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use bluetick_shared::class::{ClassId, TeachFrame, WatchHello};
+
+use super::{health, students, view};
+use crate::api::instructor::is_instructor;
+use crate::state::AppState;
+
+/// How long the page has to send its token.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often connections and health are looked at.
+pub const HEALTH_EVERY: Duration = Duration::from_secs(1);
+
+/// Close codes the page tells apart (4000–4999 are the application's own).
+pub const CLOSE_UNAUTHORIZED: u16 = 4401;
+pub const CLOSE_NO_CLASS: u16 = 4404;
+pub const CLOSE_FELL_BEHIND: u16 = 4408;
+
+pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, Path(class): Path<ClassId>) -> Response {
+    ws.on_upgrade(move |socket| {
+        let sockets = state.sockets.clone();
+        sockets.track_future(run(socket, state, class))
+    })
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}
+
+async fn run(mut socket: WebSocket, state: AppState, class: ClassId) {
+    let hello = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;
+    let token = match hello {
+        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<WatchHello>(&text).ok().map(|h| h.token),
+        _ => None,
+    };
+    let allowed = match (token, state.config.instructor_token.as_deref()) {
+        (Some(given), Some(expected)) => is_instructor(expected, &given),
+        _ => false,
+    };
+    if !allowed {
+        let _ = socket.send(close(CLOSE_UNAUTHORIZED, "send {\"token\": <instructor token>} first")).await;
+        return;
+    }
+    // Subscribe before the snapshot: a change in between arrives twice, never not at all.
+    let frames = state.class_hub.subscribe(class);
+    let snapshot = match view(&state, class).await {
+        Ok(Some(view)) => view,
+        Ok(None) => {
+            let _ = socket.send(close(CLOSE_NO_CLASS, "no such class")).await;
+            state.class_hub.prune(class);
+            return;
+        }
+        Err(e) => {
+            let _ = socket.send(close(1011, &format!("{e}"))).await;
+            state.class_hub.prune(class);
+            return;
+        }
+    };
+    let mut last_health = (snapshot.health, online_of(&snapshot.students));
+    if send(&mut socket, &TeachFrame::Snapshot { view: snapshot }).await.is_err() {
+        state.class_hub.prune(class);
+        return;
+    }
+    let mut tick = tokio::time::interval(HEALTH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => {
+                let _ = socket.send(close(1001, "the server is shutting down")).await;
+                break;
+            }
+            frame = frames.recv_async() => match frame {
+                Ok(text) => if socket.send(Message::Text(text.as_ref().into())).await.is_err() { break },
+                Err(_) => {
+                    let _ = socket.send(close(CLOSE_FELL_BEHIND, "fell behind; reconnect for a fresh snapshot")).await;
+                    break;
+                }
+            },
+            _ = tick.tick() => {
+                let Ok(students) = students(&state, class).await else { continue };
+                let now = (health(&state, &students), online_of(&students));
+                if now != last_health {
+                    last_health = now.clone();
+                    let frame = TeachFrame::Health { health: now.0, online: now.1 };
+                    if send(&mut socket, &frame).await.is_err() { break }
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    drop(frames);
+    state.class_hub.prune(class);
+}
+
+fn online_of(students: &[bluetick_shared::class::StudentView]) -> Vec<bluetick_shared::lab::LabId> {
+    students.iter().filter(|s| s.online).map(|s| s.student).collect()
+}
+
+async fn send(socket: &mut WebSocket, frame: &TeachFrame) -> Result<(), axum::Error> {
+    socket.send(Message::Text(serde_json::to_string(frame).expect("a teach frame serialises").into())).await
+}
