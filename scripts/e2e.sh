@@ -18,6 +18,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The tests sign in to /teach with it (the server reads the same variable).
+export BLUETICK_INSTRUCTOR_TOKEN=${BLUETICK_INSTRUCTOR_TOKEN:-e2e-$RANDOM$RANDOM}
+
 # Port 0: the kernel picks a free port, so a stale server elsewhere can never answer.
 RUST_LOG=${RUST_LOG:-warn} target/debug/bluetick --addr 127.0.0.1:0 \
   --data-dir "$work/data" --static-dir "$PWD/target/site" >"$work/server.out" 2>"$work/server.err" &

@@ -1,5 +1,7 @@
 // Takes screenshots of a running lab for review: desktop and 375 px wide, light and dark.
 //   node scripts/screenshots.mjs http://127.0.0.1:8080/ docs/screenshots
+// With BLUETICK_INSTRUCTOR_TOKEN set (the token the server printed) it also takes /teach
+// with two students at 1280 px and a tablet's 820 px, and the join banner at 375 px.
 import { mkdir } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 
@@ -20,7 +22,7 @@ async function openShot(shot) {
     viewport: { width: shot.width, height: shot.height },
     colorScheme: shot.colorScheme,
   });
-  await page.goto(url);
+  await page.goto(new URL(shot.path ?? '', url).href);
   return page;
 }
 
@@ -264,5 +266,41 @@ for (const shot of [shots[0], shots[2]]) {
   await page.screenshot({ path: cappedFile });
   console.log(cappedFile);
   await page.close();
+}
+// The instructor's page: a class with two students who joined and answered.
+const token = process.env.BLUETICK_INSTRUCTOR_TOKEN;
+if (token) {
+  const teach = await openShot({ width: 1280, height: 1000, colorScheme: 'light', path: 'teach' });
+  await teach.getByLabel('Instructor token').fill(token);
+  await teach.getByRole('button', { name: 'Sign in' }).click();
+  await teach.getByLabel('New class').fill('Systems design, period 3');
+  await teach.getByRole('button', { name: 'Create the class' }).click();
+  const code = (await teach.getByTestId('teach-code').innerText()).trim();
+  const students = [];
+  for (const [name, choice] of [['Ada', 0], ['Grace', 2]]) {
+    const shot = { width: 375, height: 812, colorScheme: 'light', path: `?class=${code}` };
+    const page = await openShot(shot);
+    await labReady(page);
+    if (name === 'Ada') {
+      const file = `${outDir}/class-join-phone-light.png`;
+      await page.screenshot({ path: file });
+      console.log(file);
+    }
+    await page.getByLabel('Your display name').fill(name);
+    await page.getByRole('button', { name: 'Join the class' }).click();
+    await page.getByTestId('class-joined').waitFor();
+    await page.locator('#quiz').scrollIntoViewIfNeeded();
+    await page.locator('#quiz input[type=radio]').nth(choice).check();
+    await page.locator('#quiz button.quiz-primary', { hasText: 'Check answer' }).click();
+    students.push(page);
+  }
+  await teach.locator('[data-testid=teach-student][data-online=true]').nth(1).waitFor({ timeout: 10_000 });
+  await teach.getByTestId('tally-q1').getByText(/of 2/).first().waitFor();
+  for (const [name, width] of [['desktop-light', 1280], ['tablet-light', 820]]) {
+    await teach.setViewportSize({ width, height: 1000 });
+    const file = `${outDir}/teach-${name}.png`;
+    await teach.screenshot({ path: file, fullPage: true });
+    console.log(file);
+  }
 }
 await browser.close();

@@ -13,7 +13,7 @@ use axum::http::header::{CACHE_CONTROL, VARY};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use std::path::Path;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 
 /// A year: the longest a browser should keep anything.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -23,7 +23,9 @@ const REVALIDATE: &str = "no-cache";
 /// The page's files in `dir`, precompressed variants preferred, with cache headers.
 pub fn service(dir: &Path) -> Router {
     let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
-    Router::new().fallback_service(files).layer(middleware::from_fn(cache_headers))
+    // The instructor's page is the same page: it looks at its address and shows `/teach`.
+    let teach = ServeFile::new(dir.join("index.html")).precompressed_br().precompressed_gzip();
+    Router::new().route_service("/teach", teach).fallback_service(files).layer(middleware::from_fn(cache_headers))
 }
 
 async fn cache_headers(request: Request, next: Next) -> Response {

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::class::join_banner::JoinBanner;
 use crate::components::guide::{GuidePanel, provide_guide_moments};
 use crate::components::lab_gate::LabGate;
 use crate::components::lesson_header::LessonHeader;
@@ -36,10 +37,14 @@ pub fn App() -> impl IntoView {
     // Every frame of the page's devices, for the wire inspector.
     let wire = crate::live::wire::start();
     provide_guide_moments();
+    // The student's class, if they came by an instructor's link or joined before.
+    crate::class::provide_class(status, crate::components::guide::guide_moments());
     let inspector_open = RwSignal::new(false);
     crate::components::focus_keeper::install();
     view! {
         <a class="skip-link" href="#main">"Skip to the lesson"</a>
+        // First on the page: a student who came by the instructor's link sees it at once.
+        <JoinBanner />
         <LessonHeader />
         <SectionNav quiz=quiz>
             <InspectorToggle open=inspector_open />

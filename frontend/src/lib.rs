@@ -18,13 +18,17 @@
 //!   [`ConnectionMachine`](bluetick_shared::connection::ConnectionMachine) with it;
 //!   [`live::device`] binds the shared [`Phone`](bluetick_shared::phone::Phone) model
 //!   (what a phone shows, acks and resends) to signals and `localStorage`.
+//! - [`class`]: the student's class, if any: joining by the instructor's link and
+//!   reporting progress; [`teach`]: the instructor's page at `/teach`.
 //! - [`lab`]: this browser's lab sandbox on the server and its controls, over HTTP.
 //! - [`clock`]: wall-clock time and random draws from the browser.
 
 pub mod app;
+pub mod class;
 pub mod clock;
 pub mod components;
 pub mod lab;
 pub mod lessons;
 pub mod live;
 pub mod storage;
+pub mod teach;

@@ -2,5 +2,10 @@
 
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(bluetick_frontend::app::App);
+    // One page, two audiences: `/teach` is the instructor's.
+    if bluetick_frontend::teach::is_teach_page() {
+        leptos::mount::mount_to_body(bluetick_frontend::teach::TeachApp);
+    } else {
+        leptos::mount::mount_to_body(bluetick_frontend::app::App);
+    }
 }

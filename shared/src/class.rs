@@ -203,6 +203,26 @@ pub struct ClassView {
     pub health: ClassHealth,
 }
 
+impl ClassView {
+    /// The view after `frame` (a snapshot replaces it; a student's row replaces theirs or
+    /// joins the list; health sets who is connected).
+    pub fn apply(&mut self, frame: TeachFrame) {
+        match frame {
+            TeachFrame::Snapshot { view } => *self = view,
+            TeachFrame::Student { student } => match self.students.iter_mut().find(|s| s.student == student.student) {
+                Some(row) => *row = student,
+                None => self.students.push(student),
+            },
+            TeachFrame::Health { health, online } => {
+                self.health = health;
+                for student in &mut self.students {
+                    student.online = online.contains(&student.student);
+                }
+            }
+        }
+    }
+}
+
 /// What the instructor's page receives over its WebSocket
 /// (`/api/classes/{id}/watch`, first frame from the page: `{"token": "…"}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,6 +336,25 @@ mod tests {
                 .collect(),
             last_active_at: 0,
         }
+    }
+
+    #[test]
+    fn frames_update_the_view_in_place() {
+        let info = ClassInfo { class_id: Uuid::nil(), name: "c".into(), code: "ABCDEF".into(), created_at: 0 };
+        let mut view = ClassView { class: info, students: vec![], health: ClassHealth::default() };
+        let mut ada = student(&[]);
+        ada.student = Uuid::from_u128(1);
+        view.apply(TeachFrame::Student { student: ada.clone() });
+        ada.sections.push("ticks".into());
+        view.apply(TeachFrame::Student { student: ada.clone() });
+        assert_eq!(view.students.len(), 1);
+        assert_eq!(view.students[0].sections, ["ticks"]);
+        let health = ClassHealth { connections: 3, ..ClassHealth::default() };
+        view.apply(TeachFrame::Health { health, online: vec![ada.student] });
+        assert!(view.students[0].online);
+        assert_eq!(view.health.connections, 3);
+        view.apply(TeachFrame::Health { health, online: vec![] });
+        assert!(!view.students[0].online);
     }
 
     #[test]

@@ -23,13 +23,17 @@ export async function launchBrowser() {
 }
 
 // Fails the test with the page's console errors, which are otherwise invisible.
-export async function openPage(browser, { width = 1280, height = 900 } = {}) {
+export async function openPage(browser, { width = 1280, height = 900, path = '' } = {}) {
   const page = await browser.newPage({ viewport: { width, height } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.consoleErrors = errors;
-  await page.goto(baseUrl);
+  await page.goto(new URL(path, baseUrl).href);
+  if (path.startsWith('teach')) {
+    await page.locator('main#teach-main').waitFor();
+    return page;
+  }
   // The load event can come before the wasm has started and drawn the page (its module
   // script awaits the wasm), so wait for the app's own <main>: index.html has none.
   await page.locator('main#main').waitFor();

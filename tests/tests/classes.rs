@@ -178,6 +178,7 @@ async fn class_isolation() {
     let (_, body) = as_device(server.addr, &bob, "GET", "/api/class", None).await;
     assert_eq!(serde_json::from_str::<Joined>(&body).unwrap().class_name, "Class B", "still in B");
     let outsider = student(&server).await;
+    assert_eq!(as_device(server.addr, &outsider, "GET", "/api/class", None).await, (200, "null".to_string()));
     let (status, body) = as_device(
         server.addr,
         &outsider,

@@ -8,7 +8,7 @@
 //!   the same live over a WebSocket ([`crate::classes::watch`]).
 //! - `POST /api/class/join` `{code, name}` (lab device): the caller's lab joins the class
 //!   under that display name (a second join renames; another code moves it).
-//! - `GET /api/class` (lab device): the caller's class, or 404.
+//! - `GET /api/class` (lab device): the caller's class, or `null`.
 //! - `POST /api/class/progress` (lab device, in a class): one thing the student did
 //!   ([`Progress`]); 204.
 
@@ -144,14 +144,14 @@ pub async fn join(
     Ok(Json(Joined { class_id: class.class_id, class_name: class.name, name }))
 }
 
-pub async fn mine(State(state): State<AppState>, Authenticated(me): Authenticated) -> Result<Json<Joined>, AppError> {
+/// `null` outside a class: not being in one is the usual case, not an error.
+pub async fn mine(
+    State(state): State<AppState>,
+    Authenticated(me): Authenticated,
+) -> Result<Json<Option<Joined>>, AppError> {
     let lab = my_lab(&state, &me)?;
-    let (class, name) = state
-        .store
-        .lab_class(lab)
-        .await?
-        .ok_or_else(|| AppError::NotFound("your lab has not joined a class".into()))?;
-    Ok(Json(Joined { class_id: class.class_id, class_name: class.name, name }))
+    let joined = state.store.lab_class(lab).await?;
+    Ok(Json(joined.map(|(class, name)| Joined { class_id: class.class_id, class_name: class.name, name })))
 }
 
 pub async fn progress(

@@ -51,11 +51,19 @@ pub struct PredictionSlot {
     picked: RwSignal<Option<usize>>,
     /// What the run showed, in words; kept for this visit only.
     explanation: RwSignal<Option<String>>,
+    /// The student's class, told of each prediction and its outcome.
+    class: Option<crate::class::ClassLink>,
 }
 
 impl PredictionSlot {
     pub fn new(id: PredictionId) -> PredictionSlot {
-        PredictionSlot { id, book: use_predictions().0, picked: RwSignal::new(None), explanation: RwSignal::new(None) }
+        PredictionSlot {
+            id,
+            book: use_predictions().0,
+            picked: RwSignal::new(None),
+            explanation: RwSignal::new(None),
+            class: crate::class::use_class(),
+        }
     }
 
     fn record(&self) -> Option<Record> {
@@ -91,6 +99,7 @@ impl PredictionSlot {
         let (id, picked) = (self.id, self.picked.get_untracked());
         if let Some(choice) = picked {
             self.book.update(|b| _ = b.commit(id, choice));
+            self.tell_class(None);
         }
     }
 
@@ -101,7 +110,21 @@ impl PredictionSlot {
         if self.book.with_untracked(|b| b.record(id).is_some_and(|r| r.actual.is_none())) {
             self.explanation.set(Some(explanation));
             self.book.update(|b| _ = b.reveal(id, actual));
+            self.tell_class(Some(actual));
         }
+    }
+
+    /// Tells the class (if any) what was predicted and, once `actual` is known, whether
+    /// it was right.
+    fn tell_class(&self, actual: Option<usize>) {
+        let Some(class) = self.class else { return };
+        let prediction = self.id.prediction();
+        let Some(choice) = self.book.with_untracked(|b| b.record(self.id).map(|r| r.choice)) else { return };
+        class.report(bluetick_shared::class::Progress::Prediction {
+            key: prediction.key.into(),
+            answer: prediction.options[choice].into(),
+            correct: actual.map(|actual| actual == choice),
+        });
     }
 
     /// Clears the prediction so the student can make it again.

@@ -96,6 +96,16 @@ pub fn SectionNav(#[prop(into)] quiz: Signal<QuizState>, children: Children) -> 
             observer.set_value(Some((found, callback)));
         }
     });
+    // The class, if any, hears of each section once (also those seen before joining).
+    if let Some(class) = crate::class::use_class() {
+        Effect::new(move || {
+            if class.joined.with(Option::is_some) {
+                for id in visited.get() {
+                    class.report(bluetick_shared::class::Progress::Section { key: id.into() });
+                }
+            }
+        });
+    }
     // On a phone the links scroll sideways: keep the section being read in view there.
     let links = NodeRef::<leptos::html::Ol>::new();
     Effect::new(move || {

@@ -33,6 +33,18 @@ pub async fn call<T: DeserializeOwned>(
     device: Option<&Registration>,
     body: Option<String>,
 ) -> Result<T, ApiError> {
+    let bearer = device.map(|d| format!("{}:{}", d.device_id, d.token));
+    call_with(method, path, bearer.as_deref(), body).await
+}
+
+/// `method path` with an optional JSON body and `Authorization: Bearer <bearer>` if
+/// given (a device's `id:token`, or the instructor token).
+pub async fn call_with<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<String>,
+) -> Result<T, ApiError> {
     let init = RequestInit::new();
     init.set_method(method);
     if let Some(body) = &body {
@@ -41,8 +53,8 @@ pub async fn call<T: DeserializeOwned>(
     let request = Request::new_with_str_and_init(path, &init).map_err(unreachable)?;
     let headers = request.headers();
     headers.set("Content-Type", "application/json").map_err(unreachable)?;
-    if let Some(device) = device {
-        headers.set("Authorization", &format!("Bearer {}:{}", device.device_id, device.token)).map_err(unreachable)?;
+    if let Some(bearer) = bearer {
+        headers.set("Authorization", &format!("Bearer {bearer}")).map_err(unreachable)?;
     }
     let window = web_sys::window().ok_or_else(|| unreachable("no window".into()))?;
     let response: Response =

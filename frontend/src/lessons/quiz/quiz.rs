@@ -11,6 +11,7 @@
 //! question, so arrow keys choose and Enter checks. Verdicts are an icon and words, never
 //! colour alone, and a polite live region announces each result.
 
+use bluetick_shared::class::Progress;
 use bluetick_shared::quiz::{CHOICES, QUESTIONS, QuizState, TOTAL};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -183,6 +184,7 @@ pub fn Quiz(state: RwSignal<QuizState>) -> impl IntoView {
     // Every change is saved; the first run saves what was restored, which is harmless.
     Effect::new(move || save(&state.with(QuizState::to_saved)));
 
+    let class = crate::class::use_class();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if committed() {
@@ -194,7 +196,16 @@ pub fn Quiz(state: RwSignal<QuizState>) -> impl IntoView {
                 focus_soon("#quiz .quiz-question input");
             }
         } else if let Some(choice) = selected.get() {
+            let question = state.with(QuizState::current);
             state.update(|s| _ = s.commit(choice));
+            if let (Some(class), Some(q)) = (class, question) {
+                let asked = &bluetick_shared::quiz::QUESTIONS[q];
+                class.report(Progress::Quiz {
+                    key: format!("q{}", q + 1),
+                    answer: asked.choices[choice].text.into(),
+                    correct: asked.is_correct(choice),
+                });
+            }
             // The options just became read-only; keep focus on the way forward.
             focus_soon("#quiz .quiz-primary");
         }

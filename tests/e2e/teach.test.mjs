@@ -1,0 +1,77 @@
+// The instructor's page with two students: the instructor signs in at /teach with the
+// server's token and creates a class; two students open the join link in their own
+// browsers, choose display names and join; their rows, connections, sections and quiz
+// answers appear on /teach live (pushed over its WebSocket, no reload), and the tally
+// shows how the class answered. axe-core checks /teach at desktop and tablet widths.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { axeViolations, labReady, launchBrowser, openPage } from './support.mjs';
+
+const token = process.env.BLUETICK_INSTRUCTOR_TOKEN;
+let browser;
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser?.close(); });
+
+async function joinAs(code, name) {
+  const page = await openPage(browser, { path: `?class=${code}` });
+  await labReady(page);
+  const form = page.getByTestId('class-join');
+  await form.getByLabel('Your display name').fill(name);
+  await form.getByRole('button', { name: 'Join the class' }).click();
+  await page.getByTestId('class-joined').getByText(`as ${name}.`).waitFor();
+  return page;
+}
+
+// Answers the quiz's first question with option `index` (0-based).
+async function answerFirst(page, index) {
+  await page.locator('#quiz').scrollIntoViewIfNeeded();
+  await page.locator('#quiz input[type=radio]').nth(index).check();
+  await page.locator('#quiz button.quiz-primary', { hasText: 'Check answer' }).click();
+  await page.getByTestId('quiz-announcer').getByText(/Correct|Not quite/).waitFor();
+}
+
+test('an instructor watches two students join and answer, live', { skip: !token && 'no instructor token' }, async () => {
+  const teach = await openPage(browser, { path: 'teach' });
+  await teach.getByLabel('Instructor token').fill(token);
+  await teach.getByRole('button', { name: 'Sign in' }).click();
+  await teach.getByLabel('New class').fill('Period 3');
+  await teach.getByRole('button', { name: 'Create the class' }).click();
+  const board = teach.getByTestId('teach-board');
+  await board.getByTestId('teach-status').getByText(/Live/).waitFor();
+  const code = (await board.getByTestId('teach-code').innerText()).trim();
+  assert.match(code, /^[A-Z2-9]{6}$/);
+  assert.equal(await board.getByTestId('teach-student').count(), 0);
+
+  const ada = await joinAs(code, 'Ada');
+  const grace = await joinAs(code.toLowerCase(), 'Grace');
+  const rows = board.getByTestId('teach-student');
+  await rows.filter({ hasText: 'Ada' }).waitFor();
+  await rows.filter({ hasText: 'Grace' }).waitFor();
+  // Both are connected (their lab phones are), said in words as well as the dot.
+  await board.locator('[data-testid=teach-student][data-online=true]').nth(1).waitFor({ timeout: 10_000 });
+  assert.match(await rows.filter({ hasText: 'Ada' }).innerText(), /connected/);
+  await board.getByTestId('teach-health').getByText(/2 of 2 students connected/).waitFor();
+
+  // Sections visited and quiz answers arrive without a reload.
+  await answerFirst(ada, 0);
+  await answerFirst(grace, 1);
+  await rows.filter({ hasText: 'Ada' }).getByTestId('teach-quiz').getByText(/of 1 right/).waitFor();
+  await rows.filter({ hasText: 'Grace' }).getByTestId('teach-quiz').getByText(/of 1 right/).waitFor();
+  assert.doesNotMatch(await rows.filter({ hasText: 'Ada' }).innerText(), /\b0 of 11\b/, 'a section was seen');
+  const tally = board.getByTestId('tally-q1');
+  await tally.getByText(/1 of 2/).first().waitFor();
+  assert.equal(await tally.getByText(/1 of 2/).count(), 2, 'two different first answers, one each');
+
+  // A student who leaves shows as away.
+  await grace.close();
+  await rows.filter({ hasText: 'Grace' }).and(teach.locator('[data-online=false]')).waitFor({ timeout: 20_000 });
+  assert.match(await rows.filter({ hasText: 'Grace' }).innerText(), /away/);
+
+  for (const width of [1280, 820]) {
+    await teach.setViewportSize({ width, height: 1000 });
+    assert.deepEqual(await axeViolations(teach), [], `axe at ${width} px`);
+  }
+  assert.deepEqual(teach.consoleErrors, []);
+  await ada.close();
+  await teach.close();
+});
