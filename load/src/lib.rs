@@ -4,7 +4,8 @@
 //! WebSockets) against a real bluetick server, with an exact ledger of every message.
 //!
 //! - [`scenarios`]: one module per scenario: `throughput`, `connections`, `fanout`,
-//!   `reconnect_storm`, `chaos`, `relay_baseline`, `mqtt_baseline`.
+//!   `reconnect_storm`, `chaos`, `relay_baseline`, `mqtt_baseline`, `classroom` (N
+//!   students walking the lesson page's guided path in their own labs).
 //! - [`pair`]: one sender and one recipient driven together (throughput, chaos, relay),
 //!   by the client library's pair driver; its ledger (`bluetick_shared::ledger`: lost,
 //!   duplicated, unconfirmed; the verdict) is every scenario's.

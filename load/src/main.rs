@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use bluetick_load::report::Report;
 use bluetick_load::scenarios::{
-    chaos, connections, fanout, mqtt_baseline, reconnect_storm, relay_baseline, throughput,
+    chaos, classroom, connections, fanout, mqtt_baseline, reconnect_storm, relay_baseline, throughput,
 };
 use clap::{Parser, Subcommand};
 
@@ -37,6 +37,9 @@ enum Command {
     /// `throughput`'s shape against Mosquitto (persistence on), MQTT 3.1.1 QoS 2; the
     /// window counts PUBLISHes without PUBCOMP. Needs `mosquitto` installed.
     MqttBaseline(mqtt_baseline::MqttArgs),
+    /// N students at once walking the lesson page's guided path, each in their own lab:
+    /// per-step reaction times, refusals, load-run queue waits, an exact ledger.
+    Classroom(classroom::ClassroomArgs),
     /// Runs the bluetick backend (takes the `bluetick` command's flags); used as the
     /// scenarios' child process.
     #[command(hide = true)]
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
             Command::Chaos(args) => chaos::run(&args, visible).await,
             Command::RelayBaseline(args) => relay_baseline::run(&args, visible).await,
             Command::MqttBaseline(args) => mqtt_baseline::run(&args, visible).await,
+            Command::Classroom(args) => classroom::run(&args, visible).await,
         };
         match result {
             Ok(report) => {

@@ -69,6 +69,9 @@ pub struct Report {
     latencies: Vec<(String, LatencySummary)>,
     pub ledger: Ledger,
     notes: Vec<String>,
+    /// Structured sections (JSON under `details`) with their own human text, for
+    /// scenarios whose results are a table rather than a few figures (`classroom`).
+    details: Vec<(String, Value, String)>,
     /// Why the run failed, beyond the ledger (say, connections that did not hold).
     failures: Vec<String>,
 }
@@ -82,6 +85,7 @@ impl Report {
             latencies: Vec::new(),
             ledger: Ledger::default(),
             notes: Vec::new(),
+            details: Vec::new(),
             failures: Vec::new(),
         }
     }
@@ -106,6 +110,13 @@ impl Report {
         self
     }
 
+    /// A structured section: `value` in the JSON under `details.<name>`, `human` (lines,
+    /// printed as they are) in the summary.
+    pub fn detail(&mut self, name: &str, value: Value, human: impl Into<String>) -> &mut Self {
+        self.details.push((name.into(), value, human.into()));
+        self
+    }
+
     /// Marks the run failed, with the reason.
     pub fn fail(&mut self, why: impl Into<String>) -> &mut Self {
         self.failures.push(why.into());
@@ -120,7 +131,7 @@ impl Report {
     pub fn to_json(&self) -> Value {
         let figures: Map<String, Value> = self.figures.iter().map(|(n, v, _)| (n.clone(), v.clone())).collect();
         let latencies: Map<String, Value> = self.latencies.iter().map(|(n, s)| (n.clone(), json!(s))).collect();
-        json!({
+        let mut out = json!({
             "scenario": self.scenario,
             "parameters": self.parameters,
             "figures": figures,
@@ -131,13 +142,21 @@ impl Report {
             "ok": self.ok(),
             "failures": self.failures,
             "notes": self.notes,
-        })
+        });
+        if !self.details.is_empty() {
+            let details: Map<String, Value> = self.details.iter().map(|(n, v, _)| (n.clone(), v.clone())).collect();
+            out["details"] = Value::Object(details);
+        }
+        out
     }
 
     pub fn to_human(&self) -> String {
         let mut out = format!("== {} ==\n", self.scenario);
         let params: Vec<String> = self.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
         out += &format!("  parameters: {}\n", params.join(" "));
+        for (_, _, human) in &self.details {
+            out += human;
+        }
         for (name, value, unit) in &self.figures {
             let value = match value.as_f64() {
                 Some(f) if value.is_f64() => format!("{f:.2}"),

@@ -1,6 +1,7 @@
 //! One module per scenario; each returns a [`Report`](crate::report::Report).
 
 pub mod chaos;
+pub mod classroom;
 pub mod connections;
 pub mod fanout;
 pub mod mqtt_baseline;

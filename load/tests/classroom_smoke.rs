@@ -1,0 +1,65 @@
+//! `classroom` at small N through the real binary with `--json`: two students walk the
+//! whole guided path against a server the tool starts; every step must complete for both
+//! and the ledger must be exact. No timing is asserted, only that each step measured its
+//! reaction once per student.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const STEPS: [&str; 12] = [
+    "lab",
+    "connect",
+    "drop",
+    "outage",
+    "offline_queue",
+    "retry_storm",
+    "ticks",
+    "expiry",
+    "fanout",
+    "presence",
+    "encrypted",
+    "load_run",
+];
+
+#[test]
+fn two_students_complete_every_step_with_an_exact_ledger() {
+    let output = Command::new(env!("CARGO_BIN_EXE_bluetick-load"))
+        .args(["--json", "classroom", "--students", "2", "--think-ms", "50", "--crowd", "16", "--load-seconds", "1"])
+        .output()
+        .expect("run bluetick-load");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); stdout: {stdout}\nstderr: {stderr}"));
+    assert!(output.status.success(), "exit {:?}: {report:#}\nstderr: {stderr}", output.status);
+    assert_eq!(report["scenario"], "classroom", "{report:#}");
+    assert_eq!(report["ok"], Value::Bool(true), "{report:#}");
+    assert_eq!(report["exact"], Value::Bool(true), "{report:#}");
+    assert_eq!(report["figures"]["students_finished"], 2, "{report:#}");
+    let steps = &report["details"]["steps"];
+    for step in STEPS {
+        let s = &steps[step];
+        assert_eq!(s["completed"], 2, "{step}: {s:#}");
+        assert_eq!(s["errors"].as_array().map(Vec::len), Some(0), "{step}: {s:#}");
+        assert_eq!(s["reaction"][step]["count"], 2, "{step} measured its reaction once per student: {s:#}");
+    }
+    // Every part of the ledger did real work and came out exact: 8 1:1 messages per
+    // student (5 queued, the retry storm's one, ticks, encrypted), the group message per
+    // crowd member, and the load runs.
+    let parts = &report["details"]["ledgers"];
+    assert_eq!(parts["one_to_one"]["sent"], 16, "{parts:#}");
+    assert_eq!(parts["one_to_one"]["delivered"], 16, "{parts:#}");
+    assert_eq!(parts["fanout"]["sent"], 32, "{parts:#}");
+    assert_eq!(parts["fanout"]["delivered"], 32, "{parts:#}");
+    assert!(parts["load_run"]["sent"].as_u64().unwrap() > 0, "{parts:#}");
+    let ledger = &report["ledger"];
+    assert!(ledger["sent"].as_u64().unwrap() > 0, "{report:#}");
+    assert_eq!(ledger["delivered"], ledger["sent"], "{report:#}");
+    for field in ["lost", "duplicated", "unconfirmed", "unexpected"] {
+        assert_eq!(ledger[field], 0, "{field}: {report:#}");
+    }
+    assert_eq!(report["figures"]["expired_then_shown"], 0, "{report:#}");
+    // The retry storm stored its ten sends once.
+    assert_eq!(steps["retry_storm"]["counts"]["stored_rows"]["max"], 1, "{:#}", steps["retry_storm"]);
+}
