@@ -5,22 +5,8 @@
 
 use std::process::Command;
 
+use bluetick_load::scenarios::classroom::STEPS;
 use serde_json::Value;
-
-const STEPS: [&str; 12] = [
-    "lab",
-    "connect",
-    "drop",
-    "outage",
-    "offline_queue",
-    "retry_storm",
-    "ticks",
-    "expiry",
-    "fanout",
-    "presence",
-    "encrypted",
-    "load_run",
-];
 
 #[test]
 fn two_students_complete_every_step_with_an_exact_ledger() {
