@@ -13,7 +13,7 @@
 //! - [`gateway`]: one WebSocket connection's life, up to "this frame is valid and its
 //!   write is queued"; its module docs follow a frame from the socket to the store.
 //! - [`store`]: the storage boundary, a trait per concern (accounts, labs, messages,
-//!   groups, fan-out, keys), and SQLite behind it: the idempotent insert, the per-device
+//!   groups, fan-out, keys, classes), and SQLite behind it: the idempotent insert, the per-device
 //!   inbox (the durable offline queue), receipts, dead letters, push wake-ups; a single
 //!   writer with group commit.
 //! - `delivery`: everything after a commit; its module docs follow a committed message
@@ -34,6 +34,9 @@
 //!   ([`bluetick_client`], a crate of its own that depends on the protocol crate only);
 //!   [`lab::load`]: a lab's bounded load run (real device pairs driven by the client
 //!   library, per-second msgs/s and p99, an exact ledger).
+//! - [`classes`]: an instructor's class seen live: who of its students is connected, the
+//!   server's health, and the watch socket that pushes each change to `/teach`
+//!   ([`api::classes`] is its HTTP side, [`store::Classes`] what the store keeps).
 
 pub mod api;
 pub mod classes;
