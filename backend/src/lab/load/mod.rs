@@ -187,7 +187,7 @@ impl LoadRuns {
         }
     }
 
-    /// The lab holding the server's run and how many runs wait, for the class's health.
+    /// Whether a run holds the server, and how many runs wait: for a class's health line.
     pub fn load_now(&self) -> (bool, u32) {
         let inner = self.inner.lock().unwrap();
         (inner.running.is_some(), inner.queue.len() as u32)
