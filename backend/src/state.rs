@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::classes::hub::ClassHub;
+use crate::classes::projector::Projectors;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::delivery::connections::Connections;
@@ -37,8 +38,10 @@ pub struct AppState {
     pub pacing: Arc<Pacing>,
     /// Labs' load runs (one at a time per server).
     pub load: Arc<LoadRuns>,
-    /// The instructor pages watching each class.
+    /// The pages watching each class (instructors' and students').
     pub class_hub: Arc<ClassHub>,
+    /// Each class's projector: the run the instructor shows the whole class.
+    pub projectors: Arc<Projectors>,
     /// New group messages for the fan-out worker.
     pub fanout: mpsc::Sender<FanoutJob>,
     /// Cancelled when the server begins shutting down: every socket task watches it and
@@ -61,6 +64,7 @@ impl AppState {
             clock,
             load: Arc::default(),
             class_hub: Arc::default(),
+            projectors: Arc::default(),
             fanout,
             config: Arc::new(config),
             store,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::lab::LabId;
+use crate::lab_load::LoadView;
 
 /// A class's id.
 pub type ClassId = Uuid;
@@ -193,14 +194,34 @@ pub struct ClassHealth {
     pub crowd_members: u32,
     pub load_running: bool,
     pub load_queued: u32,
+    /// The store's writer over the last few seconds.
+    #[serde(default)]
+    pub writer: WriterHealth,
+}
+
+/// How busy the store's single writer is, over the last few seconds: what every
+/// message's SENT waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WriterHealth {
+    /// Messages stored per second.
+    pub msgs_per_sec: u32,
+    /// Commits (each one fsync) per second.
+    pub commits_per_sec: u32,
+    /// How long a commit took, statements and fsync, median and 99th percentile
+    /// (microseconds; 0 without commits).
+    pub commit_p50_us: u32,
+    pub commit_p99_us: u32,
 }
 
 /// `GET /api/classes/{id}`: the class now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassView {
     pub class: ClassInfo,
     pub students: Vec<StudentView>,
     pub health: ClassHealth,
+    /// The run the instructor put on the projector, while it is shown.
+    #[serde(default)]
+    pub projector: Option<LoadView>,
 }
 
 impl ClassView {
@@ -219,13 +240,14 @@ impl ClassView {
                     student.online = online.contains(&student.student);
                 }
             }
+            TeachFrame::Projector { projector } => self.projector = projector,
         }
     }
 }
 
 /// What the instructor's page receives over its WebSocket
 /// (`/api/classes/{id}/watch`, first frame from the page: `{"token": "…"}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TeachFrame {
     /// The whole class, first and after anything the page may have missed.
@@ -234,9 +256,23 @@ pub enum TeachFrame {
     Student { student: StudentView },
     /// Who is connected and the server's health, when either changed.
     Health { health: ClassHealth, online: Vec<LabId> },
+    /// The projector's run changed (it started, moved on a second, ended), or the
+    /// instructor cleared it (`None`).
+    Projector { projector: Option<LoadView> },
 }
 
-/// The page's first frame on the watch socket.
+/// What a student's page receives over its class socket (`/api/class/watch`, first
+/// frame from the page: `{"token": "<device id>:<token>"}`): the run the instructor put
+/// on the projector, first as it is now, then whenever it changes. Read-only: nothing a
+/// student sends on this socket or to the lab API can start, stop or change it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClassFrame {
+    Projector { projector: Option<LoadView> },
+}
+
+/// The page's first frame on a watch socket: the instructor token on the instructor's,
+/// a lab device's `<device id>:<token>` on a student's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WatchHello {
@@ -341,7 +377,7 @@ mod tests {
     #[test]
     fn frames_update_the_view_in_place() {
         let info = ClassInfo { class_id: Uuid::nil(), name: "c".into(), code: "ABCDEF".into(), created_at: 0 };
-        let mut view = ClassView { class: info, students: vec![], health: ClassHealth::default() };
+        let mut view = ClassView { class: info, students: vec![], health: ClassHealth::default(), projector: None };
         let mut ada = student(&[]);
         ada.student = Uuid::from_u128(1);
         view.apply(TeachFrame::Student { student: ada.clone() });

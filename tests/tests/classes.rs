@@ -3,70 +3,17 @@
 //! WebSocket; one class sees nothing of another, and nobody without the instructor
 //! token reads a class.
 
-use std::time::Duration;
-
 use bluetick_client::http::request;
-use bluetick_shared::class::{ClassInfo, ClassView, Joined, TeachFrame};
+use bluetick_shared::class::{ClassView, Joined, TeachFrame};
 use bluetick_shared::frames::Registration;
-use bluetick_tests::http::{as_device, new_lab};
+use bluetick_tests::classes::{
+    TOKEN, as_instructor, close_code, create_class, join, next_change, server, student, watch,
+};
+use bluetick_tests::http::as_device;
 use bluetick_tests::server::TestServer;
-use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::Message;
-
-const TOKEN: &str = "instructor-secret";
-/// Far longer than any frame here takes to arrive.
-const ARRIVES_WITHIN: Duration = Duration::from_secs(10);
-
-async fn server() -> TestServer {
-    TestServer::start_with(|config| config.instructor_token = Some(TOKEN.into())).await
-}
-
-async fn as_instructor(server: &TestServer, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    request(server.addr, method, path, body, Some(TOKEN)).await.expect("HTTP request")
-}
-
-async fn create_class(server: &TestServer, name: &str) -> ClassInfo {
-    let body = serde_json::json!({ "name": name }).to_string();
-    let (status, body) = as_instructor(server, "POST", "/api/classes", Some(&body)).await;
-    assert_eq!(status, 201, "{body}");
-    serde_json::from_str(&body).expect("a class")
-}
-
-async fn student(server: &TestServer) -> Registration {
-    new_lab(server.addr).await.devices[0].clone()
-}
-
-async fn join(server: &TestServer, me: &Registration, code: &str, name: &str) -> (u16, String) {
-    let body = serde_json::json!({ "code": code, "name": name }).to_string();
-    as_device(server.addr, me, "POST", "/api/class/join", Some(&body)).await
-}
 
 async fn report(server: &TestServer, me: &Registration, progress: serde_json::Value) -> u16 {
     as_device(server.addr, me, "POST", "/api/class/progress", Some(&progress.to_string())).await.0
-}
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn watch(server: &TestServer, class: &ClassInfo, token: &str) -> Socket {
-    let url = format!("ws://{}/api/classes/{}/watch", server.addr, class.class_id);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("watch socket");
-    ws.send(Message::Text(serde_json::json!({ "token": token }).to_string().into())).await.unwrap();
-    ws
-}
-
-/// The next frame, skipping health updates (they come and go with connections).
-async fn next_change(ws: &mut Socket) -> TeachFrame {
-    loop {
-        let message = tokio::time::timeout(ARRIVES_WITHIN, ws.next()).await.expect("a frame in time");
-        match message.expect("the socket is open").expect("a frame") {
-            Message::Text(text) => match serde_json::from_str(&text).expect("a teach frame") {
-                TeachFrame::Health { .. } => continue,
-                frame => return frame,
-            },
-            Message::Close(close) => panic!("closed: {close:?}"),
-            _ => continue,
-        }
-    }
 }
 
 #[tokio::test]
@@ -160,10 +107,7 @@ async fn class_isolation() {
         }
     }
     let mut ws = watch(&server, &a, "guess").await;
-    match tokio::time::timeout(ARRIVES_WITHIN, ws.next()).await.expect("an answer in time") {
-        Some(Ok(Message::Close(Some(close)))) => assert_eq!(u16::from(close.code), 4401),
-        other => panic!("expected a close with 4401, got {other:?}"),
-    }
+    assert_eq!(close_code(&mut ws).await, 4401);
 
     // Bad input is refused with a sentence and changes nothing.
     for (code, name, sentence) in [

@@ -203,3 +203,27 @@ async fn only_a_lab_device_may_start_or_read_a_run() {
     assert_eq!(db::count(server.data_dir(), "SELECT COUNT(*) FROM users WHERE name LIKE 'Load %'").await, 0);
     server.stop().await;
 }
+
+/// Regression: a server dropped without stopping (its runtime shut down, as when a test
+/// panics) while a run waited in the line deadlocked. The ending run's slot launched the
+/// next run under the runs' lock; the shutting-down runtime dropped that new task at
+/// once, and its slot's drop wanted the same lock.
+#[test]
+fn dropping_the_server_with_a_run_in_line_does_not_deadlock() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let server = TestServer::start().await;
+            let (first, second) = (new_lab(&server).await, new_lab(&server).await);
+            assert_eq!(start(&server, &first, r#"{"pairs": 1, "seconds": 5}"#).await.0, 202);
+            let (status, answer) = start(&server, &second, r#"{"pairs": 1, "seconds": 1}"#).await;
+            assert_eq!((status, answer["queue_position"].as_u64()), (202, Some(1)), "{answer}");
+            // The server is dropped here, its run going and another in line.
+        });
+        drop(runtime);
+        done.send(()).unwrap();
+    });
+    // Generous: shutting down takes milliseconds; a deadlock never ends.
+    finished.recv_timeout(Duration::from_secs(60)).expect("the runtime shut down");
+}

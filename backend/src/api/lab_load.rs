@@ -22,7 +22,7 @@ use bluetick_shared::lab_load::{LoadRequest, LoadView};
 use super::auth::Authenticated;
 use super::labs::my_lab;
 use crate::error::AppError;
-use crate::lab::load::{MAX_QUEUE, Refusal, caps};
+use crate::lab::load::{Line, MAX_QUEUE, Refusal, caps};
 use crate::state::AppState;
 
 pub async fn start(
@@ -41,21 +41,26 @@ pub async fn start(
     if let Some(why) = request.refusal(&caps) {
         return Err(AppError::BadRequest(why));
     }
-    state.load.start(state.clone(), lab, request).map_err(|refusal| match refusal {
+    state.load.start(state.clone(), lab, request, Line::Back).map_err(|r| refused(r, "your lab's"))?;
+    Ok((StatusCode::ACCEPTED, Json(view_of(&state, lab))))
+}
+
+/// A refused run as the answer to whoever asked; `whose` names the run ("your lab's").
+pub(crate) fn refused(refusal: Refusal, whose: &str) -> AppError {
+    match refusal {
         Refusal::Running => AppError::Conflict(
             "load_running",
-            "your lab's load run is still going; wait for it to finish before starting another".into(),
+            format!("{whose} load run is still going; wait for it to finish before starting another"),
         ),
         Refusal::AlreadyQueued(place) => AppError::Conflict(
             "load_queued",
-            format!("your lab's load run is already in the line, at place {place}; it starts by itself"),
+            format!("{whose} load run is already in the line, at place {place}; it starts by itself"),
         ),
         Refusal::QueueFull => AppError::TooMany(format!(
             "{MAX_QUEUE} load runs are already waiting for this server; try again once the line is shorter"
         )),
         Refusal::Stopping => AppError::Conflict("shutting_down", "the server is shutting down".into()),
-    })?;
-    Ok((StatusCode::ACCEPTED, Json(view_of(&state, lab))))
+    }
 }
 
 pub async fn leave_queue(
@@ -74,7 +79,8 @@ pub async fn view(State(state): State<AppState>, Authenticated(me): Authenticate
     Ok(Json(view_of(&state, lab)))
 }
 
-fn view_of(state: &AppState, lab: LabId) -> LoadView {
+/// `lab`'s load view: the caps, the line, and its current or latest run.
+pub(crate) fn view_of(state: &AppState, lab: LabId) -> LoadView {
     let runs = state.load.view(lab);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
     LoadView {

@@ -9,6 +9,7 @@ pub mod instructor;
 pub mod keys;
 pub mod lab_load;
 pub mod labs;
+pub mod projector;
 
 use axum::Router;
 use axum::routing::{delete, get, post, put};
@@ -32,7 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/classes/{class}", get(classes::view))
         .route("/classes/{class}/results.csv", get(classes::results_csv))
         .route("/classes/{class}/watch", get(crate::classes::watch::upgrade))
+        .route("/classes/{class}/projector", get(projector::view).post(projector::start).delete(projector::clear))
         .route("/class", get(classes::mine))
+        .route("/class/watch", get(crate::classes::follow::upgrade))
+        .route("/class/projector", get(projector::follow))
         .route("/class/join", post(classes::join))
         .route("/class/progress", post(classes::progress))
         .route("/labs", post(labs::create))

@@ -3,10 +3,13 @@
 //! The store keeps the class, its students (labs under a display name) and their
 //! progress ([`crate::store::Classes`]). Here the server adds what only it knows, which
 //! students are connected right now and how busy it is, and pushes every change to the
-//! instructor's page: [`hub`] holds the watching sockets per class, [`watch`] is one such
-//! socket.
+//! instructor's page: [`hub`] holds the watching sockets per class, [`watch`] is the
+//! instructor's socket. [`projector`] is the run the instructor shows the whole class,
+//! and [`follow`] a student's socket that shows it on their page, read-only.
 
+pub mod follow;
 pub mod hub;
+pub mod projector;
 pub mod watch;
 
 use bluetick_shared::class::{ClassHealth, ClassId, ClassView, StudentView, TeachFrame};
@@ -14,6 +17,7 @@ use bluetick_shared::lab::LabId;
 
 use crate::error::AppError;
 use crate::state::AppState;
+use hub::Audience;
 
 /// The lab's own phones (You, Alice, Bob): a student is connected while one of them is.
 const STUDENT_DEVICES: i64 = 3;
@@ -42,6 +46,7 @@ pub fn health(state: &AppState, students: &[StudentView]) -> ClassHealth {
         crowd_members: state.crowds.members() as u32,
         load_running,
         load_queued,
+        writer: state.store.writer_health(),
     }
 }
 
@@ -50,18 +55,18 @@ pub async fn view(state: &AppState, class: ClassId) -> Result<Option<ClassView>,
     let Some(info) = state.store.class(class).await? else { return Ok(None) };
     let students = students(state, class).await?;
     let health = health(state, &students);
-    Ok(Some(ClassView { class: info, students, health }))
+    let projector = state.projectors.view(state, class);
+    Ok(Some(ClassView { class: info, students, health, projector }))
 }
 
 /// Tells the class's watchers that `lab`'s row changed.
 pub async fn publish_student(state: &AppState, class: ClassId, lab: LabId) -> Result<(), AppError> {
-    if !state.class_hub.is_watched(class) {
+    if !state.class_hub.is_watched(class, Audience::Instructor) {
         return Ok(());
     }
-    let mut students = state.store.class_students(class).await?;
-    if let Some(mut student) = students.drain(..).find(|s| s.student == lab) {
+    if let Some(mut student) = state.store.class_student(class, lab).await? {
         student.online = lab_online(state, lab).await?;
-        state.class_hub.publish(class, &TeachFrame::Student { student });
+        state.class_hub.publish(class, Audience::Instructor, &TeachFrame::Student { student });
     }
     Ok(())
 }

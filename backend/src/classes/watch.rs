@@ -14,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use bluetick_shared::class::{ClassId, TeachFrame, WatchHello};
 
+use super::hub::Audience;
 use super::{health, students, view};
 use crate::api::instructor::is_instructor;
 use crate::state::AppState;
@@ -35,7 +36,8 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, Path(c
     })
 }
 
-fn close(code: u16, reason: &str) -> Message {
+/// A close frame with an application code and a reason the page can show.
+pub fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
 
@@ -54,23 +56,23 @@ async fn run(mut socket: WebSocket, state: AppState, class: ClassId) {
         return;
     }
     // Subscribe before the snapshot: a change in between arrives twice, never not at all.
-    let frames = state.class_hub.subscribe(class);
+    let frames = state.class_hub.subscribe(class, Audience::Instructor);
     let snapshot = match view(&state, class).await {
         Ok(Some(view)) => view,
         Ok(None) => {
             let _ = socket.send(close(CLOSE_NO_CLASS, "no such class")).await;
-            state.class_hub.prune(class);
+            state.class_hub.prune(class, Audience::Instructor);
             return;
         }
         Err(e) => {
             let _ = socket.send(close(1011, &format!("{e}"))).await;
-            state.class_hub.prune(class);
+            state.class_hub.prune(class, Audience::Instructor);
             return;
         }
     };
     let mut last_health = (snapshot.health, online_of(&snapshot.students));
     if send(&mut socket, &TeachFrame::Snapshot { view: snapshot }).await.is_err() {
-        state.class_hub.prune(class);
+        state.class_hub.prune(class, Audience::Instructor);
         return;
     }
     let mut tick = tokio::time::interval(HEALTH_EVERY);
@@ -104,7 +106,7 @@ async fn run(mut socket: WebSocket, state: AppState, class: ClassId) {
         }
     }
     drop(frames);
-    state.class_hub.prune(class);
+    state.class_hub.prune(class, Audience::Instructor);
 }
 
 fn online_of(students: &[bluetick_shared::class::StudentView]) -> Vec<bluetick_shared::lab::LabId> {

@@ -144,6 +144,7 @@ async fn sweep_once(state: &AppState, idle: Duration) -> Result<(), crate::store
         state.labs.forget(lab);
         state.pacing.forget(lab);
         state.load.forget(lab);
+        state.projectors.forget_lab(lab);
         tracing::info!(%lab, devices = members.len(), "idle lab deleted");
     }
     Ok(())

@@ -23,9 +23,12 @@
 //! one way to keep that promise.
 //!
 //! - [`types`]: the values that cross the interface.
+//! - [`commit_log`]: a store's recent commits, summarised for the instructor's health
+//!   line.
 //! - [`sqlite`]: the SQLite implementation: single writer with group commit, the
 //!   idempotent insert, per-device inboxes, receipts, dead letters, push wake-ups.
 
+pub mod commit_log;
 pub mod sqlite;
 pub mod types;
 
@@ -36,7 +39,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bluetick_shared::class::{ClassId, ClassInfo, Progress, StudentView};
+use bluetick_shared::class::{ClassId, ClassInfo, Progress, StudentView, WriterHealth};
 use bluetick_shared::e2e::keys::{ClaimedDevice, KeyCount, KeyUpload, UserDevices};
 use bluetick_shared::frames::{DeviceId, GroupId, MessageId, Registration, UserId};
 use bluetick_shared::lab::{LabId, MessageCopies, QueueView};
@@ -226,6 +229,8 @@ pub trait Classes: Send + Sync {
     /// The class's students with their progress, in the order they joined (`online`
     /// false: the store does not know who is connected).
     async fn class_students(&self, class: ClassId) -> Result<Vec<StudentView>, StorageError>;
+    /// One student of the class (the lab's row), if the lab is in it.
+    async fn class_student(&self, class: ClassId, lab: LabId) -> Result<Option<StudentView>, StorageError>;
 }
 
 /// A whole store: every concern above, and its lifetime.
@@ -237,6 +242,8 @@ pub trait MessageStore:
     async fn boot_count(&self) -> Result<i64, StorageError>;
     /// Commits everything queued and closes.
     async fn close(&self);
+    /// The writer's recent commits (messages and commits per second, commit time).
+    fn writer_health(&self) -> WriterHealth;
 }
 
 /// The store the server holds; cheap to clone.

@@ -72,6 +72,16 @@ pub enum Refusal {
     Stopping,
 }
 
+/// Where a run that must wait joins the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line {
+    /// At the back: a student's run, first come, first served.
+    Back,
+    /// At the front: the run an instructor puts on the projector, which the whole class
+    /// watches, goes next (it never stops a run that has started).
+    Front,
+}
+
 /// What became of a run that was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Started {
@@ -124,8 +134,14 @@ impl Inner {
 }
 
 impl LoadRuns {
-    /// Starts a run in `lab` if the server is free, or puts it in the line.
-    pub fn start(self: &Arc<Self>, state: AppState, lab: LabId, request: LoadRequest) -> Result<Started, Refusal> {
+    /// Starts a run in `lab` if the server is free, or puts it in the line at `line`.
+    pub fn start(
+        self: &Arc<Self>,
+        state: AppState,
+        lab: LabId,
+        request: LoadRequest,
+        line: Line,
+    ) -> Result<Started, Refusal> {
         let mut inner = self.inner.lock().unwrap();
         if self.stop.is_cancelled() {
             return Err(Refusal::Stopping);
@@ -142,19 +158,30 @@ impl LoadRuns {
             }
             let meter = Arc::new(Meter::queued(request));
             inner.labs.entry(lab).or_default().latest = Some(meter.clone());
-            inner.queue.push_back(Waiting { lab, request, meter, state });
-            let place = inner.queue.len() as u32;
+            let waiting = Waiting { lab, request, meter, state };
+            let place = match line {
+                Line::Back => {
+                    inner.queue.push_back(waiting);
+                    inner.queue.len() as u32
+                }
+                Line::Front => {
+                    inner.queue.push_front(waiting);
+                    1
+                }
+            };
             tracing::info!(%lab, place, "load run queued");
             return Ok(Started::Queued(place));
         }
         let meter = Arc::new(Meter::new(request));
-        self.launch(&mut inner, Waiting { lab, request, meter, state });
+        let launch = self.launch(&mut inner, Waiting { lab, request, meter, state });
+        drop(inner);
+        launch.spawn();
         Ok(Started::Now)
     }
 
     /// Gives the server's run slot to `run` (the caller holds the lock and checked it is
-    /// free).
-    fn launch(self: &Arc<Self>, inner: &mut Inner, run: Waiting) {
+    /// free). The caller spawns the returned run once it has let go of the lock.
+    fn launch(self: &Arc<Self>, inner: &mut Inner, run: Waiting) -> Launch {
         let Waiting { lab, request, meter, state } = run;
         inner.running = Some(lab);
         let load = inner.labs.entry(lab).or_default();
@@ -162,8 +189,8 @@ impl LoadRuns {
         meter.set_state(LoadState::Connecting);
         let devices = std::mem::take(&mut load.devices);
         let slot = Slot { runs: self.clone(), lab, meter, devices, outcome: None };
-        self.tasks.spawn(drive(state, slot, request, self.stop.clone()));
         tracing::info!(%lab, pairs = request.pairs, seconds = request.seconds, rate = ?request.rate, "load run started");
+        Launch { state, slot, request }
     }
 
     /// Takes `lab`'s run out of the line; whether it was in it.
@@ -222,6 +249,23 @@ pub struct RunsView {
     pub latest: Option<Arc<Meter>>,
 }
 
+/// A run that holds the slot and is about to start.
+struct Launch {
+    state: AppState,
+    slot: Slot,
+    request: LoadRequest,
+}
+
+impl Launch {
+    /// Starts the run's task. Never under the runs' lock: on a runtime that is shutting
+    /// down the task is dropped at once, and its slot's drop takes that lock.
+    fn spawn(self) {
+        let Launch { state, slot, request } = self;
+        let runs = slot.runs.clone();
+        runs.tasks.spawn(drive(state, slot, request, runs.stop.clone()));
+    }
+}
+
 /// The server's one run slot while a run holds it: released, with the devices handed
 /// back to the lab, however the run ends (a panicking run included). The slot is free
 /// before the run reads as over, so a page that sees "finished" may start the next one.
@@ -236,15 +280,16 @@ struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        {
+        let next = {
             let mut inner = self.runs.inner.lock().unwrap();
             inner.running = None;
             inner.labs.entry(self.lab).or_default().devices = std::mem::take(&mut self.devices);
             // The next in line takes the slot at once (none while shutting down: the
             // line was emptied under this lock).
-            if let Some(next) = inner.queue.pop_front() {
-                self.runs.launch(&mut inner, next);
-            }
+            inner.queue.pop_front().map(|next| self.runs.launch(&mut inner, next))
+        };
+        if let Some(next) = next {
+            next.spawn();
         }
         let outcome = self.outcome.take().unwrap_or_else(|| Err("the run stopped unexpectedly".into()));
         self.meter.end(outcome.err());

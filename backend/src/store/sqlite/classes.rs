@@ -122,18 +122,33 @@ impl Classes for SqliteStore {
     }
 
     async fn class_students(&self, class: ClassId) -> Result<Vec<StudentView>, StorageError> {
+        self.students_of(class, None).await
+    }
+
+    async fn class_student(&self, class: ClassId, lab: LabId) -> Result<Option<StudentView>, StorageError> {
+        Ok(self.students_of(class, Some(lab)).await?.pop())
+    }
+}
+
+impl SqliteStore {
+    /// The class's students (all of them, or only `lab`) with their progress.
+    async fn students_of(&self, class: ClassId, only: Option<LabId>) -> Result<Vec<StudentView>, StorageError> {
+        let only = only.map(|lab| lab.to_string());
         let students: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT lab_id, name, joined_at FROM class_students WHERE class_id = ? ORDER BY joined_at, lab_id",
+            "SELECT lab_id, name, joined_at FROM class_students
+             WHERE class_id = ?1 AND (?2 IS NULL OR lab_id = ?2) ORDER BY joined_at, lab_id",
         )
         .bind(class.to_string())
+        .bind(only.as_deref())
         .fetch_all(self.pool())
         .await?;
         let rows: Vec<ProgressRow> = sqlx::query_as(
             "SELECT p.lab_id, p.kind, p.key, p.first_answer, p.first_correct, p.answer, p.correct, p.at
              FROM class_progress p JOIN class_students s ON s.lab_id = p.lab_id
-             WHERE s.class_id = ? ORDER BY p.lab_id, p.seq",
+             WHERE s.class_id = ?1 AND (?2 IS NULL OR s.lab_id = ?2) ORDER BY p.lab_id, p.seq",
         )
         .bind(class.to_string())
+        .bind(only.as_deref())
         .fetch_all(self.pool())
         .await?;
         let mut views = students

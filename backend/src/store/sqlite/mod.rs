@@ -42,6 +42,8 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use bluetick_shared::class::WriterHealth;
+
 use super::{DB_FILE, MessageStore, StorageError, unix_millis};
 use user_labs::UserLabs;
 use writer::Writer;
@@ -100,5 +102,9 @@ impl MessageStore for SqliteStore {
     async fn close(&self) {
         self.writer.shutdown().await;
         self.pool.close().await;
+    }
+
+    fn writer_health(&self) -> WriterHealth {
+        self.writer.commits.health(std::time::Instant::now())
     }
 }

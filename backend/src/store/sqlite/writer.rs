@@ -21,6 +21,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{batch, fanout, receipts};
+use crate::store::commit_log::CommitLog;
 use crate::store::{FanoutOutcome, NewMessage, Pending, ReceiptsOutcome, SendOutcome, StorageError};
 
 /// Jobs taken into one transaction at most.
@@ -77,6 +78,8 @@ struct Job {
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// Each committed batch's size and time.
+    pub(crate) commits: Arc<CommitLog>,
     /// Held by a test while it queues jobs that must land in one batch.
     #[cfg(test)]
     gate: Arc<Mutex<()>>,
@@ -107,12 +110,15 @@ impl Writer {
         };
         #[cfg(not(test))]
         let batch_gate = None;
+        let commits = Arc::new(CommitLog::default());
+        let log = commits.clone();
         let thread = std::thread::Builder::new()
             .name("bluetick-writer".into())
-            .spawn(move || run(conn, queue, batch_gate))
+            .spawn(move || run(conn, queue, batch_gate, &log))
             .map_err(StorageError::WriterThread)?;
         Ok(Writer {
             jobs,
+            commits,
             thread: Arc::new(Mutex::new(Some(thread))),
             #[cfg(test)]
             gate,
@@ -216,7 +222,7 @@ impl Writer {
 /// Why a thread of its own with a synchronous connection: every statement is then a
 /// plain function call into SQLite, not a hand-off to a worker thread and back, and the
 /// thread sleeps only where it must, in the fsync of each commit.
-fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, gate: Option<Arc<Mutex<()>>>) {
+fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, gate: Option<Arc<Mutex<()>>>, log: &CommitLog) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
@@ -234,13 +240,16 @@ fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, gate: Option<Arc<Mu
         if batch.iter().any(|job| matches!(job.op, Op::Stop)) {
             queue.close();
         }
-        commit_batch(&mut conn, &mut batch);
+        commit_batch(&mut conn, &mut batch, log);
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, log: &CommitLog) {
+    let started = Instant::now();
     match apply_all(conn, batch) {
         Ok(outputs) => {
+            let messages = batch.iter().filter(|job| matches!(job.op, Op::Send(_))).count();
+            log.record(Instant::now(), started.elapsed(), messages);
             // Answer in the order the jobs were applied (sends first, see `apply_all`),
             // which is the order their inbox sequences were taken: live entries then
             // tend to reach each device's pusher in sequence, and it need not go back to
