@@ -131,24 +131,33 @@ pub fn p99_svg(run: Option<&LoadRun>) -> String {
     svg + &x_axis(P99_BOTTOM, seconds)
 }
 
-/// Both charts, redrawn from the run the panel last polled.
+/// Both charts, redrawn from the run the panel last polled. `id` prefixes the element
+/// ids and test ids, so the page may show two runs (the student's own and the
+/// instructor's projector) without two elements sharing an id.
 #[component]
-pub fn LoadChart(#[prop(into)] run: Signal<Option<LoadRun>>, #[prop(into)] summary: Signal<String>) -> impl IntoView {
+pub fn LoadChart(
+    #[prop(into)] run: Signal<Option<LoadRun>>,
+    #[prop(into)] summary: Signal<String>,
+    #[prop(default = "load")] id: &'static str,
+) -> impl IntoView {
+    let rate_caption = format!("{id}-rate-caption");
+    let p99_caption = format!("{id}-p99-caption");
+    let summary_id = format!("{id}-chart-summary");
     view! {
-        <figure class="load-chart" data-testid="load-chart">
-            <figcaption id="load-rate-caption">
+        <figure class="load-chart" data-testid=format!("{id}-chart")>
+            <figcaption id=rate_caption.clone()>
                 "Messages per second, each counted when its sender sees DELIVERED. "
                 <strong>"Log scale"</strong>
                 ": each gridline is ten times the one below, so the 58K line fits on the same chart."
             </figcaption>
             <svg class="chart chart-rate" viewBox=format!("0 0 {WIDTH} {RATE_HEIGHT}") role="img"
-                aria-labelledby="load-rate-caption" aria-describedby="load-chart-summary"
+                aria-labelledby=rate_caption aria-describedby=summary_id.clone()
                 inner_html=move || run.with(|r| rate_svg(r.as_ref()))></svg>
-            <p class="chart-caption" id="load-p99-caption">"p99 latency of each second (send → DELIVERED), linear scale"</p>
+            <p class="chart-caption" id=p99_caption.clone()>"p99 latency of each second (send → DELIVERED), linear scale"</p>
             <svg class="chart chart-p99" viewBox=format!("0 0 {WIDTH} {P99_HEIGHT}") role="img"
-                aria-labelledby="load-p99-caption" aria-describedby="load-chart-summary"
+                aria-labelledby=p99_caption aria-describedby=summary_id.clone()
                 inner_html=move || run.with(|r| p99_svg(r.as_ref()))></svg>
-            <p class="visually-hidden" id="load-chart-summary">{move || summary.get()}</p>
+            <p class="visually-hidden" id=summary_id>{move || summary.get()}</p>
         </figure>
     }
 }

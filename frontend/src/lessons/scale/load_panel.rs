@@ -3,9 +3,7 @@
 //! second and p99 latency arrive second by second against the 58K line, with the run's
 //! ledger at the end: lost 0 · duplicated 0.
 
-use bluetick_shared::lab_load::{
-    LoadCaps, LoadRequest, LoadRun, LoadState, LoadView, MAX_LOAD_RATE, WHATSAPP_MSGS_PER_SEC,
-};
+use bluetick_shared::lab_load::{LoadCaps, LoadRequest, LoadRun, LoadView, MAX_LOAD_RATE, WHATSAPP_MSGS_PER_SEC};
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 
@@ -13,28 +11,12 @@ use crate::components::guide::guide_moments;
 use crate::components::lab_reset::LabReset;
 use crate::lab::Lab;
 use crate::lessons::scale::load_chart::LoadChart;
+use crate::lessons::scale::load_figures::{LoadFigures, rates_summary, run_status, thousands};
 
 /// How often the page asks for the run's progress while it goes.
 const POLL_MS: u32 = 500;
 /// Until the server says otherwise.
 const DEFAULT_CAPS: LoadCaps = LoadCaps { max_pairs: 50, max_seconds: 20, max_rate: MAX_LOAD_RATE };
-
-/// `12345` → `12,345`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn ms(value: f64) -> String {
-    if value >= 10.0 { format!("{value:.0} ms") } else { format!("{value:.1} ms") }
-}
 
 /// The run's state in words, with a symbol, so it never rests on colour alone.
 fn status_line(view: Option<&LoadView>) -> (&'static str, String) {
@@ -57,37 +39,11 @@ fn status_line(view: Option<&LoadView>) -> (&'static str, String) {
             ("idle", "No run yet: choose a size and start one.".into())
         };
     };
-    let request = run.request;
-    let text = match run.state {
-        LoadState::Queued => match view.queue_position {
-            Some(place) => format!(
-                "⧗ In line for the server: place {place} of {}. One run goes at a time, so each run measures the \
-                 server alone; yours starts by itself when its turn comes.",
-                view.queued.max(place)
-            ),
-            None => "⧗ In line for the server…".into(),
-        },
-        LoadState::Connecting => format!("◌ Connecting {} devices over WebSockets…", request.pairs * 2),
-        LoadState::Running => {
-            let second = (run.elapsed_ms / 1000).min(request.seconds as u64);
-            format!("▶ Running: {second} of {} s, {} pairs", request.seconds, request.pairs)
-        }
-        LoadState::Draining => "⧗ Sending is over; waiting for the last DELIVERED ticks…".into(),
-        LoadState::Finished => {
-            format!(
-                "✓ Finished: {} pairs for {} s, {} messages",
-                request.pairs,
-                request.seconds,
-                thousands(run.ledger.sent)
-            )
-        }
-        LoadState::Failed => format!("✕ Failed: {}", run.reason.as_deref().unwrap_or("no reason given")),
-    };
-    (run.state.label(), text)
+    (run.state.label(), run_status(run, view.queue_position, view.queued))
 }
 
 /// The honest comparison with the lesson's headline.
-fn comparison(run: &LoadRun, cores: u32) -> Option<String> {
+pub fn comparison(run: &LoadRun, cores: u32) -> Option<String> {
     let peak = run.peak_per_sec();
     (peak > 0).then(|| {
         let share = peak as f64 / WHATSAPP_MSGS_PER_SEC as f64 * 100.0;
@@ -233,20 +189,7 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
         let lab = lab_for_reset.clone();
         async move { reset_panel(lab).await }
     };
-    let last = move || run.with(|r| r.as_ref().and_then(|r| r.samples.last().copied()));
-    let figure = move |f: fn(&LoadRun) -> String| move || run.with(|r| r.as_ref().map_or("–".into(), f));
-    let summary = Signal::derive(move || {
-        run.with(|r| match r {
-            Some(r) if !r.samples.is_empty() => {
-                let rates: Vec<String> = r.samples.iter().map(|s| thousands(s.delivered)).collect();
-                format!(
-                    "Messages per second, second by second: {}. The 58K line is far above every bar.",
-                    rates.join(", ")
-                )
-            }
-            _ => "No samples yet.".into(),
-        })
-    });
+    let summary = Signal::derive(move || run.with(|r| rates_summary(r.as_ref())));
 
     view! {
         <div class="load-panel" role="group" aria-labelledby="load-title">
@@ -285,39 +228,7 @@ pub fn LoadPanel(lab: Lab) -> impl IntoView {
             </p>
             {move || problem.get().map(|p| view! { <p class="lab-error" role="alert">{p}</p> })}
             <LoadChart run summary />
-            <dl class="load-figures" data-testid="load-figures">
-                <div>
-                    <dt>"Last second"</dt>
-                    <dd data-testid="load-now">{move || last().map_or("–".into(), |s| format!("{} msgs/s", thousands(s.delivered)))}</dd>
-                </div>
-                <div>
-                    <dt>"Best second"</dt>
-                    <dd data-testid="load-peak">{figure(|r| format!("{} msgs/s", thousands(r.peak_per_sec())))}</dd>
-                </div>
-                <div>
-                    <dt>"p99, last second"</dt>
-                    <dd>{move || last().map_or("–".into(), |s| ms(s.p99_ms))}</dd>
-                </div>
-                <div>
-                    <dt>"p50 · p99, whole run"</dt>
-                    <dd>{figure(|r| format!("{} · {}", ms(r.p50_ms), ms(r.p99_ms)))}</dd>
-                </div>
-                <div>
-                    <dt>"Sent · delivered ✓✓"</dt>
-                    <dd data-testid="load-totals">
-                        {figure(|r| format!("{} · {}", thousands(r.ledger.sent), thousands(r.ledger.delivered_ticks)))}
-                    </dd>
-                </div>
-                <div>
-                    <dt>"Ledger"</dt>
-                    <dd data-testid="load-ledger"
-                        data-final=move || run.with(|r| r.as_ref().is_some_and(|r| r.state.is_over()).to_string())
-                        data-lost=move || run.with(|r| r.as_ref().map(|r| r.ledger.lost.to_string()))
-                        data-duplicated=move || run.with(|r| r.as_ref().map(|r| r.ledger.duplicated.to_string()))>
-                        {figure(|r| format!("lost {} · duplicated {}", r.ledger.lost, r.ledger.duplicated))}
-                    </dd>
-                </div>
-            </dl>
+            <LoadFigures run id="load" />
             <p class="load-compare" data-testid="load-compare">
                 {move || {
                     let cores = view.with(|v| v.as_ref().map_or(1, |v| v.cores.max(1)));
