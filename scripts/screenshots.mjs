@@ -302,5 +302,26 @@ if (token) {
     await teach.screenshot({ path: file, fullPage: true });
     console.log(file);
   }
+  // The projector: a run the instructor started, live on a student's phone, then
+  // finished on the instructor's board.
+  await teach.setViewportSize({ width: 1280, height: 1000 });
+  const card = teach.getByTestId('teach-projector');
+  for (const [label, value] of [[/^Pairs/, '4'], [/^Seconds/, '6']]) {
+    await card.getByLabel(label).fill(value);
+    await card.getByLabel(label).dispatchEvent('change');
+  }
+  await card.getByRole('button', { name: 'Show a load run to the class' }).click();
+  const ada = students[0];
+  const screen = ada.getByTestId('projector');
+  await screen.locator('[data-testid=projector-status][data-state=running]').waitFor({ timeout: 30_000 });
+  await ada.waitForFunction(() => /Running: [3-6] of/.test(document.querySelector('[data-testid=projector-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+  await ada.evaluate(() => window.scrollTo(0, 0));
+  const phoneFile = `${outDir}/class-projector-phone-light.png`;
+  await ada.screenshot({ path: phoneFile });
+  console.log(phoneFile);
+  await card.locator('[data-testid=teach-projector-ledger][data-final=true]').waitFor({ timeout: 60_000 });
+  const cardFile = `${outDir}/teach-projector-desktop-light.png`;
+  await card.screenshot({ path: cardFile });
+  console.log(cardFile);
 }
 await browser.close();

@@ -36,7 +36,9 @@
 //!   library, per-second msgs/s and p99, an exact ledger).
 //! - [`classes`]: an instructor's class seen live: who of its students is connected, the
 //!   server's health, and the watch socket that pushes each change to `/teach`
-//!   ([`api::classes`] is its HTTP side, [`store::Classes`] what the store keeps).
+//!   ([`api::classes`] is its HTTP side, [`store::Classes`] what the store keeps); the
+//!   projector, a load run the instructor shows on every student's page, and the
+//!   student's socket that follows it ([`api::projector`]).
 
 pub mod api;
 pub mod classes;

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::class::join_banner::JoinBanner;
+use crate::class::projector_screen::ProjectorScreen;
 use crate::components::guide::{GuidePanel, provide_guide_moments};
 use crate::components::lab_gate::LabGate;
 use crate::components::lesson_header::LessonHeader;
@@ -45,6 +46,8 @@ pub fn App() -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to the lesson"</a>
         // First on the page: a student who came by the instructor's link sees it at once.
         <JoinBanner />
+        // The instructor's run, when one is on the projector: right under the banner.
+        <ProjectorScreen />
         <LessonHeader />
         <SectionNav quiz=quiz>
             <InspectorToggle open=inspector_open />

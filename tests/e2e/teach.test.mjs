@@ -2,7 +2,9 @@
 // server's token and creates a class; two students open the join link in their own
 // browsers, choose display names and join; their rows, connections, sections and quiz
 // answers appear on /teach live (pushed over its WebSocket, no reload), and the tally
-// shows how the class answered. axe-core checks /teach at desktop and tablet widths.
+// shows how the class answered. The instructor puts a load run on the projector and the
+// student's page follows it live, read-only, to its exact ledger. axe-core checks /teach
+// at desktop and tablet widths, and the student's page with the projector on it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { axeViolations, labReady, launchBrowser, openPage } from './support.mjs';
@@ -67,11 +69,33 @@ test('an instructor watches two students join and answer, live', { skip: !token 
   await rows.filter({ hasText: 'Grace' }).and(teach.locator('[data-online=false]')).waitFor({ timeout: 20_000 });
   assert.match(await rows.filter({ hasText: 'Grace' }).innerText(), /away/);
 
+  // The projector: the instructor's run shows on Ada's page, with nothing she can press.
+  const card = board.getByTestId('teach-projector');
+  await card.getByLabel(/^Pairs/).fill('2');
+  await card.getByLabel(/^Pairs/).dispatchEvent('change');
+  await card.getByLabel(/^Seconds/).fill('2');
+  await card.getByLabel(/^Seconds/).dispatchEvent('change');
+  await card.getByRole('button', { name: 'Show a load run to the class' }).click();
+  const screen = ada.getByTestId('projector');
+  await screen.waitFor({ timeout: 20_000 });
+  await screen.getByText('2 pairs of real devices sending for 2 s').waitFor();
+  assert.equal(await screen.getByRole('button').count(), 0, 'students only watch');
+  await screen.locator('[data-testid=projector-ledger][data-final=true]').waitFor({ timeout: 60_000 });
+  const ledger = screen.getByTestId('projector-ledger');
+  assert.equal(await ledger.getAttribute('data-lost'), '0');
+  assert.equal(await ledger.getAttribute('data-duplicated'), '0');
+  await screen.getByTestId('projector-status').getByText(/Finished: 2 pairs for 2 s/).waitFor();
+  await card.getByTestId('teach-projector-status').getByText(/Finished: 2 pairs for 2 s/).waitFor();
+  assert.deepEqual(await axeViolations(ada), [], 'axe on the student page with the projector');
+  await card.getByRole('button', { name: 'Take it off the projector' }).click();
+  await screen.waitFor({ state: 'detached' });
+
   for (const width of [1280, 820]) {
     await teach.setViewportSize({ width, height: 1000 });
     assert.deepEqual(await axeViolations(teach), [], `axe at ${width} px`);
   }
   assert.deepEqual(teach.consoleErrors, []);
+  assert.deepEqual(ada.consoleErrors, []);
   await ada.close();
   await teach.close();
 });

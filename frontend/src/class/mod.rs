@@ -5,8 +5,14 @@
 //!
 //! Without a class nothing here sends anything: [`ClassLink::report`] is a no-op until
 //! the lab has joined one.
+//!
+//! - [`join_banner`]: the join form, then which class the student is in;
+//! - [`projector_screen`]: the run the instructor put on the projector, live and
+//!   read-only, over a [`watch_socket`] (the instructor's board uses the same socket).
 
 pub mod join_banner;
+pub mod projector_screen;
+pub mod watch_socket;
 
 use std::collections::HashSet;
 
@@ -45,6 +51,11 @@ impl ClassLink {
         let joined: Joined = call("POST", "/api/class/join", Some(lab.you()), Some(body)).await?;
         self.joined.try_set(Some(joined.clone()));
         Ok(joined)
+    }
+
+    /// The student's lab, once it is ready.
+    pub fn lab(&self) -> Option<Lab> {
+        self.lab.get_untracked()
     }
 
     /// Tells the class about `progress`, if the lab is in one. Best effort: a lost

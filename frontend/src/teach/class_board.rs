@@ -3,13 +3,15 @@
 //! per question, how the class answered first — the common wrong answer linked to the
 //! lab that shows why.
 
-use bluetick_shared::class::{ClassInfo, ClassView, StudentView, Tally, tally};
+use bluetick_shared::class::{ClassInfo, ClassView, StudentView, Tally, WriterHealth, tally};
 use bluetick_shared::prediction::PREDICTIONS;
 use bluetick_shared::quiz::QUESTIONS;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::watch::{Current, WatchState, watch};
+use super::projector_card::ProjectorCard;
+use super::watch::watch;
+use crate::class::watch_socket::WatchState;
 use crate::lab::api::ApiError;
 
 /// Sections of the lesson a student can visit (the page's section nav).
@@ -86,6 +88,22 @@ fn student_row(s: StudentView) -> impl IntoView {
     }
 }
 
+/// The store's writer in words: what every message's SENT waits for.
+fn writer_line(w: WriterHealth) -> String {
+    if w.commits_per_sec == 0 {
+        return "Database writer: idle over the last 5 s (no commits).".into();
+    }
+    let ms = |us: u32| if us >= 10_000 { format!("{} ms", us / 1000) } else { format!("{:.1} ms", us as f64 / 1000.0) };
+    format!(
+        "Database writer, last 5 s: {} messages stored a second in {} commits a second · commit (statements and \
+         fsync) p50 {} · p99 {}",
+        w.msgs_per_sec,
+        w.commits_per_sec,
+        ms(w.commit_p50_us),
+        ms(w.commit_p99_us)
+    )
+}
+
 /// Downloads the class's CSV (the export needs the token, which a plain link cannot send).
 async fn download_csv(class: ClassInfo, token: String) -> Result<(), ApiError> {
     let failed = |e: wasm_bindgen::JsValue| ApiError { status: 0, message: format!("{e:?}") };
@@ -117,16 +135,9 @@ async fn download_csv(class: ClassInfo, token: String) -> Result<(), ApiError> {
 #[component]
 pub fn ClassBoard(class: ClassInfo, token: String) -> impl IntoView {
     let view = RwSignal::new(None::<ClassView>);
-    let state = RwSignal::new(WatchState::Connecting);
-    let stop = StoredValue::new(false);
-    let current: Current = StoredValue::new_local(None);
-    watch(class.class_id, token.clone(), view, state, stop, current);
-    on_cleanup(move || {
-        stop.try_set_value(true);
-        if let Some(Some(socket)) = current.try_get_value() {
-            let _ = socket.close();
-        }
-    });
+    let socket = watch(class.class_id, token.clone(), view);
+    let state = socket.state;
+    on_cleanup(move || socket.close());
     let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     let link = format!("{origin}/?class={}", class.code);
     let export_problem = RwSignal::new(None::<String>);
@@ -147,6 +158,7 @@ pub fn ClassBoard(class: ClassInfo, token: String) -> impl IntoView {
     };
     let students = move || view.with(|v| v.as_ref().map(|v| v.students.clone()).unwrap_or_default());
     let health = move || view.with(|v| v.as_ref().map(|v| v.health));
+    let projector = Signal::derive(move || view.with(|v| v.as_ref().and_then(|v| v.projector.clone())));
     view! {
         <section class="teach-board" aria-labelledby="teach-board-title" data-testid="teach-board">
             <h2 id="teach-board-title">{class.name.clone()}</h2>
@@ -162,7 +174,9 @@ pub fn ClassBoard(class: ClassInfo, token: String) -> impl IntoView {
             <p class="teach-health" data-testid="teach-health">
                 {move || health().map(|h| format!(
                     "{} of {} students connected · {} WebSocket connections on the server · {} crowd members · load run: {}",
-                    h.students_online,
+                    // Counted from the rows, which each student's own frames keep
+                    // current between health frames.
+                    students().iter().filter(|s| s.online).count(),
                     students().len(),
                     h.connections,
                     h.crowd_members,
@@ -173,7 +187,11 @@ pub fn ClassBoard(class: ClassInfo, token: String) -> impl IntoView {
                     },
                 ))}
             </p>
+            <p class="teach-health" data-testid="teach-writer">
+                {move || health().map(|h| writer_line(h.writer))}
+            </p>
             <button type="button" on:click=export>"Export results (CSV)"</button>
+            <ProjectorCard class=class.class_id token=token.clone() shown=projector />
             {move || export_problem.get().map(|p| view! { <p class="lab-error" role="alert">{p}</p> })}
             <div class="teach-table-wrap" tabindex="0" role="region" aria-label="Students">
                 <table class="teach-table">

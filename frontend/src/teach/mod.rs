@@ -3,9 +3,11 @@
 //! stays in this tab's `sessionStorage` only, so closing the tab signs out.
 //!
 //! - [`class_board`]: one class live: the join code, health, every student's row, how
-//!   the class answered each question; [`watch`]: the WebSocket that keeps it live.
+//!   the class answered each question; [`watch`]: the WebSocket that keeps it live;
+//!   [`projector_card`]: a load run the instructor shows on every student's page.
 
 pub mod class_board;
+pub mod projector_card;
 pub mod watch;
 
 use bluetick_shared::class::{ClassInfo, MAX_NAME_CHARS, NewClass};
