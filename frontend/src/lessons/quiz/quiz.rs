@@ -185,6 +185,30 @@ pub fn Quiz(state: RwSignal<QuizState>) -> impl IntoView {
     Effect::new(move || save(&state.with(QuizState::to_saved)));
 
     let class = crate::class::use_class();
+    let report = move |q: usize, choice: usize| {
+        if let Some(class) = class {
+            let asked = &bluetick_shared::quiz::QUESTIONS[q];
+            class.report(Progress::Quiz {
+                key: format!("q{}", q + 1),
+                answer: asked.choices[choice].text.into(),
+                correct: asked.is_correct(choice),
+            });
+        }
+    };
+    // Answers given before the student joined a class (or kept from an earlier visit)
+    // reach the class once it is joined; the server keeps each question's first answer.
+    if let Some(class) = class {
+        Effect::new(move || {
+            if class.joined.with(Option::is_some) {
+                let answered: Vec<(usize, usize)> = state.with_untracked(|s| {
+                    (0..bluetick_shared::quiz::QUESTIONS.len()).filter_map(|q| s.answer(q).map(|c| (q, c))).collect()
+                });
+                for (q, choice) in answered {
+                    report(q, choice);
+                }
+            }
+        });
+    }
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if committed() {
@@ -198,13 +222,8 @@ pub fn Quiz(state: RwSignal<QuizState>) -> impl IntoView {
         } else if let Some(choice) = selected.get() {
             let question = state.with(QuizState::current);
             state.update(|s| _ = s.commit(choice));
-            if let (Some(class), Some(q)) = (class, question) {
-                let asked = &bluetick_shared::quiz::QUESTIONS[q];
-                class.report(Progress::Quiz {
-                    key: format!("q{}", q + 1),
-                    answer: asked.choices[choice].text.into(),
-                    correct: asked.is_correct(choice),
-                });
+            if let Some(q) = question {
+                report(q, choice);
             }
             // The options just became read-only; keep focus on the way forward.
             focus_soon("#quiz .quiz-primary");
