@@ -6,6 +6,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::classes::LabPhones;
 use crate::classes::hub::ClassHub;
 use crate::classes::projector::Projectors;
 use crate::clock::Clock;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub class_hub: Arc<ClassHub>,
     /// Each class's projector: the run the instructor shows the whole class.
     pub projectors: Arc<Projectors>,
+    /// Each student lab's own phones, for who of a class is connected.
+    pub lab_phones: Arc<LabPhones>,
     /// New group messages for the fan-out worker.
     pub fanout: mpsc::Sender<FanoutJob>,
     /// Cancelled when the server begins shutting down: every socket task watches it and
@@ -65,6 +68,7 @@ impl AppState {
             load: Arc::default(),
             class_hub: Arc::default(),
             projectors: Arc::default(),
+            lab_phones: Arc::default(),
             fanout,
             config: Arc::new(config),
             store,

@@ -12,7 +12,11 @@ pub mod hub;
 pub mod projector;
 pub mod watch;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use bluetick_shared::class::{ClassHealth, ClassId, ClassView, StudentView, TeachFrame};
+use bluetick_shared::frames::DeviceId;
 use bluetick_shared::lab::LabId;
 
 use crate::error::AppError;
@@ -22,10 +26,37 @@ use hub::Audience;
 /// The lab's own phones (You, Alice, Bob): a student is connected while one of them is.
 const STUDENT_DEVICES: i64 = 3;
 
+/// Each student lab's own phones, looked up once: a lab's first three devices are made
+/// with it and never change, and the watch asks every second.
+#[derive(Default)]
+pub struct LabPhones {
+    phones: Mutex<HashMap<LabId, Vec<DeviceId>>>,
+}
+
+impl LabPhones {
+    async fn of(&self, state: &AppState, lab: LabId) -> Result<Vec<DeviceId>, AppError> {
+        if let Some(phones) = self.phones.lock().unwrap().get(&lab) {
+            return Ok(phones.clone());
+        }
+        let members = state.store.lab_members(lab, STUDENT_DEVICES).await?;
+        let phones: Vec<DeviceId> = members.iter().map(|m| m.device).collect();
+        // A lab still being made has fewer; ask again next time rather than keep that.
+        if phones.len() as i64 == STUDENT_DEVICES {
+            self.phones.lock().unwrap().insert(lab, phones.clone());
+        }
+        Ok(phones)
+    }
+
+    /// Forgets a deleted lab.
+    pub fn forget(&self, lab: LabId) {
+        self.phones.lock().unwrap().remove(&lab);
+    }
+}
+
 /// Whether any of the lab's own phones is connected.
 pub async fn lab_online(state: &AppState, lab: LabId) -> Result<bool, AppError> {
-    let members = state.store.lab_members(lab, STUDENT_DEVICES).await?;
-    Ok(members.iter().any(|m| state.connections.is_online(m.device)))
+    let phones = state.lab_phones.of(state, lab).await?;
+    Ok(phones.iter().any(|device| state.connections.is_online(*device)))
 }
 
 /// The class's students with who is connected filled in.

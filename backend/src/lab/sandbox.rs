@@ -145,6 +145,7 @@ async fn sweep_once(state: &AppState, idle: Duration) -> Result<(), crate::store
         state.pacing.forget(lab);
         state.load.forget(lab);
         state.projectors.forget_lab(lab);
+        state.lab_phones.forget(lab);
         tracing::info!(%lab, devices = members.len(), "idle lab deleted");
     }
     Ok(())
