@@ -39,6 +39,7 @@ SCENARIOS=(
   "fanout|fanout --members 1023 --sends 50 --duration 10 --window 8|.latency.send_to_last_member.p50_ms .latency.send_to_last_member.p99_ms .latency.send_to_group_delivered.p50_ms .latency.send_to_group_delivered.p99_ms .figures.member_deliveries_per_s"
   "reconnect-storm|reconnect-storm --clients 5000 --messages 2|.figures.all_back_and_drained_s .figures.all_messages_received_s .latency.drop_to_back_and_drained.p50_ms .latency.drop_to_back_and_drained.p99_ms"
   "classroom|classroom --students 30|.figures.students_finished .figures.seconds .details.steps.connect.reaction.connect.p99_ms .details.steps.drop.reaction.reconnect.p99_ms .details.steps.offline_queue.reaction.offline_queue.p99_ms .details.steps.ticks.reaction.ticks_read.p99_ms .details.steps.expiry.reaction.expiry_late.p99_ms .details.steps.fanout.reaction.fanout.p99_ms .details.steps.presence.reaction.presence.p99_ms .details.steps.encrypted.reaction.encrypted.p99_ms .details.steps.load_run.reaction.load_run.p99_ms .details.steps.load_run.reaction.load_run_total.max_ms"
+  "crowd-cost|crowd-cost --members 3000 --hold 10|.figures.members_online .figures.server_bytes_per_member .figures.server_fds_per_member .figures.server_cpu_us_per_member_s .figures.connect_s"
   "chaos|chaos --pairs 32 --duration 15 --kills 3|.figures.msgs_per_s .figures.sigkills .figures.reconnects .ledger.sent .ledger.lost .ledger.duplicated"
 )
 

@@ -5,7 +5,8 @@
 //!
 //! - [`scenarios`]: one module per scenario: `throughput`, `connections`, `fanout`,
 //!   `reconnect_storm`, `chaos`, `relay_baseline`, `mqtt_baseline`, `classroom` (N
-//!   students walking the lesson page's guided path in their own labs).
+//!   students walking the lesson page's guided path in their own labs), `crowd_cost`
+//!   (what one simulated crowd member costs the server).
 //! - [`pair`]: one sender and one recipient driven together (throughput, chaos, relay),
 //!   by the client library's pair driver; its ledger (`bluetick_shared::ledger`: lost,
 //!   duplicated, unconfirmed; the verdict) is every scenario's.

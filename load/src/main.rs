@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use bluetick_load::report::Report;
 use bluetick_load::scenarios::{
-    chaos, classroom, connections, fanout, mqtt_baseline, reconnect_storm, relay_baseline, throughput,
+    chaos, classroom, connections, crowd_cost, fanout, mqtt_baseline, reconnect_storm, relay_baseline, throughput,
 };
 use clap::{Parser, Subcommand};
 
@@ -26,6 +26,9 @@ enum Command {
     Throughput(throughput::ThroughputArgs),
     /// Open and hold N idle authenticated connections: server RSS per connection.
     Connections(connections::ConnectionsArgs),
+    /// Run N simulated crowd members in the server and hold them idle: the server's
+    /// RSS, descriptors and idle CPU per member.
+    CrowdCost(crowd_cost::CrowdCostArgs),
     /// A group of up to 1,024 members, all online: send → last member, deliveries/s.
     Fanout(fanout::FanoutArgs),
     /// N clients drop at once and reconnect with jittered backoff.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
             Command::Relay { addr } => return bluetick_load::relay::serve(addr).await,
             Command::Throughput(args) => throughput::run(&args, visible).await,
             Command::Connections(args) => connections::run(&args, visible).await,
+            Command::CrowdCost(args) => crowd_cost::run(&args, visible).await,
             Command::Fanout(args) => fanout::run(&args, visible).await,
             Command::ReconnectStorm(args) => reconnect_storm::run(&args, visible).await,
             Command::Chaos(args) => chaos::run(&args, visible).await,

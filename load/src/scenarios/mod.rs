@@ -3,6 +3,7 @@
 pub mod chaos;
 pub mod classroom;
 pub mod connections;
+pub mod crowd_cost;
 pub mod fanout;
 pub mod mqtt_baseline;
 mod pairs_run;
