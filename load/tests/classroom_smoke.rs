@@ -49,3 +49,21 @@ fn two_students_complete_every_step_with_an_exact_ledger() {
     // The retry storm stored its ten sends once.
     assert_eq!(steps["retry_storm"]["counts"]["stored_rows"]["max"], 1, "{:#}", steps["retry_storm"]);
 }
+
+/// With `--class`, every student joins the class first, as the page's join banner does: a
+/// code no class has is refused with the server's sentence, and the walk stops there.
+#[test]
+fn a_class_code_nobody_has_stops_each_walk_with_the_servers_sentence() {
+    let output = Command::new(env!("CARGO_BIN_EXE_bluetick-load"))
+        .args(["--json", "classroom", "--students", "2", "--think-ms", "50", "--class", "ZZZZZZ"])
+        .output()
+        .expect("run bluetick-load");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("no JSON report ({e}): {stdout}"));
+    assert!(!output.status.success(), "{report:#}");
+    assert_eq!(report["ok"], Value::Bool(false), "{report:#}");
+    let lab = &report["details"]["steps"]["lab"];
+    assert_eq!(lab["completed"], 0, "{lab:#}");
+    assert!(lab.to_string().contains("no class has the code ZZZZZZ"), "{lab:#}");
+}

@@ -11,6 +11,11 @@
 //! refusal, counted per step with its `error` code. Before the load run, the student
 //! waits (up to 10 s) for every 1:1 message's DELIVERED tick and closes the phones.
 //!
+//! With `--class CODE` every student's lab also joins that class as "Student NN" (the
+//! join banner's call) and reports each step it completes as a lab run (the page's
+//! progress report), so an instructor watching `/teach` sees the class fill in live; a
+//! refused join is that student's `lab` step failing, with the server's sentence.
+//!
 //! The ledger joins three parts, each also shown on its own: every 1:1 message Alice
 //! sent Bob (offline queue, retry storm, ticks, encrypted; the message sent to expire is
 //! left out, and must never be shown), the group message per crowd member, and each
@@ -70,6 +75,10 @@ pub struct ClassroomArgs {
     /// Seconds each student's load run sends.
     #[arg(long, default_value_t = 2)]
     pub load_seconds: u32,
+    /// A class's join code (from `/teach`): every student joins it and reports its
+    /// steps, as the page does.
+    #[arg(long)]
+    pub class: Option<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -100,6 +109,21 @@ async fn walk(index: usize, http: LabHttp, args: ClassroomArgs, start: Instant) 
             }
             None
         }
+    };
+    let student = match (student, args.class.as_deref()) {
+        (Some(s), Some(code)) => {
+            let body = json!({ "code": code, "name": format!("Student {:02}", index + 1) });
+            match http.call::<Value>(Some(&s.you.reg), "POST", "/api/class/join", Some(&body)).await {
+                Ok(_) => Some(s),
+                Err(e) => {
+                    if let Fail::Error(why) = out.refused(e) {
+                        out.error = Some(why);
+                    }
+                    None
+                }
+            }
+        }
+        (student, _) => student,
     };
     out.completed = student.is_some();
     if out.completed {
@@ -143,7 +167,17 @@ async fn walk(index: usize, http: LabHttp, args: ClassroomArgs, start: Instant) 
         let limit = if step == "load_run" { queue_timeout + Duration::from_secs(120) } else { Duration::from_secs(90) };
         let result = tokio::time::timeout(limit, run).await;
         match result {
-            Ok(Ok(())) => out.completed = true,
+            Ok(Ok(())) => {
+                out.completed = true;
+                if args.class.is_some() {
+                    let progress = json!({ "kind": "lab", "key": step });
+                    if let Err(e) =
+                        s.http.call::<Value>(Some(&s.you.reg), "POST", "/api/class/progress", Some(&progress)).await
+                    {
+                        out.error = Some(format!("the class did not take the step's report: {e:?}"));
+                    }
+                }
+            }
             Ok(Err(Fail::Error(why))) => out.error = Some(why),
             Ok(Err(Fail::Refused)) => {}
             Err(_) => out.error = Some(format!("the step hung for {limit:?}")),
