@@ -13,7 +13,7 @@ use axum::response::Response;
 use bluetick_shared::class::{ClassFrame, ClassId, WatchHello};
 
 use super::hub::Audience;
-use super::watch::{CLOSE_FELL_BEHIND, CLOSE_NO_CLASS, CLOSE_UNAUTHORIZED, HELLO_TIMEOUT, close};
+use super::watch::{CLOSE_NO_CLASS, CLOSE_UNAUTHORIZED, HELLO_TIMEOUT, Next, close, next};
 use crate::state::AppState;
 
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
@@ -58,23 +58,9 @@ async fn run(mut socket: WebSocket, state: AppState) {
     let now = ClassFrame::Projector { projector: state.projectors.view(&state, class) };
     let text = serde_json::to_string(&now).expect("a class frame serialises");
     if socket.send(Message::Text(text.into())).await.is_ok() {
-        loop {
-            tokio::select! {
-                _ = state.shutdown.cancelled() => {
-                    let _ = socket.send(close(1001, "the server is shutting down")).await;
-                    break;
-                }
-                frame = frames.recv_async() => match frame {
-                    Ok(text) => if socket.send(Message::Text(text.as_ref().into())).await.is_err() { break },
-                    Err(_) => {
-                        let _ = socket.send(close(CLOSE_FELL_BEHIND, "fell behind; reconnect to catch up")).await;
-                        break;
-                    }
-                },
-                incoming = socket.recv() => match incoming {
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                    Some(Ok(_)) => {}
-                },
+        while let Next::Frame(text) = next(&mut socket, &state, &frames, None).await {
+            if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
+                break;
             }
         }
     }

@@ -7,6 +7,7 @@
 //! change (looked at every [`HEALTH_EVERY`]: connections come and go without the class
 //! knowing).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -78,35 +79,77 @@ async fn run(mut socket: WebSocket, state: AppState, class: ClassId) {
     let mut tick = tokio::time::interval(HEALTH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = state.shutdown.cancelled() => {
-                let _ = socket.send(close(1001, "the server is shutting down")).await;
-                break;
-            }
-            frame = frames.recv_async() => match frame {
-                Ok(text) => if socket.send(Message::Text(text.as_ref().into())).await.is_err() { break },
-                Err(_) => {
-                    let _ = socket.send(close(CLOSE_FELL_BEHIND, "fell behind; reconnect for a fresh snapshot")).await;
+        match next(&mut socket, &state, &frames, Some(&mut tick)).await {
+            Next::Frame(text) => {
+                if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
                     break;
                 }
-            },
-            _ = tick.tick() => {
+            }
+            Next::Tick => {
                 let Ok(students) = students(&state, class).await else { continue };
                 let now = (health(&state, &students), online_of(&students));
                 if now != last_health {
                     last_health = now.clone();
                     let frame = TeachFrame::Health { health: now.0, online: now.1 };
-                    if send(&mut socket, &frame).await.is_err() { break }
+                    if send(&mut socket, &frame).await.is_err() {
+                        break;
+                    }
                 }
             }
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
-            },
+            Next::Done => break,
         }
     }
     drop(frames);
     state.class_hub.prune(class, Audience::Instructor);
+}
+
+/// What a watch socket does next.
+pub enum Next {
+    /// Forward this frame from the hub.
+    Frame(Arc<str>),
+    /// The socket's own timer fired.
+    Tick,
+    /// The socket is over: the page closed it, or it was sent the close it deserves
+    /// (the server shutting down, the page falling behind).
+    Done,
+}
+
+/// Waits for the next thing a watch socket must do: a frame from the hub, its timer
+/// (`tick`, if it has one), or its end. Whatever else the page sends is ignored.
+pub async fn next(
+    socket: &mut WebSocket,
+    state: &AppState,
+    frames: &flume::Receiver<Arc<str>>,
+    mut tick: Option<&mut tokio::time::Interval>,
+) -> Next {
+    loop {
+        let ticked = async {
+            match tick.as_mut() {
+                Some(tick) => {
+                    tick.tick().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = state.shutdown.cancelled() => {
+                let _ = socket.send(close(1001, "the server is shutting down")).await;
+                return Next::Done;
+            }
+            frame = frames.recv_async() => return match frame {
+                Ok(text) => Next::Frame(text),
+                Err(_) => {
+                    let _ = socket.send(close(CLOSE_FELL_BEHIND, "fell behind; reconnect to start afresh")).await;
+                    Next::Done
+                }
+            },
+            _ = ticked => return Next::Tick,
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Next::Done,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
 }
 
 fn online_of(students: &[bluetick_shared::class::StudentView]) -> Vec<bluetick_shared::lab::LabId> {
