@@ -61,9 +61,17 @@ pub struct Config {
     #[arg(long, env = "BLUETICK_CROWD_MAX_PER_OWNER", default_value_t = 1024)]
     pub crowd_max_per_owner: usize,
 
-    /// Simulated crowd members the whole server may run at once.
-    #[arg(long, env = "BLUETICK_CROWD_MAX_TOTAL", default_value_t = 4096)]
+    /// Simulated crowd members the whole server may run at once: by default a class of
+    /// 30 students' 1,024-member groups (about 17 KB each over `pipe`; over `tcp` each
+    /// also holds two of the process's open files).
+    #[arg(long, env = "BLUETICK_CROWD_MAX_TOTAL", default_value_t = 32_768)]
     pub crowd_max_total: usize,
+
+    /// How the server's own crowd members reach its gateway: `pipe`, an in-memory byte
+    /// stream (no open file per member), or `tcp`, a loopback socket (two open files per
+    /// member: both ends are this process's).
+    #[arg(long, env = "BLUETICK_CROWD_TRANSPORT", value_enum, default_value_t = CrowdTransport::Pipe)]
+    pub crowd_transport: CrowdTransport,
 
     /// How often the expiry sweep looks for undelivered messages past their expiry
     /// (milliseconds): a message fails at most this long after its expiry.
@@ -117,4 +125,13 @@ impl Config {
         config.data_dir = data_dir.into();
         config
     }
+}
+
+/// How the server's own crowd members connect (`--crowd-transport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CrowdTransport {
+    /// An in-memory pipe into the same gateway.
+    Pipe,
+    /// A loopback TCP socket.
+    Tcp,
 }

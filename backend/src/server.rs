@@ -39,6 +39,7 @@ pub async fn run(
     };
     let state = AppState::new(config, store.clone(), fanout_jobs, format!("ws://{reachable}/ws"));
     let app = router(state.clone());
+    state.in_process.open(app.clone());
     let sweeper = tokio::spawn(crate::delivery::expiry::run(state.clone()));
     let fanout = tokio::spawn(crate::delivery::fanout::run(state.clone(), fanout_queue));
     let lab_sweeper = tokio::spawn(crate::lab::sandbox::sweep(state.clone()));

@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::delivery::connections::Connections;
 use crate::delivery::fanout::FanoutJob;
+use crate::gateway::in_process::InProcessDoor;
 use crate::lab::crowd::CrowdRegistry;
 use crate::lab::load::LoadRuns;
 use crate::lab::pace::Pacing;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub projectors: Arc<Projectors>,
     /// Each student lab's own phones, for who of a class is connected.
     pub lab_phones: Arc<LabPhones>,
+    /// The door the server's own crowd members come in by (`--crowd-transport pipe`).
+    pub in_process: Arc<InProcessDoor>,
     /// New group messages for the fan-out worker.
     pub fanout: mpsc::Sender<FanoutJob>,
     /// Cancelled when the server begins shutting down: every socket task watches it and
@@ -69,6 +72,7 @@ impl AppState {
             class_hub: Arc::default(),
             projectors: Arc::default(),
             lab_phones: Arc::default(),
+            in_process: Arc::default(),
             fanout,
             config: Arc::new(config),
             store,

@@ -11,11 +11,13 @@
 //! the API (registration, groups, crowds). [`e2e`] adds end-to-end encryption on top.
 //! [`pair`] is the load-run driver both the lab's load run and `bluetick-load` use: a
 //! sender and a recipient device, metered as they go, ending in an exact
-//! [`bluetick_shared::ledger::Ledger`].
+//! [`bluetick_shared::ledger::Ledger`]. [`transport`] is the byte stream under a
+//! connection: TCP, or an in-memory pipe to a server in the same process.
 
 pub mod e2e;
 pub mod http;
 pub mod pair;
+pub mod transport;
 
 use std::time::Duration;
 
@@ -31,6 +33,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use transport::Transport;
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +105,7 @@ impl DeviceState {
 
 /// One live connection of a device.
 pub struct Connection {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: WebSocketStream<Transport>,
     pub state: DeviceState,
     /// Redeliveries dropped on this connection (for tests and the load generator's
     /// ledger).
@@ -124,24 +127,30 @@ impl Connection {
     /// Connects as `state`'s device, resuming after its last inbox sequence, and resends
     /// every unacknowledged message with its original id.
     pub async fn connect(url: &str, state: DeviceState) -> Result<Connection, ClientError> {
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), false).await?;
-        Connection::hello(ws, state).await
+        let request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)?;
+        // An IPv6 host comes bracketed (`[::1]`); the socket wants it bare.
+        let host = request.uri().host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
+        let port = request.uri().port_u16().unwrap_or(80);
+        let stream =
+            TcpStream::connect((host.as_str(), port)).await.map_err(tokio_tungstenite::tungstenite::Error::Io)?;
+        Connection::connect_over(stream, url, state).await
     }
 
     /// Like [`Connection::connect`], over a TCP stream the caller opened: the load
     /// generator binds its sockets to several loopback source addresses so that a hundred
     /// thousand connections do not run out of ephemeral ports.
     pub async fn connect_over(stream: TcpStream, url: &str, state: DeviceState) -> Result<Connection, ClientError> {
-        let (ws, _) =
-            tokio_tungstenite::client_async_with_config(url, MaybeTlsStream::Plain(stream), Some(socket_config()))
-                .await?;
+        Connection::connect_on(Transport::Tcp(MaybeTlsStream::Plain(stream)), url, state).await
+    }
+
+    /// Like [`Connection::connect`], over `transport` (a TCP stream, or an in-memory pipe
+    /// to a server in this process); `url` is the request's address.
+    pub async fn connect_on(transport: Transport, url: &str, state: DeviceState) -> Result<Connection, ClientError> {
+        let (ws, _) = tokio_tungstenite::client_async_with_config(url, transport, Some(socket_config())).await?;
         Connection::hello(ws, state).await
     }
 
-    async fn hello(
-        ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-        state: DeviceState,
-    ) -> Result<Connection, ClientError> {
+    async fn hello(ws: WebSocketStream<Transport>, state: DeviceState) -> Result<Connection, ClientError> {
         let mut connection = Connection { ws, state, duplicates_dropped: 0, auto_ack: true };
         let hello = ClientFrame::hello_as(
             "bluetick-rust-client",

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::auth::Authenticated;
 use super::groups::member_only;
+use crate::config::CrowdTransport;
 use crate::error::AppError;
 use crate::lab::crowd::{Crowd, CrowdRefusal, CrowdSpec, MemberLog};
 use crate::state::AppState;
@@ -103,7 +104,8 @@ pub async fn start(
         Some(_) => (config.lab_presence_ttl_ms / 4).max(25),
         None => config.heartbeat_ms,
     };
-    let crowd = Crowd::start(state.ws_url.clone(), members, &spec, heartbeat_ms, state.clock.clone());
+    let door = (state.config.crowd_transport == CrowdTransport::Pipe).then(|| state.in_process.clone());
+    let crowd = Crowd::start(state.ws_url.clone(), door, members, &spec, heartbeat_ms, state.clock.clone());
     let (crowd_id, _) = state.crowds.insert(me.user, me.device, crowd, places);
     tracing::info!(%crowd_id, %group, size = spec.size, offline = spec.offline, "crowd started");
     Ok((StatusCode::CREATED, Json(CrowdStarted { crowd_id, group, members: users, devices })))

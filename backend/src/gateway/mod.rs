@@ -19,10 +19,13 @@
 //!   there is something to push.
 //! - `refusal`: a frame refused, and the `error` frame that says why.
 //! - `close`: why a connection ends and the close frame that says so.
+//! - [`in_process`]: the door for clients inside this process (the simulated crowd): an
+//!   in-memory pipe served by the same router, so a member holds no open file.
 
 mod close;
 mod dispatch;
 mod handshake;
+pub mod in_process;
 mod inbox_pusher;
 mod refusal;
 mod session;

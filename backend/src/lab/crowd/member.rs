@@ -13,10 +13,15 @@ use tokio_util::sync::CancellationToken;
 use super::MemberLog;
 use crate::clock::Clock;
 use bluetick_client::e2e::E2eDevice;
+use bluetick_client::transport::Transport;
 use bluetick_client::{Connection, DeviceState, Event};
+
+use crate::gateway::in_process::InProcessDoor;
 
 pub(super) struct Behaviour {
     pub(super) url: String,
+    /// The server's in-process door, for a crowd of its own; `None`: over TCP.
+    pub(super) door: Option<Arc<InProcessDoor>>,
     pub(super) index: usize,
     pub(super) starts_offline: bool,
     pub(super) back_after: Duration,
@@ -50,7 +55,12 @@ impl Behaviour {
                     Err(e) => tracing::debug!(member = self.index, error = %e, "crowd member could not publish keys"),
                 }
             }
-            match Connection::connect(&self.url, state.clone()).await {
+            let pipe = self.door.as_ref().and_then(|door| door.dial());
+            let connected = match pipe {
+                Some(pipe) => Connection::connect_on(Transport::Memory(pipe), &self.url, state.clone()).await,
+                None => Connection::connect(&self.url, state.clone()).await,
+            };
+            match connected {
                 Ok(connection) => {
                     attempt = 0;
                     self.log(|log| {

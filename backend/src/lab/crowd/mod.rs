@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
+use crate::gateway::in_process::InProcessDoor;
 use bluetick_client::DeviceState;
 use bluetick_client::e2e::E2eDevice;
 use member::{Behaviour, api_addr};
@@ -94,15 +95,24 @@ pub struct Crowd {
 
 impl Crowd {
     /// Starts a crowd of already registered members against the server at `url`
-    /// (`ws://host:port/ws`). Its schedule (coming back, reading, heartbeats, retrying)
-    /// runs on `clock`: the server's own, for a crowd it runs.
-    pub fn start(url: String, members: Vec<Registration>, spec: &CrowdSpec, heartbeat_ms: u64, clock: Clock) -> Crowd {
+    /// (`ws://host:port/ws`), through `door` when it is given (the server's in-process
+    /// door: no socket per member). Its schedule (coming back, reading, heartbeats,
+    /// retrying) runs on `clock`: the server's own, for a crowd it runs.
+    pub fn start(
+        url: String,
+        door: Option<Arc<InProcessDoor>>,
+        members: Vec<Registration>,
+        spec: &CrowdSpec,
+        heartbeat_ms: u64,
+        clock: Clock,
+    ) -> Crowd {
         let logs = Arc::new(Mutex::new(vec![MemberLog::default(); members.len()]));
         let stop = CancellationToken::new();
         let tasks = TaskTracker::new();
         for (index, member) in members.iter().enumerate() {
             let behaviour = Behaviour {
                 url: url.clone(),
+                door: door.clone(),
                 index,
                 starts_offline: index < spec.offline,
                 back_after: Duration::from_millis(spec.back_after_ms),

@@ -1,0 +1,57 @@
+//! The server's door for clients inside its own process: the simulated crowd.
+//!
+//! A crowd member is a real client (`bluetick_client`) that speaks the WebSocket
+//! protocol to the real gateway, HTTP upgrade included. Over loopback TCP both ends of
+//! its socket are this process's open files, two per member, and a process may hold only
+//! so many (20,000 on the machines the lab runs on): that, not memory or CPU, bounded
+//! how many members a class could run at once. Through this door a member gets an
+//! in-memory pipe instead, served by the same router as a TCP connection, so every
+//! frame still goes through the gateway's handshake, session, socket queue and pushes.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::DuplexStream;
+
+/// Bytes each direction of a member's pipe holds before the writer waits: a few frames,
+/// like a small socket buffer.
+const PIPE_BYTES: usize = 16 * 1024;
+
+/// The address the gateway logs for a member that came in through the door.
+pub const IN_PROCESS_PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+
+/// The router in-process clients are served by, once the server has built it.
+#[derive(Default)]
+pub struct InProcessDoor {
+    router: OnceLock<Router>,
+}
+
+impl InProcessDoor {
+    /// Opens the door onto `router` (the server's own, once).
+    pub fn open(&self, router: Router) {
+        let _ = self.router.set(router.layer(axum::Extension(ConnectInfo(IN_PROCESS_PEER))));
+    }
+
+    /// A new in-memory connection to the server: the client's end of the pipe, or `None`
+    /// before the server has opened the door.
+    pub fn dial(&self) -> Option<DuplexStream> {
+        let router = self.router.get()?.clone();
+        let (client, server) = tokio::io::duplex(PIPE_BYTES);
+        tokio::spawn(async move {
+            // The connection ends after the upgrade; the WebSocket's session is tracked
+            // by the gateway like any other.
+            let served = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(server), TowerToHyperService::new(router))
+                .with_upgrades()
+                .await;
+            if let Err(e) = served {
+                tracing::debug!(error = %e, "an in-process connection ended with an error");
+            }
+        });
+        Some(client)
+    }
+}
