@@ -136,3 +136,47 @@ async fn crowd_authz_and_caps() {
     );
     server.stop().await;
 }
+
+/// Open files of this process (the test runs the server in it).
+fn open_files() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
+/// Starts a 200-member crowd that comes online at once and waits until every member is.
+async fn crowd_online(server: &TestServer) -> String {
+    let alice = register(server.addr, "Alice").await;
+    let group = create_group(server.addr, &alice, "crowded", &[]).await;
+    let (status, body) = start(server.addr, &alice, group, Some(r#"{"size": 200}"#)).await;
+    assert_eq!(status, 201, "{body}");
+    let path = crowd_path(&body);
+    for _ in 0..600 {
+        let (_, report) = as_device(server.addr, &alice, "GET", &path, None).await;
+        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+        let online = report["members"].as_array().unwrap().iter().filter(|m| m["online"] == true).count();
+        if online == 200 {
+            return path;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the crowd's members did not all come online");
+}
+
+/// The server's own crowd members come in through an in-memory pipe: a member holds
+/// none of the process's open files (over loopback TCP it held two, and the files a
+/// process may hold capped a class's crowds). `--crowd-transport tcp` is the old way.
+#[tokio::test]
+async fn crowd_members_hold_no_open_files() {
+    let server = TestServer::start().await;
+    let before = open_files();
+    crowd_online(&server).await;
+    let grown = open_files().saturating_sub(before);
+    assert!(grown < 20, "200 members opened {grown} files");
+    server.stop().await;
+
+    let server = TestServer::start_with(|c| c.crowd_transport = bluetick_backend::config::CrowdTransport::Tcp).await;
+    let before = open_files();
+    crowd_online(&server).await;
+    let grown = open_files().saturating_sub(before);
+    assert!(grown >= 400, "over TCP, both ends of each member's socket are this process's: {grown}");
+    server.stop().await;
+}
