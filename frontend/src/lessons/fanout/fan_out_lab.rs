@@ -144,7 +144,8 @@ pub fn FanOutLab(devices: LabDevices) -> impl IntoView {
                 // Give the members a moment to connect before the student sends.
                 TimeoutFuture::new(500).await;
                 status.set(format!(
-                    "Group ready: Alice and {} simulated members, each a real WebSocket client{}. Each member reads \
+                    "Group ready: Alice and {} simulated members, each a real WebSocket client that the server runs \
+                     itself (by default over an in-memory pipe, not a network socket){}. Each member reads \
                      a message {} to {} s after it arrives, so a cell shows delivered before it shows read.",
                     members - 1,
                     if offline_at_start > 0 {
