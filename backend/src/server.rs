@@ -45,6 +45,7 @@ pub async fn run(
     let lab_sweeper = tokio::spawn(crate::lab::sandbox::sweep(state.clone()));
 
     let token = state.shutdown.clone();
+    let door = state.in_process.clone();
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     // Frames are small and each is flushed as it is written: with Nagle's algorithm on,
     // a frame written while the previous one is unacknowledged waits for the client's
@@ -59,6 +60,7 @@ pub async fn run(
         shutdown.await;
         tracing::info!("shutting down: closing sockets");
         token.cancel();
+        door.close();
     });
     let result = serve.await;
 

@@ -10,6 +10,7 @@
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -24,10 +25,12 @@ const PIPE_BYTES: usize = 16 * 1024;
 /// The address the gateway logs for a member that came in through the door.
 pub const IN_PROCESS_PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
 
-/// The router in-process clients are served by, once the server has built it.
+/// The router in-process clients are served by, once the server has built it, until it
+/// shuts down.
 #[derive(Default)]
 pub struct InProcessDoor {
     router: OnceLock<Router>,
+    closed: AtomicBool,
 }
 
 impl InProcessDoor {
@@ -36,9 +39,19 @@ impl InProcessDoor {
         let _ = self.router.set(router.layer(axum::Extension(ConnectInfo(IN_PROCESS_PEER))));
     }
 
+    /// Closes the door for good, as the listener closes when the server shuts down: a
+    /// member that reconnects then finds nobody, instead of starting a session the
+    /// shutdown must close again.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
     /// A new in-memory connection to the server: the client's end of the pipe, or `None`
-    /// before the server has opened the door.
+    /// before the server has opened the door and after it closed it.
     pub fn dial(&self) -> Option<DuplexStream> {
+        if self.closed.load(Ordering::Relaxed) {
+            return None;
+        }
         let router = self.router.get()?.clone();
         let (client, server) = tokio::io::duplex(PIPE_BYTES);
         tokio::spawn(async move {
@@ -53,5 +66,20 @@ impl InProcessDoor {
             }
         });
         Some(client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_door_opens_onto_the_router_and_stays_shut_once_closed() {
+        let door = InProcessDoor::default();
+        assert!(door.dial().is_none(), "not open yet");
+        door.open(Router::new());
+        assert!(door.dial().is_some());
+        door.close();
+        assert!(door.dial().is_none(), "closed with the server");
     }
 }

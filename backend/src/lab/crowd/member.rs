@@ -14,7 +14,7 @@ use super::MemberLog;
 use crate::clock::Clock;
 use bluetick_client::e2e::E2eDevice;
 use bluetick_client::transport::Transport;
-use bluetick_client::{Connection, DeviceState, Event};
+use bluetick_client::{ClientError, Connection, DeviceState, Event};
 
 use crate::gateway::in_process::InProcessDoor;
 
@@ -55,9 +55,11 @@ impl Behaviour {
                     Err(e) => tracing::debug!(member = self.index, error = %e, "crowd member could not publish keys"),
                 }
             }
-            let pipe = self.door.as_ref().and_then(|door| door.dial());
-            let connected = match pipe {
-                Some(pipe) => Connection::connect_on(Transport::Memory(pipe), &self.url, state.clone()).await,
+            // A crowd of the server's own comes in by its door, or not at all (the door
+            // is shut while the server stops); any other crowd over TCP.
+            let connected = match self.door.as_ref().map(|door| door.dial()) {
+                Some(Some(pipe)) => Connection::connect_on(Transport::Memory(pipe), &self.url, state.clone()).await,
+                Some(None) => Err(ClientError::WebSocket(tokio_tungstenite::tungstenite::Error::ConnectionClosed)),
                 None => Connection::connect(&self.url, state.clone()).await,
             };
             match connected {
