@@ -14,8 +14,10 @@
 //! polling; then the crowds are stopped (`DELETE /api/crowds/{c}`).
 //!
 //! Both ends of a member's connection live in the server's process, so a member costs
-//! the server two sockets, both sides' buffers and tasks, and its heartbeats (lab devices
-//! heartbeat every quarter of the lab presence TTL: 2 s by default). A refusal (the crowd
+//! the server both sides' buffers and tasks and its heartbeats (lab devices heartbeat
+//! every quarter of the lab presence TTL: 2 s by default), and over
+//! `--server-arg=--crowd-transport=tcp` two open files as well (over the default
+//! in-memory pipe, none). A refusal (the crowd
 //! caps, a full group) is reported with the server's own sentence, as a failure.
 
 use std::net::SocketAddr;
@@ -218,7 +220,11 @@ pub async fn run(args: &CrowdCostArgs, visible: bool) -> Result<Report, Error> {
         report.figure("server_fds_held", held_fds, "open file descriptors");
         if members > 0 {
             let grown = held_fds.saturating_sub(base) as f64;
-            report.figure("server_fds_per_member", per_member(grown), "descriptors (both ends of its socket)");
+            report.figure(
+                "server_fds_per_member",
+                per_member(grown),
+                "open files per member (0 over the in-memory pipe, 2 over tcp)",
+            );
         }
     }
     if let (Some(start), Some(end)) = (online_sample.cpu, held.cpu)
