@@ -17,13 +17,30 @@ impl FromRequestParts<AppState> for Authenticated {
         let unauthorized = || AppError::Unauthorized("send Authorization: Bearer <device id>:<token>".into());
         let value = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or_else(unauthorized)?;
         let credentials = value.strip_prefix("Bearer ").ok_or_else(unauthorized)?;
-        let (device, token) = credentials.split_once(':').ok_or_else(unauthorized)?;
-        let device = device.parse().map_err(|_| unauthorized())?;
-        let identity = state
-            .store
-            .authenticate(device, token)
-            .await?
-            .ok_or_else(|| AppError::Unauthorized("unknown device or wrong token".into()))?;
-        Ok(Authenticated(identity))
+        match device_of(state, credentials).await? {
+            Credentials::Malformed => Err(unauthorized()),
+            Credentials::Unknown => Err(AppError::Unauthorized("unknown device or wrong token".into())),
+            Credentials::Device(identity) => Ok(Authenticated(identity)),
+        }
     }
+}
+
+/// What a device's credentials named.
+pub enum Credentials {
+    /// Not `<device id>:<token>`.
+    Malformed,
+    /// No such device, or the wrong token.
+    Unknown,
+    Device(DeviceIdentity),
+}
+
+/// The device `credentials` (`<device id>:<token>`, as in the bearer header or a watch
+/// socket's first frame) name.
+pub async fn device_of(state: &AppState, credentials: &str) -> Result<Credentials, crate::store::StorageError> {
+    let Some((device, token)) = credentials.split_once(':') else { return Ok(Credentials::Malformed) };
+    let Ok(device) = device.parse() else { return Ok(Credentials::Malformed) };
+    Ok(match state.store.authenticate(device, token).await? {
+        Some(identity) => Credentials::Device(identity),
+        None => Credentials::Unknown,
+    })
 }

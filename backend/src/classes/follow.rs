@@ -2,7 +2,7 @@
 //! run the instructor put on the projector.
 //!
 //! The page's first frame names one of its lab's devices, `{"token": "<device id>:<token>"}`
-//! (a browser cannot put a header on a WebSocket), within [`HELLO_TIMEOUT`]. The socket
+//! (a browser cannot put a header on a WebSocket), within [`super::watch::HELLO_TIMEOUT`]. The socket
 //! then gets the projector as it is now, and each change from then on
 //! ([`ClassFrame::Projector`]). It only ever listens: whatever else the page sends is
 //! ignored, and nothing on it can start, stop or change the run.
@@ -10,10 +10,11 @@
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use bluetick_shared::class::{ClassFrame, ClassId, WatchHello};
+use bluetick_shared::class::{ClassFrame, ClassId};
 
 use super::hub::Audience;
-use super::watch::{CLOSE_NO_CLASS, CLOSE_UNAUTHORIZED, HELLO_TIMEOUT, Next, close, next};
+use super::watch::{CLOSE_NO_CLASS, CLOSE_UNAUTHORIZED, Next, close, hello_token, next};
+use crate::api::auth::{Credentials, device_of};
 use crate::state::AppState;
 
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
@@ -28,9 +29,11 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
 async fn class_of(state: &AppState, token: Option<String>) -> Result<ClassId, Message> {
     let unauthorized = || close(CLOSE_UNAUTHORIZED, "send {\"token\": \"<device id>:<token>\"} first");
     let token = token.ok_or_else(unauthorized)?;
-    let (device, secret) = token.split_once(':').ok_or_else(unauthorized)?;
-    let device = device.parse().map_err(|_| unauthorized())?;
-    let me = state.store.authenticate(device, secret).await.ok().flatten().ok_or_else(unauthorized)?;
+    let me = match device_of(state, &token).await {
+        Ok(Credentials::Device(me)) => me,
+        Ok(_) => return Err(unauthorized()),
+        Err(e) => return Err(close(1011, &format!("{e}"))),
+    };
     let lab = me.lab.ok_or_else(|| close(CLOSE_NO_CLASS, "this device is not in a lab sandbox"))?;
     match state.store.lab_class(lab).await {
         Ok(Some((class, _))) => Ok(class.class_id),
@@ -40,11 +43,7 @@ async fn class_of(state: &AppState, token: Option<String>) -> Result<ClassId, Me
 }
 
 async fn run(mut socket: WebSocket, state: AppState) {
-    let hello = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;
-    let token = match hello {
-        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<WatchHello>(&text).ok().map(|h| h.token),
-        _ => None,
-    };
+    let token = hello_token(&mut socket).await;
     let class = match class_of(&state, token).await {
         Ok(class) => class,
         Err(refusal) => {

@@ -37,17 +37,22 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, Path(c
     })
 }
 
+/// The token of the page's first frame (`{"token": "…"}`), if it came in time and was
+/// one.
+pub async fn hello_token(socket: &mut WebSocket) -> Option<String> {
+    match tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await {
+        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<WatchHello>(&text).ok().map(|h| h.token),
+        _ => None,
+    }
+}
+
 /// A close frame with an application code and a reason the page can show.
 pub fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
 
 async fn run(mut socket: WebSocket, state: AppState, class: ClassId) {
-    let hello = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;
-    let token = match hello {
-        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<WatchHello>(&text).ok().map(|h| h.token),
-        _ => None,
-    };
+    let token = hello_token(&mut socket).await;
     let allowed = match (token, state.config.instructor_token.as_deref()) {
         (Some(given), Some(expected)) => is_instructor(expected, &given),
         _ => false,
