@@ -3,21 +3,16 @@
 //! and the ledger must be exact. No timing is asserted, only that each step measured its
 //! reaction once per student.
 
-use std::process::Command;
+mod common;
 
 use bluetick_load::scenarios::classroom::STEPS;
 use serde_json::Value;
 
 #[test]
 fn two_students_complete_every_step_with_an_exact_ledger() {
-    let output = Command::new(env!("CARGO_BIN_EXE_bluetick-load"))
-        .args(["--json", "classroom", "--students", "2", "--think-ms", "50", "--crowd", "16", "--load-seconds", "1"])
-        .output()
-        .expect("run bluetick-load");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (report, output) =
+        common::run_json(&["classroom", "--students", "2", "--think-ms", "50", "--crowd", "16", "--load-seconds", "1"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let report: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("no JSON report ({e}); stdout: {stdout}\nstderr: {stderr}"));
     assert!(output.status.success(), "exit {:?}: {report:#}\nstderr: {stderr}", output.status);
     assert_eq!(report["scenario"], "classroom", "{report:#}");
     assert_eq!(report["ok"], Value::Bool(true), "{report:#}");
@@ -54,13 +49,7 @@ fn two_students_complete_every_step_with_an_exact_ledger() {
 /// code no class has is refused with the server's sentence, and the walk stops there.
 #[test]
 fn a_class_code_nobody_has_stops_each_walk_with_the_servers_sentence() {
-    let output = Command::new(env!("CARGO_BIN_EXE_bluetick-load"))
-        .args(["--json", "classroom", "--students", "2", "--think-ms", "50", "--class", "ZZZZZZ"])
-        .output()
-        .expect("run bluetick-load");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: Value =
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("no JSON report ({e}): {stdout}"));
+    let (report, output) = common::run_json(&["classroom", "--students", "2", "--think-ms", "50", "--class", "ZZZZZZ"]);
     assert!(!output.status.success(), "{report:#}");
     assert_eq!(report["ok"], Value::Bool(false), "{report:#}");
     let lab = &report["details"]["steps"]["lab"];

@@ -3,23 +3,15 @@
 //! server that refuses a crowd fails the run with its own sentence. No timing or size is
 //! asserted: the figures in BENCHMARKS.md come from release runs.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 
 use serde_json::Value;
 
 /// Runs `bluetick-load --json crowd-cost ARGS` and returns its report and exit status.
 fn run(args: &[&str]) -> (Value, Output) {
-    let output = Command::new(env!("CARGO_BIN_EXE_bluetick-load"))
-        .arg("--json")
-        .arg("crowd-cost")
-        .args(args)
-        .output()
-        .expect("run bluetick-load");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let report: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("no JSON report ({e}); stdout: {stdout}\nstderr: {stderr}"));
-    (report, output)
+    common::run_json(&[&["crowd-cost"], args].concat())
 }
 
 fn figure(report: &Value, name: &str) -> f64 {
